@@ -14,8 +14,8 @@ import numpy as np
 import polars as pl
 
 # %% auto #0
-__all__ = ['CLASS_NAMES_7', 'CLASS_NAMES_6', 'RADIUS_PRESETS', 'RadiusPreset', 'picks_to_zyx_vox', 'paint_spheres',
-           'fold_beta_amylase', 'paint_heatmap']
+__all__ = ['CLASS_NAMES_7', 'CLASS_NAMES_6', 'RADIUS_PRESETS', 'RadiusPreset', 'picks_to_zyx_vox', 'paint_spheres_xyz',
+           'paint_spheres', 'fold_beta_amylase', 'paint_heatmap']
 
 # %% ../../nbs/01_labels.ipynb #3f2f0d84
 CLASS_NAMES_7 = ("background", "apo-ferritin", "beta-amylase", "beta-galactosidase", "ribosome", "thyroglobulin",
@@ -53,33 +53,40 @@ def picks_to_zyx_vox(picks: pl.DataFrame, voxel_size_A: float | Sequence[float])
     xyz = picks.select("x", "y", "z").to_numpy().astype(np.float64).reshape(-1, 3)
     return xyz[:, ::-1] / _voxel_size3(voxel_size_A)
 
-# %% ../../nbs/01_labels.ipynb #69fca11a
-def _check_picks(picks: pl.DataFrame, shape: Sequence[int], voxel_size_A, names: Sequence[str]) -> np.ndarray:
-    missing = [c for c in ("particle_type", "x", "y", "z") if c not in picks.columns]
-    if missing: raise ValueError(f"picks table lacks column(s) {missing}")
-    unknown = sorted(set(picks["particle_type"].to_list()) - set(names))
-    if unknown: raise ValueError(f"unknown particle type(s) {unknown}; known: {list(names)}")
-    c = picks_to_zyx_vox(picks, voxel_size_A)
+# %% ../../nbs/01_labels.ipynb #7fae67c8
+def _check_centres(names: Sequence[str], c: np.ndarray, shape: Sequence[int], known: Sequence[str]) -> None:
+    unknown = sorted(set(names) - set(known))
+    if unknown: raise ValueError(f"unknown particle type(s) {unknown}; known: {list(known)}")
     if not np.all(np.isfinite(c)): raise ValueError("picks contain NaN or infinite coordinates")
     outside = np.any((c < -0.5) | (c > np.asarray(shape) - 0.5), axis=1)
-    if outside.any(): warnings.warn(f"{int(outside.sum())} pick(s) lie outside the volume {tuple(shape)}", stacklevel=3)
-    return c
+    if outside.any(): warnings.warn(f"{int(outside.sum())} pick(s) lie outside the volume {tuple(shape)}", stacklevel=4)
 
-# %% ../../nbs/01_labels.ipynb #748a8733
-def paint_spheres(
-    picks: pl.DataFrame,  # particle_type, x, y, z (Angstrom)
+def _picks_arrays(picks: pl.DataFrame) -> tuple[list[str], np.ndarray]:
+    missing = [c for c in ("particle_type", "x", "y", "z") if c not in picks.columns]
+    if missing: raise ValueError(f"picks table lacks column(s) {missing}")
+    return picks["particle_type"].to_list(), picks.select("x", "y", "z").to_numpy().astype(np.float64).reshape(-1, 3)
+
+# %% ../../nbs/01_labels.ipynb #bbc59573
+def paint_spheres_xyz(
+    names: Sequence[str],  # particle type of each pick
+    xyz_A: np.ndarray,  # (N, 3) positions x, y, z in Angstrom
     shape: Sequence[int],  # volume shape (z, y, x) in voxels
-    voxel_size_A: float | Sequence[float],  # Angstrom per voxel, scalar or (z, y, x), read from the tomogram
+    voxel_size_A: float | Sequence[float],  # Angstrom per voxel, scalar or (z, y, x)
     radii: str | RadiusPreset = "seed",  # "seed", "official" or a RadiusPreset
-    n_classes: Literal[6, 7] = 7,  # label layout: 7 keeps beta-amylase at 2, 6 folds it into background
-) -> np.ndarray:  # uint8 label volume, shape `shape`
-    "Paint one sphere per pick; the higher label wins where spheres overlap."
+    n_classes: Literal[6, 7] = 7,  # label layout
+    warn_outside: bool = True,  # warn about picks outside the volume
+) -> np.ndarray:
+    "`paint_spheres` on plain arrays (no polars: safe in forked DataLoader workers)."
     if n_classes not in (6, 7): raise ValueError(f"n_classes must be 6 or 7, got {n_classes}")
     preset, vs, shape = _preset(radii), _voxel_size3(voxel_size_A), tuple(int(s) for s in shape)
-    centres = _check_picks(picks, shape, vs, CLASS_NAMES_7[1:])
+    centres = np.asarray(xyz_A, np.float64).reshape(-1, 3)[:, ::-1] / vs
+    if warn_outside: _check_centres(names, centres, shape, CLASS_NAMES_7[1:])
+    else:
+        unknown = sorted(set(names) - set(CLASS_NAMES_7[1:]))
+        if unknown: raise ValueError(f"unknown particle type(s) {unknown}")
     label_of = {n: i for i, n in enumerate(CLASS_NAMES_7)}
     out = np.zeros(shape, np.uint8)
-    for c, name in zip(centres, picks["particle_type"].to_list()):
+    for c, name in zip(centres, names):
         r_A = preset.radii_A[name] * preset.scale
         lab = label_of[name]
         half = np.ceil(r_A / vs).astype(int)
@@ -92,7 +99,19 @@ def paint_spheres(
         np.maximum(box, np.where(d2 <= r_A * r_A, lab, 0).astype(np.uint8), out=box)
     return fold_beta_amylase(out) if n_classes == 6 else out
 
-# %% ../../nbs/01_labels.ipynb #a6a68282
+# %% ../../nbs/01_labels.ipynb #c6305618
+def paint_spheres(
+    picks: pl.DataFrame,  # particle_type, x, y, z (Angstrom)
+    shape: Sequence[int],  # volume shape (z, y, x) in voxels
+    voxel_size_A: float | Sequence[float],  # Angstrom per voxel, scalar or (z, y, x), read from the tomogram
+    radii: str | RadiusPreset = "seed",  # "seed", "official" or a RadiusPreset
+    n_classes: Literal[6, 7] = 7,  # label layout: 7 keeps beta-amylase at 2, 6 folds it into background
+) -> np.ndarray:  # uint8 label volume, shape `shape`
+    "Paint one sphere per pick; the higher label wins where spheres overlap."
+    names, xyz = _picks_arrays(picks)
+    return paint_spheres_xyz(names, xyz, shape, voxel_size_A, radii, n_classes)
+
+# %% ../../nbs/01_labels.ipynb #c480d4b1
 _FOLD_LUT = np.array([0, 1, 0, 2, 3, 4, 5], np.uint8)
 
 def fold_beta_amylase(labels7: np.ndarray) -> np.ndarray:
@@ -100,7 +119,7 @@ def fold_beta_amylase(labels7: np.ndarray) -> np.ndarray:
     if labels7.size and int(labels7.max()) > 6: raise ValueError(f"7-class labels must be in 0..6, found {int(labels7.max())}")
     return _FOLD_LUT[labels7]
 
-# %% ../../nbs/01_labels.ipynb #8fc6580d
+# %% ../../nbs/01_labels.ipynb #7ee92fab
 def paint_heatmap(
     picks: pl.DataFrame,  # particle_type, x, y, z (Angstrom)
     shape: Sequence[int],  # volume shape (z, y, x)
@@ -113,9 +132,11 @@ def paint_heatmap(
     "Gaussian heatmap targets, one channel per particle class."
     preset, vs, shape = _preset(radii), _voxel_size3(voxel_size_A), tuple(int(s) for s in shape)
     names = CLASS_NAMES_7[1:] if n_classes == 7 else CLASS_NAMES_6[1:]
-    centres = _check_picks(picks, shape, vs, CLASS_NAMES_7[1:])
+    pnames, xyz = _picks_arrays(picks)
+    centres = xyz[:, ::-1] / vs
+    _check_centres(pnames, centres, shape, CLASS_NAMES_7[1:])
     out = np.zeros((len(names),) + shape, np.float32)
-    for c, name in zip(centres, picks["particle_type"].to_list()):
+    for c, name in zip(centres, pnames):
         if name not in names: continue
         sigma = preset.radii_A[name] * sigma_scale
         half = np.ceil(truncate * sigma / vs).astype(int)
