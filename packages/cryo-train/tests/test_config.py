@@ -4,7 +4,7 @@ from cryo_train.config import TrainConfig, apply_overrides, load_config, save_co
 
 
 def test_round_trip_and_overrides(tmp_path):
-    cfg = apply_overrides(TrainConfig(), ["max_epochs=3", "data.tomo_types=[denoised]"])
+    cfg = apply_overrides(TrainConfig(), ["trainer.max_epochs=3", "data.tomo_types=[denoised]"])
     save_config(cfg, tmp_path / "c.yaml")
     assert load_config(tmp_path / "c.yaml") == cfg
     assert cfg.data.tomo_types == ("denoised",)

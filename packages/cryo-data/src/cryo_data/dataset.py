@@ -20,7 +20,7 @@ from .labels import RADIUS_PRESETS, paint_spheres_xyz
 from .picks import read_picks
 
 # %% auto #0
-__all__ = ['SEED_RATIOS', 'NAMES_7', 'AugmentConfig', 'augmentations', 'zscore', 'PatchDataset']
+__all__ = ['SEED_RATIOS', 'NAMES_7', 'AugmentConfig', 'augmentations', 'zscore', 'PatchDataset', 'EpochSampler']
 
 # %% ../../nbs/06_dataset.ipynb #ceba82ab
 @dataclass(frozen=True)
@@ -118,10 +118,11 @@ def _centre(self, rng: np.random.Generator, run: str, shape, vs) -> np.ndarray:
     zyx = (np.array([z, y, x]) + off[::-1]) / np.asarray(vs)
     return np.clip(np.round(zyx).astype(int), 0, np.asarray(shape) - 1)
 
-# %% ../../nbs/06_dataset.ipynb #2d8867fd
-def _getitem(self, idx: int) -> dict:
+# %% ../../nbs/06_dataset.ipynb #6eb2fb01
+def _getitem(self, key: int | tuple[int, int]) -> dict:
+    epoch, idx = key if isinstance(key, tuple) else (self.epoch, key)
     vi = idx % len(self.items)
-    rng = np.random.default_rng([self.seed, self.epoch, idx])
+    rng = np.random.default_rng([self.seed, epoch, idx])
     arr, tomo = _volume(self, vi)
     run = self.items[vi][0]
     shape, vs = tomo.shape, tomo.voxel_size_A
@@ -148,3 +149,24 @@ def _getitem(self, idx: int) -> dict:
     return {"image": image, "label": torch.as_tensor(np.asarray(d["label"])).round().long(), "run": run, "tomo_type": self.items[vi][1]}
 
 PatchDataset.__getitem__ = _getitem
+
+# %% ../../nbs/06_dataset.ipynb #960e3d0b
+class EpochSampler(torch.utils.data.Sampler):
+    "Yields `(epoch, index)` keys; `set_epoch` changes the patches; shards by rank when distributed."
+    def __init__(self, length: int, epoch: int = 0):
+        self.length, self.epoch = length, epoch
+
+    def set_epoch(self, epoch: int) -> None: self.epoch = int(epoch)
+
+    def _shard(self) -> tuple[int, int]:
+        d = torch.distributed
+        if d.is_available() and d.is_initialized(): return d.get_rank(), d.get_world_size()
+        return 0, 1
+
+    def __iter__(self):
+        rank, world = self._shard()
+        return iter([(self.epoch, i) for i in range(rank, self.length, world)])
+
+    def __len__(self) -> int:
+        rank, world = self._shard()
+        return len(range(rank, self.length, world))

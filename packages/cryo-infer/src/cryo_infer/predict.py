@@ -49,9 +49,9 @@ class Member:
             from cryo_models.registry import get_spec
             self.divisor = get_spec(arch).divisor
 
-# %% ../../nbs/02_predict.ipynb #cb914f65
+# %% ../../nbs/02_predict.ipynb #2358646d
 def _as_members(models: Any) -> list[Member]:
-    if isinstance(models, nn.Module): models = [models]
+    if isinstance(models, (nn.Module, Member)): models = [models]
     return [m if isinstance(m, Member) else Member(m) for m in models]
 
 def _tomogram_stats(arr: Any, chunk: int = 16) -> tuple[float, float]:

@@ -75,7 +75,7 @@ def strict_load(model: nn.Module, state_dict: Mapping[str, torch.Tensor], name: 
     model.load_state_dict(state_dict, strict=True)
     return model
 
-# %% ../../nbs/06_checkpoint.ipynb #c6ec82f5
+# %% ../../nbs/06_checkpoint.ipynb #8de8462e
 def _unwrap(obj: Any) -> tuple[str, dict[str, torch.Tensor], dict]:
     "Return (format, model state_dict, metadata) of a loaded checkpoint object."
     if isinstance(obj, Mapping) and obj.get("format") == "cryo-models": return "cryo-models", dict(obj["state_dict"]), dict(obj)
@@ -85,14 +85,14 @@ def _unwrap(obj: Any) -> tuple[str, dict[str, torch.Tensor], dict]:
             raise ValueError("Lightning checkpoint without 'model.'-prefixed keys; keys start with "
                              f"{sorted({k.split('.')[0] for k in sd})[:5]}")
         model_sd = {k[len("model."):]: v for k, v in sd.items() if k.startswith("model.")}
-        meta = {k: obj[k] for k in ("epoch", "global_step", "hyper_parameters") if k in obj}
+        meta = {k: obj[k] for k in ("epoch", "global_step", "hyper_parameters", "cryo") if k in obj}
         return "lightning", model_sd, meta
     if isinstance(obj, Mapping) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
         return "state_dict", dict(obj), {}
     raise ValueError("not a recognised checkpoint: expected a cryo-models checkpoint, a Lightning checkpoint "
                      "with 'state_dict', or a plain state_dict")
 
-# %% ../../nbs/06_checkpoint.ipynb #a357b34f
+# %% ../../nbs/06_checkpoint.ipynb #de23a8b2
 def load_checkpoint(
     path: str | Path,  # checkpoint file
     name: str | None = None,  # registry architecture; None: from the checkpoint's metadata or its keys and shapes
@@ -113,6 +113,12 @@ def load_checkpoint(
         model = create_model(arch, **kwargs)
         info = CheckpointInfo(arch, model.cryo_constructor, tuple(meta.get("classes") or model.cryo_classes),
                               meta.get("normalization", "patch"), fmt, dict(meta.get("extra", {})))
+    elif fmt == "lightning" and isinstance(meta.get("cryo"), dict):  # written by cryo-train: self-describing
+        c = meta["cryo"]
+        arch = name or c["arch"]
+        model = create_model(arch, **{**c.get("constructor", {}), **overrides})
+        info = CheckpointInfo(arch, model.cryo_constructor, tuple(c.get("classes") or model.cryo_classes),
+                              c.get("normalization", "patch"), fmt, {k: v for k, v in meta.items() if k != "cryo"})
     else:
         arch = name or match_architecture(sd)
         if arch is None:

@@ -15,10 +15,10 @@ from typing import Any, Sequence
 import yaml
 
 # %% auto #0
-__all__ = ['ModelConfig', 'DataConfig', 'OptimConfig', 'TrainConfig', 'from_dict', 'to_dict', 'load_config', 'save_config',
-           'apply_overrides']
+__all__ = ['ModelConfig', 'DataConfig', 'OptimConfig', 'ValConfig', 'TrainerConfig', 'TrainConfig', 'from_dict', 'to_dict',
+           'load_config', 'save_config', 'apply_overrides']
 
-# %% ../../nbs/00_config.ipynb #7a538dcc
+# %% ../../nbs/00_config.ipynb #1ebab6ec
 @dataclass(frozen=True)
 class ModelConfig:
     "Which architecture to train, with constructor overrides."
@@ -27,22 +27,49 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class DataConfig:
-    "Where the data comes from and how patches are drawn."
-    tomo_types: tuple[str, ...] = ("denoised", "wbp", "ctfdeconvolved", "isonetcorrected")  # types used for training
+    "Which tomograms and how patches are drawn."
+    tomo_types: tuple[str, ...] = ("denoised", "wbp", "ctfdeconvolved", "isonetcorrected")  # types of each training run
     roi_size: tuple[int, int, int] = (128, 256, 256)  # training patch (z, y, x) in voxels
-    crops_per_volume: int = 2  # crops per sampled tomogram (the seed's batch of 2 crops)
+    samples_per_volume: int = 2  # patches per volume per epoch
+    batch_size: int = 2  # patches per step (the seed: 2 crops of one volume)
+    ratios: tuple[float, ...] = (1, 1, 1, 1, 2, 1, 2)  # crop-centre class ratios (background + 6 classes)
     radii: str = "seed"  # label radius preset
-    normalization: str = "patch"  # "patch" (consistent with inference) or "tomogram"
+    normalization: str = "patch"  # "patch" (consistent with inference) or "tomogram" (the seed's training)
+    label_mode: str = "nearest"  # affine label interpolation; "bilinear" is the seed's quirk
+    augment: bool = True
     num_workers: int = 0  # DataLoader workers
+    cache: bool = False  # keep volumes in RAM
 
 @dataclass(frozen=True)
 class OptimConfig:
-    "Optimiser and loss settings (the seed's defaults)."
+    "Loss and optimiser (the seed's defaults)."
+    loss: str = "seed"  # "seed" (Tversky 0.3/0.7 + CE) or "luo"
     lr: float = 1e-3
-    weight_decay: float = 1e-2
-    tversky_alpha: float = 0.3
-    tversky_beta: float = 0.7
-    ce_weights: tuple[float, ...] = (1, 1, 0, 2, 1, 2, 1)
+    weight_decay: float = 1e-2  # AdamW
+    scheduler: str = "none"  # "none" (the seed) or "cosine"
+
+@dataclass(frozen=True)
+class ValConfig:
+    "In-training validation on the held-out run(s), scored with the official metric."
+    every_n_epochs: int = 1
+    tomo_type: str = "denoised"
+    overlap: tuple[int, int, int] = (32, 32, 32)
+    tta: tuple[str, ...] = ("identity",)
+    post: str = "seed"  # cryo_infer post-processing preset
+    top_k: int = 5  # checkpoints kept by validation F-beta
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    "Lightning trainer settings."
+    max_epochs: int = 200
+    precision: str = "16-mixed"  # used on GPU; CPU runs use 32-true
+    accelerator: str = "auto"
+    devices: int | str = "auto"
+    num_nodes: int = 1
+    strategy: str = "auto"  # "ddp" for several GPUs
+    seed: int = 42
+    log_every_n_steps: int = 1
+    limit_train_batches: int | None = None  # cap steps per epoch (tests, smoke runs)
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -50,10 +77,14 @@ class TrainConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
-    max_epochs: int = 200
-    seed: int = 42
-    precision: str = "32-true"  # Lightning precision; "16-mixed" on GPU
-    val_every_n_epochs: int = 5
+    val: ValConfig = field(default_factory=ValConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    seed_parity: bool = False  # reproduce the seed's quirks: whole-tomogram normalisation, bilinear labels
+
+    def effective(self) -> TrainConfig:
+        "The config with `seed_parity` applied."
+        if not self.seed_parity: return self
+        return dataclasses.replace(self, data=dataclasses.replace(self.data, normalization="tomogram", label_mode="bilinear"))
 
 # %% ../../nbs/00_config.ipynb #ec10fb70
 def _convert(tp: Any, value: Any, path: str) -> Any:
