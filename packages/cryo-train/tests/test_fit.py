@@ -82,3 +82,24 @@ def test_cli_errors(project, tmp_path):
     r = subprocess.run([sys.executable, "-m", "cryo_train.cli", "fit", "--config", "unet_v1", "--data", str(project),
                         "--valid-run", "TS_9", "--out", str(tmp_path / "o")], capture_output=True, text=True)
     assert r.returncode == 2 and "TS_1" in r.stderr
+
+
+def test_cross_validation_and_threshold_tuning(project, tmp_path):
+    import yaml
+    from cryo_train.fit import cross_validate, tune_from_cv, write_thresholds
+    cfg = apply_overrides(TrainConfig(), TINY + ["trainer.max_epochs=2"])
+    prj = open_project(project)
+    table = cross_validate(cfg, prj, tmp_path / "cv", folds=["TS_2", "TS_3"], progress=False)
+    assert table["valid_run"].to_list() == ["TS_2", "TS_3"]
+    assert (tmp_path / "cv" / "cv_summary.csv").exists()
+    with pytest.raises(FileExistsError):
+        cross_validate(cfg, prj, tmp_path / "cv", folds=["TS_2"], progress=False)
+    again = cross_validate(cfg, prj, tmp_path / "cv", folds=["TS_2", "TS_3"], resume=True, progress=False)  # finished folds skipped
+    assert again["best_fbeta"].to_list() == table["best_fbeta"].to_list()
+    thr, sc = tune_from_cv(tmp_path / "cv", prj)
+    assert thr and all(0.0 < v <= 1.0 for v in thr.values()) and 0.0 <= sc <= 1.0
+    (tmp_path / "ens.yaml").write_text("members: [m.pt]\npost: full\n")
+    write_thresholds(tmp_path / "ens.yaml", thr)
+    from cryo_infer.ensemble import load_ensemble
+    e = load_ensemble(tmp_path / "ens.yaml")
+    assert e.post.thresholds[next(iter(thr))] == pytest.approx(next(iter(thr.values())))

@@ -18,7 +18,7 @@ import yaml
 __all__ = ['ModelConfig', 'DataConfig', 'OptimConfig', 'ValConfig', 'TrainerConfig', 'TrainConfig', 'from_dict', 'to_dict',
            'load_config', 'save_config', 'apply_overrides']
 
-# %% ../../nbs/00_config.ipynb #1ebab6ec
+# %% ../../nbs/00_config.ipynb #513e8fe4
 @dataclass(frozen=True)
 class ModelConfig:
     "Which architecture to train, with constructor overrides."
@@ -70,6 +70,7 @@ class TrainerConfig:
     seed: int = 42
     log_every_n_steps: int = 1
     limit_train_batches: int | None = None  # cap steps per epoch (tests, smoke runs)
+    max_time: str | None = None  # wall-clock budget "DD:HH:MM:SS" (the demo's bounded training)
 
 @dataclass(frozen=True)
 class TrainConfig:

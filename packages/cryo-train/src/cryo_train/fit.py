@@ -70,7 +70,7 @@ def plot_curves(metrics: pl.DataFrame, path: str | Path) -> Path | None:
     fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
     return Path(path)
 
-# %% ../../nbs/03_fit.ipynb #3655af81
+# %% ../../nbs/03_fit.ipynb #fd4be794
 def fit(
     cfg: TrainConfig,  # the training configuration
     project: Project,  # an open project
@@ -108,7 +108,7 @@ def fit(
                           callbacks=[best_cb, last_cb], check_val_every_n_epoch=cfg.val.every_n_epochs,
                           num_sanity_val_steps=0, log_every_n_steps=t.log_every_n_steps, enable_progress_bar=progress,
                           enable_model_summary=False, use_distributed_sampler=False,
-                          limit_train_batches=t.limit_train_batches)
+                          limit_train_batches=t.limit_train_batches, max_time=t.max_time)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         trainer.fit(module, datamodule=dm, ckpt_path=str(last) if resume else None)

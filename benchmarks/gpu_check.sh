@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# One GPU check, at most about 8 minutes on one GPU: per-architecture 7-TTA seconds per full-size tomogram (fp16 and
+# bf16), the 10-model ensemble's seconds per tomogram, and unet_v1 training steps/s (Lightning vs a bare loop).
+# Usage: bash benchmarks/gpu_check.sh [RESULTS_DIR]   (default: benchmarks/results)
+# Record which card produced the figures: the result files name it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RES="${1:-benchmarks/results}"
+mkdir -p "$RES"
+if ! python -c "import cryo_infer, cryo_train" 2>/dev/null; then
+  pip install -q -e packages/cryo-metric -e packages/cryo-data -e packages/cryo-models -e packages/cryo-infer -e packages/cryo-train
+fi
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$RES/gpu_info.txt" || true
+timeout 300 python benchmarks/gpu_check.py --results "$RES" || echo "gpu_check.py: failed or timed out"
+timeout 150 python benchmarks/train_cpu.py --minutes 0.5 --shape 64 128 128 --roi 32 64 64 --results "$RES/train_gpu" || echo "train section failed"

@@ -1,0 +1,41 @@
+"""`hatch run benchmarks:all`: every package's speed benchmark, results in benchmarks/results/*.md.
+
+    python benchmarks/run_all.py [--quick] [--skip NAME ...]
+
+--quick uses smaller inputs for the long CPU benchmarks (states the sizes in each result file).
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--skip", nargs="*", default=[])
+    args = ap.parse_args(argv)
+    jobs = [("metric_speed", ["--experiments", "100"] if args.quick else []),
+            ("data_speed", []),
+            ("models_speed", []),
+            ("infer_speed", ["--shape", "96", "320", "320", "--roi", "64", "192", "192"] if args.quick else []),
+            ("train_cpu", ["--minutes", "3"] if args.quick else []),
+            ("lb_table", [])]
+    failed = []
+    for name, extra in jobs:
+        if name in args.skip:
+            continue
+        print(f"=== {name}", flush=True)
+        r = subprocess.run([sys.executable, str(HERE / f"{name}.py")] + extra)
+        if r.returncode != 0:
+            failed.append(name)
+    print("failed:", failed or "none")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
