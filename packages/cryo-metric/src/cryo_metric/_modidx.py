@@ -37,6 +37,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'cryo_metric.score._check_duplicates': ('score.html#_check_duplicates', 'cryo_metric/score.py'),
                                    'cryo_metric.score._check_types': ('score.html#_check_types', 'cryo_metric/score.py'),
                                    'cryo_metric.score._codes': ('score.html#_codes', 'cryo_metric/score.py'),
+                                   'cryo_metric.score._hits': ('score.html#_hits', 'cryo_metric/score.py'),
                                    'cryo_metric.score._hungarian_tp': ('score.html#_hungarian_tp', 'cryo_metric/score.py'),
                                    'cryo_metric.score._pairs': ('score.html#_pairs', 'cryo_metric/score.py'),
                                    'cryo_metric.score._stack4': ('score.html#_stack4', 'cryo_metric/score.py'),

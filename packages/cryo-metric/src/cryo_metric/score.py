@@ -66,7 +66,7 @@ def read_picks(
     rest = [c for c in df.columns if c not in out]
     return df.with_columns(**out).select(list(PICK_COLUMNS) + rest + list(extra_numeric))
 
-# %% ../../nbs/01_score.ipynb #621ee5b9
+# %% ../../nbs/01_score.ipynb #242cf0b1
 def _stack4(xyz: np.ndarray, group: np.ndarray, sep: float) -> np.ndarray:
     return np.column_stack([xyz, group.astype(np.float64) * sep])
 
@@ -76,13 +76,23 @@ def _pairs(ref_xyz: np.ndarray, ref_grp: np.ndarray, cand_xyz: np.ndarray, cand_
     if len(ref_xyz) == 0 or len(cand_xyz) == 0:
         e = np.zeros(0, np.int64); return e, e, np.zeros(0)
     sep = 4.0 * dist + 1.0
-    tr, tc = cKDTree(_stack4(ref_xyz, ref_grp, sep)), cKDTree(_stack4(cand_xyz, cand_grp, sep))
+    tr = cKDTree(_stack4(ref_xyz, ref_grp, sep), balanced_tree=False, compact_nodes=False)
+    tc = cKDTree(_stack4(cand_xyz, cand_grp, sep), balanced_tree=False, compact_nodes=False)
     rec = tr.sparse_distance_matrix(tc, max_distance=dist, output_type="ndarray")
     i, j, v = rec["i"].astype(np.int64), rec["j"].astype(np.int64), rec["v"]
     ok = v <= dist
     return i[ok], j[ok], v[ok]
 
-# %% ../../nbs/01_score.ipynb #90ee0bf6
+# %% ../../nbs/01_score.ipynb #659c0530
+def _hits(ref_xyz: np.ndarray, ref_grp: np.ndarray, cand_xyz: np.ndarray, cand_grp: np.ndarray, dist: float) -> np.ndarray:
+    "For each reference, whether a candidate of its group lies within `dist` (one nearest-neighbour query)."
+    if len(ref_xyz) == 0 or len(cand_xyz) == 0: return np.zeros(len(ref_xyz), bool)
+    sep = 4.0 * dist + 1.0
+    tc = cKDTree(_stack4(cand_xyz, cand_grp, sep), balanced_tree=False, compact_nodes=False)
+    d, _ = tc.query(_stack4(ref_xyz, ref_grp, sep), k=1, distance_upper_bound=dist * (1 + 1e-9) + 1e-9)
+    return d <= dist
+
+# %% ../../nbs/01_score.ipynb #54d4344b
 def _hungarian_tp(ref_xyz: np.ndarray, ref_grp: np.ndarray, cand_xyz: np.ndarray, cand_grp: np.ndarray,
                   dist: float, n_groups: int) -> np.ndarray:
     "Per group, the size of a maximum one-to-one matching of pairs within `dist`."
@@ -97,7 +107,7 @@ def _hungarian_tp(ref_xyz: np.ndarray, ref_grp: np.ndarray, cand_xyz: np.ndarray
         tp[g] = int(ok[rr, cc].sum())
     return tp
 
-# %% ../../nbs/01_score.ipynb #24eecf22
+# %% ../../nbs/01_score.ipynb #cdef4b39
 def fbeta_from_counts(tp: float, fp: float, fn: float, beta: float = 4.0) -> tuple[float, float, float]:
     "Precision, recall and F-beta from summed counts, with the competition's zero guards."
     precision = tp / (tp + fp) if tp + fp > 0 else 0.0
@@ -105,7 +115,7 @@ def fbeta_from_counts(tp: float, fp: float, fn: float, beta: float = 4.0) -> tup
     f = (1 + beta**2) * (precision * recall) / (beta**2 * precision + recall) if (precision + recall) > 0 else 0.0
     return float(precision), float(recall), float(f)
 
-# %% ../../nbs/01_score.ipynb #7036e39b
+# %% ../../nbs/01_score.ipynb #b7ef63b2
 @dataclass
 class ScoreResult:
     "The weighted F-beta and its breakdown."
@@ -133,7 +143,7 @@ class ScoreResult:
 
     def __repr__(self) -> str: return self.table()
 
-# %% ../../nbs/01_score.ipynb #8973a604
+# %% ../../nbs/01_score.ipynb #01882cd7
 def _check_types(df: pl.DataFrame, particles: ParticleSet, what: str) -> None:
     unknown = sorted(set(df["particle_type"].unique().to_list()) - set(particles.names))
     if unknown: raise ValueError(f"Unrecognized particle_type {unknown} in {what}; known: {particles.names}")
@@ -145,15 +155,15 @@ def _check_duplicates(sol: pl.DataFrame) -> None:
         raise ValueError(f"solution: {len(dup)} rows share (experiment, x, y, z), e.g. experiment {r['experiment']!r} "
                          f"at ({r['x']}, {r['y']}, {r['z']}); duplicate reference points are not allowed")
 
-# %% ../../nbs/01_score.ipynb #82cc091f
+# %% ../../nbs/01_score.ipynb #ab682314
 def _codes(values: pl.Series, categories: list[str]) -> np.ndarray:
-    lut = {c: i for i, c in enumerate(categories)}
-    return np.array([lut.get(v, -1) for v in values.to_list()], dtype=np.int64)
+    "Integer code of each value in `categories` (-1 when absent)."
+    return values.cast(pl.Enum(categories), strict=False).to_physical().fill_null(-1).to_numpy().astype(np.int64)
 
 def _xyz(df: pl.DataFrame) -> np.ndarray:
     return df.select("x", "y", "z").to_numpy().astype(np.float64).reshape(-1, 3)
 
-# %% ../../nbs/01_score.ipynb #649122af
+# %% ../../nbs/01_score.ipynb #8578caa0
 def score(
     solution: Any,  # reference picks: DataFrame or CSV path with experiment, particle_type, x, y, z (Angstrom)
     submission: Any,  # candidate picks, same columns (an `id` column is allowed)
@@ -179,9 +189,7 @@ def score(
             rg, cg = _codes(r["experiment"], experiments), _codes(c["experiment"], experiments)
             rx, cx, d = _xyz(r), _xyz(c), p.radius_A * distance_multiplier
             n_ref, n_cand = np.bincount(rg, minlength=n_exp), np.bincount(cg, minlength=n_exp)
-            if matching == "kaggle":
-                i, _, _ = _pairs(rx, rg, cx, cg, d)
-                tp_e = np.bincount(rg[np.unique(i)], minlength=n_exp)
+            if matching == "kaggle": tp_e = np.bincount(rg[_hits(rx, rg, cx, cg, d)], minlength=n_exp)
             else: tp_e = _hungarian_tp(rx, rg, cx, cg, d, n_exp)
             fp_e, fn_e = n_cand - tp_e, n_ref - tp_e
             tp, fp, fn = int(tp_e.sum()), int(fp_e.sum()), int(fn_e.sum())
