@@ -20,6 +20,13 @@ fi
 export PIP_CONSTRAINT="$ROOT/ci/constraints.txt"
 export MPLBACKEND=Agg
 LOGS="$ROOT/ci/logs"; mkdir -p "$LOGS"
+
+# hatch installs sibling packages (through [envs.default.sources]) non-editable and does not reinstall them when
+# their code changes under the same version: start from fresh environments so every package is tested against the
+# siblings of this checkout. CRYO_CI_KEEP_ENVS=1 skips this for quick local iterations.
+if [ "${CRYO_CI_KEEP_ENVS:-0}" != "1" ]; then
+  hatch env prune >/dev/null 2>&1 || true
+fi
 passed=0; failed=0; failures=()
 
 step() {  # step NAME CHECK COMMAND...: run, log, and judge a step (CHECK: pytest | nbdev | exit)
