@@ -150,5 +150,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                       'cryo_models.registry.class_layout': ('registry.html#class_layout', 'cryo_models/registry.py'),
                                       'cryo_models.registry.create_model': ('registry.html#create_model', 'cryo_models/registry.py'),
                                       'cryo_models.registry.get_spec': ('registry.html#get_spec', 'cryo_models/registry.py'),
+                                      'cryo_models.registry.layer_table': ('registry.html#layer_table', 'cryo_models/registry.py'),
                                       'cryo_models.registry.seed_table': ('registry.html#seed_table', 'cryo_models/registry.py'),
                                       'cryo_models.registry.valid_sizes': ('registry.html#valid_sizes', 'cryo_models/registry.py')}}}

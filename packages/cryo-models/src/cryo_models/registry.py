@@ -21,7 +21,7 @@ from .nets.voxresnet import VoxResNet
 
 # %% auto #0
 __all__ = ['CLASSES_7', 'CLASSES_6', 'ARCHITECTURES', 'SEED_ENSEMBLES', 'class_layout', 'ArchSpec', 'get_spec', 'create_model',
-           'valid_sizes', 'check_input_size', 'seed_table']
+           'valid_sizes', 'check_input_size', 'layer_table', 'seed_table']
 
 # %% ../../nbs/05_registry.ipynb #53c1e42d
 CLASSES_7 = ("background", "apo-ferritin", "beta-amylase", "beta-galactosidase", "ribosome", "thyroglobulin",
@@ -96,7 +96,28 @@ def check_input_size(name: str, roi_size: Sequence[int]) -> None:
         hints = "; ".join(f"{axes[ax]}={s} is not a multiple of {spec.divisor[ax]} (try {valid_sizes(name, s, ax)})" for ax, s in bad)
         raise ValueError(f"{name} needs input sizes divisible by {spec.divisor} (z, y, x): {hints}")
 
-# %% ../../nbs/05_registry.ipynb #6d089e27
+# %% ../../nbs/05_registry.ipynb #e4a02b68
+@torch.no_grad()
+def layer_table(model: nn.Module, roi_size: Sequence[int] = (32, 64, 64), max_depth: int = 2, changes_only: bool = False) -> pl.DataFrame:
+    "Modules with 5-D outputs: channels, spatial size, and scale relative to the input (`changes_only`: leaf layers that change them)."
+    rows, hooks = [], []
+    for name, mod in model.named_modules():
+        if not name: continue
+        if changes_only and any(True for _ in mod.children()): continue
+        if not changes_only and name.count(".") >= max_depth: continue
+        def hook(m, i, o, name=name):
+            if isinstance(o, torch.Tensor) and o.ndim == 5:
+                rows.append((name, type(m).__name__, int(o.shape[1]), "x".join(map(str, o.shape[2:])),
+                             "1/" + "x".join(str(round(r / s, 2)).rstrip("0").rstrip(".") for r, s in zip(roi_size, o.shape[2:]))))
+        hooks.append(mod.register_forward_hook(hook))
+    try: model.eval()(torch.zeros(1, getattr(model, "in_channels", 1) if not hasattr(model, "cryo_arch") or model.cryo_arch != "unet2e3d" else 1, *roi_size))
+    finally:
+        for h in hooks: h.remove()
+    if changes_only: rows = [r for k, r in enumerate(rows) if k == 0 or r[2:4] != rows[k - 1][2:4]]
+    return pl.DataFrame(rows, orient="row", schema={"module": pl.String, "type": pl.String, "channels": pl.Int64,
+                                                    "size_zyx": pl.String, "scale": pl.String})
+
+# %% ../../nbs/05_registry.ipynb #59f70685
 _LB_ROWS = [  # no, checkpoint, developer, arch, params_reported, valid_id, public_lb, private_lb
     (1, "epoch122-step2952-valid_loss0.3625-val_metric0.8367.ckpt", "Lion", "unet_v1", "1.1M", "TS_86_3", 0.77379, 0.76582),
     (2, "epoch148-step3576-valid_loss1.1154-val_metric0.7722.ckpt", "Lion", "unet_v1", "1.1M", "TS_6_4", 0.77021, 0.76725),
