@@ -37,13 +37,13 @@ if method == "cryo":
 else:
     from monai.inferers import sliding_window_inference
     x = torch.from_numpy(vol)[None, None]
-    def predictor(t_):  # per-tile z-score, as the seed and cryo_infer do
-        return model((t_ - t_.mean()) / t_.std(correction=0))
+    def predictor(t_):  # per-tile z-score and softmax, as the seed and cryo_infer do: tiles blend probabilities
+        return torch.softmax(model((t_ - t_.mean()) / t_.std(correction=0)), 1)
     acc = None
     with torch.inference_mode():
         for v in views:
             y = sliding_window_inference(v.forward(x), roi, 1, predictor, overlap=[o / r for o, r in zip(ov, roi)], mode="constant")
-            p = v.inverse(torch.softmax(y, 1))[0, idx]
+            p = v.inverse(y)[0, idx]
             acc = p if acc is None else acc + p
     out = (acc / len(views)).numpy()
 sec = time.perf_counter() - t

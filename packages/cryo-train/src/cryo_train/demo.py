@@ -28,13 +28,13 @@ from .fit import FitResult, fit
 # %% auto #0
 __all__ = ['DemoConfig', 'demo_project', 'demo_train', 'demo_predict', 'demo_report', 'main']
 
-# %% ../../nbs/05_demo.ipynb #2fe08e91
+# %% ../../nbs/05_demo.ipynb #7161611a
 @dataclass(frozen=True)
 class DemoConfig:
     "Sizes and budgets of the demo."
     runs: int = 4  # simulated runs; the last one is held out
     shape: tuple[int, int, int] = (64, 192, 192)  # volume (z, y, x)
-    crowding: float = 5.0  # particles relative to the real runs' density (every class in the held-out run)
+    crowding: float = 3.0  # particles relative to the real runs' density
     seed: int = 0
     roi_size: tuple[int, int, int] = (32, 96, 96)  # training patch
     channels: tuple[int, ...] = (16, 32, 48, 48)  # UNet widths (the seed's: 48, 64, 80, 80)
