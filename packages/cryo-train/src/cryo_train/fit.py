@@ -70,7 +70,7 @@ def plot_curves(metrics: pl.DataFrame, path: str | Path) -> Path | None:
     fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
     return Path(path)
 
-# %% ../../nbs/03_fit.ipynb #fd4be794
+# %% ../../nbs/03_fit.ipynb #6c815ac1
 def fit(
     cfg: TrainConfig,  # the training configuration
     project: Project,  # an open project
@@ -98,7 +98,8 @@ def fit(
     dm, module = SegDataModule(cfg, project, train_runs, valid_runs), SegModule(cfg, project)
     best_cb = ModelCheckpoint(dirpath=out / "checkpoints", monitor="val_fbeta", mode="max", save_top_k=cfg.val.top_k,
                               filename="epoch{epoch:03d}-fbeta{val_fbeta:.4f}", auto_insert_metric_name=False)
-    last_cb = ModelCheckpoint(dirpath=out / "checkpoints", filename="last", every_n_epochs=1, save_top_k=1, enable_version_counter=False)
+    last_cb = ModelCheckpoint(dirpath=out / "checkpoints", filename="last", every_n_epochs=1, save_top_k=1, enable_version_counter=False,
+                              save_on_train_epoch_end=True)  # every epoch, validated or not: what resume needs
     loggers = [CSVLogger(out, name="csv", version=0)]
     try: loggers.append(TensorBoardLogger(out, name="tensorboard", version=0))
     except ModuleNotFoundError: warnings.warn("TensorBoard logging needs tensorboard or tensorboardX; CSV logs only")
