@@ -1,11 +1,16 @@
-"""Inference speed: cryo_infer.predict_volume against MONAI sliding_window_inference + a hand-written TTA loop.
+"""Inference speed: cryo_infer.predict_volume against MONAI sliding_window_inference + a hand-written TTA loop per tile.
 
 Same model, same volume, same tiles (roi, overlap), same 7 TTA views, same softmax averaging, one run; outputs are
-compared. CPU by default on a full 184x630x630 tomogram (expect minutes per method); `--shape` and `--roi` state a
-smaller volume. Peak RSS of each method is measured in its own process. A GPU section (skipped without CUDA) reports
-seconds per tomogram for one model and for the 10-model ensemble, with the fraction of the card's peak FLOP/s.
+compared voxel by voxel. CPU by default on a full 184x630x630 tomogram with cryo-infer's CPU tiling (64x192x192, one
+view per pass: expect about 10-15 minutes per method on 2 cores; the volume is a zarr array on disk, which
+cryo_infer reads tile by tile and the MONAI baseline loads whole); `--shape` and `--roi` state other sizes. Methods:
+`monai` (the baseline), `cryo` (cryo_infer.predict_volume, eager model), `cryo-compiled` (the same with
+`compile=True`: torch.compile with frozen weights, compile time included, cold inductor cache), `cryo-untiled` (the
+whole volume as one tile; only for volumes that fit). Peak RSS of each method is measured in its own process and
+checked against the 3 GB bound. GPU figures come from benchmarks/gpu_check.sh.
 
-    python benchmarks/infer_speed.py [--arch unet_v1] [--shape 184 630 630] [--roi 128 384 384] [--tta 7] [--results DIR]
+    python benchmarks/infer_speed.py [--arch unet_v1] [--shape 184 630 630] [--roi 64 192 192] [--tta 7]
+                                     [--methods monai cryo-compiled ...] [--results DIR]
 """
 from __future__ import annotations
 
@@ -18,12 +23,15 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import header, run_isolated, write_result  # noqa: E402
 
 CODE = r"""
-import json, time, resource, numpy as np, torch
+import json, os, tempfile, time, resource, numpy as np, torch
+os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="inductor_cold_")  # compile time measured cold
 from cryo_models import create_model
 torch.manual_seed(0)
-arch, shape, roi, ov, n_tta, method, untiled = {arch!r}, {shape}, {roi}, {overlap}, {n_tta}, {method!r}, {untiled}
+arch, shape, roi, ov, n_tta, method, untiled, comp = {arch!r}, {shape}, {roi}, {overlap}, {n_tta}, {method!r}, {untiled}, {comp}
 model = create_model(arch).eval()
-vol = np.random.default_rng(0).standard_normal(shape).astype(np.float32)
+import zarr
+vol = zarr.open({zpath!r}, mode="r")  # cryo_infer reads tile by tile, as from a copick tomogram
+if method == "monai": vol = vol[...]  # MONAI needs the whole volume in memory
 from cryo_infer.tta import SEED_TTA, get_tta
 views = get_tta(list(SEED_TTA[:n_tta]))
 from cryo_infer.predict import scored_channels
@@ -33,23 +41,34 @@ if method == "cryo":
     from cryo_infer.predict import predict_volume
     from cryo_infer.window import WindowConfig
     w = WindowConfig(roi_size=(0, 0, 0) if untiled else roi, overlap=ov, blend="constant", sw_batch_size=1)
-    out = predict_volume(model, vol, w, [v.name for v in views], progress=False)
+    out = predict_volume(model, vol, w, [v.name for v in views], progress=False, compile=comp)
 else:
     from monai.inferers import sliding_window_inference
     x = torch.from_numpy(vol)[None, None]
-    def predictor(t_):  # per-tile z-score and softmax, as the seed and cryo_infer do: tiles blend probabilities
-        return torch.softmax(model((t_ - t_.mean()) / t_.std(correction=0)), 1)
-    acc = None
-    with torch.inference_mode():
+    def predictor(t_):  # per tile, as the seed: z-score, every TTA view, softmax, inverse view, average probabilities
+        t_ = (t_ - t_.mean()) / t_.std(correction=0)
+        acc = None
         for v in views:
-            y = sliding_window_inference(v.forward(x), roi, 1, predictor, overlap=[o / r for o, r in zip(ov, roi)], mode="constant")
-            p = v.inverse(y)[0, idx]
+            p = v.inverse(torch.softmax(model(v.forward(t_)), 1))
             acc = p if acc is None else acc + p
-    out = (acc / len(views)).numpy()
+        return acc / len(views)
+    with torch.inference_mode():
+        y = sliding_window_inference(x, roi, 1, predictor, overlap=[o / r for o, r in zip(ov, roi)], mode="constant")
+    out = y[0, idx].numpy()
 sec = time.perf_counter() - t
-np.save({npy!r}, out[:, ::4, ::8, ::8])
-print(json.dumps({{"seconds": sec, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+np.save({npy!r}, out)
+print(json.dumps({{"seconds": sec, "peak_rss_mb": rss}}))
 """
+
+
+def max_abs_diff(a_path: str, b_path: str, chunk: int = 8) -> float:
+    """Largest absolute difference of two saved (C, z, y, x) arrays, read in z-chunks."""
+    import numpy as np
+    a, b = np.load(a_path, mmap_mode="r"), np.load(b_path, mmap_mode="r")
+    if a.shape != b.shape:
+        raise ValueError(f"outputs differ in shape: {a.shape} vs {b.shape}")
+    return max(float(np.abs(a[:, z:z + chunk] - b[:, z:z + chunk]).max()) for z in range(0, a.shape[1], chunk))
 
 
 def main(argv=None) -> int:
@@ -57,44 +76,59 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--arch", default="unet_v1")
     ap.add_argument("--shape", type=int, nargs=3, default=[184, 630, 630])
-    ap.add_argument("--roi", type=int, nargs=3, default=[128, 384, 384])
+    ap.add_argument("--roi", type=int, nargs=3, default=[64, 192, 192])
     ap.add_argument("--overlap", type=int, nargs=3, default=[32, 32, 32])
     ap.add_argument("--tta", type=int, default=7)
+    ap.add_argument("--methods", nargs="*", default=None, choices=["monai", "cryo", "cryo-compiled", "cryo-untiled"],
+                    help="default: monai and cryo-compiled; also cryo and cryo-untiled for volumes up to 16M voxels")
     ap.add_argument("--results", default=None)
     ap.add_argument("--tmp", default="/tmp")
     args = ap.parse_args(argv)
     from cryo_infer.window import tile_grid
     grid = tile_grid(args.shape, args.roi, args.overlap)
-    rows = {}
-    for method in ("monai", "cryo", "cryo-untiled"):
-        npy = f"{args.tmp}/infer_speed_{method}.npy"
+    small = int(np.prod(args.shape)) <= 16_000_000
+    methods = args.methods or (["monai", "cryo", "cryo-compiled", "cryo-untiled"] if small else ["monai", "cryo-compiled"])
+    if "monai" not in methods:
+        methods = ["monai"] + methods
+    import zarr
+    zpath = f"{args.tmp}/infer_speed_volume.zarr"
+    z = zarr.open(zpath, mode="w", shape=tuple(args.shape), chunks=(64, 64, 64), dtype="float32")
+    rng = np.random.default_rng(0)
+    for z0 in range(0, args.shape[0], 16):
+        z[z0:z0 + 16] = rng.standard_normal((min(16, args.shape[0] - z0),) + tuple(args.shape[1:])).astype(np.float32)
+    rows, npys = {}, {}
+    for method in methods:
+        npy = npys[method] = f"{args.tmp}/infer_speed_{method}.npy"
         r = run_isolated(CODE.format(arch=args.arch, shape=tuple(args.shape), roi=tuple(args.roi), overlap=tuple(args.overlap),
                                      n_tta=args.tta, method="monai" if method == "monai" else "cryo",
-                                     untiled=method == "cryo-untiled", npy=npy))
-        r["out"] = np.load(npy)
+                                     untiled=method == "cryo-untiled", comp=method == "cryo-compiled", npy=npy,
+                                     zpath=zpath))
         rows[method] = r
         print(method, f"{r['seconds']:.1f} s", f"{r['peak_rss_mb']:.0f} MB", flush=True)
+    for k in rows:
+        rows[k]["max_abs_diff_vs_monai"] = max_abs_diff(npys["monai"], npys[k])
     base = rows["monai"]
     md = header("Inference speed: cryo_infer vs MONAI sliding_window_inference + TTA loop", "torch", "monai", "cryo-infer")
-    md += (f"\nModel {args.arch} (random weights), volume {tuple(args.shape)}, tiles {tuple(args.roi)} with overlap "
-           f"{tuple(args.overlap)} ({len(grid)} tiles, {len(grid) * np.prod(args.roi) / np.prod(args.shape):.2f}x the volume), "
-           f"{args.tta} TTA views, softmax averaging, float32 on CPU; each method in its own process.\n\n"
-           "| method | seconds | speed-up vs MONAI | peak RSS (MB) | max abs difference of probabilities vs MONAI |\n|---|---|---|---|---|\n")
+    md += (f"\nModel {args.arch} (random weights), volume {tuple(args.shape)} ({np.prod(args.shape) / 1e6:.1f}M voxels), tiles "
+           f"{tuple(args.roi)} with overlap {tuple(args.overlap)} ({len(grid)} tiles, "
+           f"{len(grid) * np.prod(args.roi) / np.prod(args.shape):.2f}x the volume), {args.tta} TTA views, one view per "
+           "forward pass, constant blending, softmax averaging, float32 on CPU; each method in its own process; outputs "
+           "compared over every voxel.\n\n"
+           "| method | seconds | speed-up vs MONAI | peak RSS (MB) | within 3 GB | max abs difference of probabilities vs MONAI |\n"
+           "|---|---|---|---|---|---|\n")
     for k, r in rows.items():
-        diff = float(np.abs(r["out"] - base["out"]).max())
-        md += f"| {k} | {r['seconds']:.1f} | {base['seconds'] / r['seconds']:.2f}x | {r['peak_rss_mb']:.0f} | {diff:.2e} |\n"
-    md += ("\n`cryo` uses the same tiles and constant blending as the MONAI baseline (equal output up to float rounding). "
-           "`cryo-untiled` runs the whole volume as one tile (no overlap recomputation); its output differs near tile "
-           "borders only through the network's receptive field.\n")
-    try:
-        import torch
-        if torch.cuda.is_available():
-            md += "\nGPU section: run benchmarks/gpu_check.sh (records per-architecture and 10-model-ensemble seconds per tomogram).\n"
-        else:
-            md += "\nGPU section skipped: no CUDA device.\n"
-    except ImportError:
-        pass
-    write_result(f"infer_speed", md, {k: {kk: vv for kk, vv in v.items() if kk != "out"} for k, v in rows.items()}, args.results)
+        md += (f"| {k} | {r['seconds']:.1f} | {base['seconds'] / r['seconds']:.2f}x | {r['peak_rss_mb']:.0f} | "
+               f"{'yes' if r['peak_rss_mb'] <= 3072 else 'no'} | {r['max_abs_diff_vs_monai']:.2e} |\n")
+    md += ("\n`cryo` uses the same tiles and blending as the MONAI baseline (equal output up to float rounding). "
+           "`cryo-compiled` is the same with `compile=True` (torch.compile, inductor, weights frozen into the graph; its "
+           "seconds include compiling from a cold cache). `cryo-untiled` runs the whole volume as one tile; its output "
+           "differs near tile borders through the network's receptive field and instance normalisation.\n")
+    md += "\nGPU figures: benchmarks/gpu_check.sh (per-architecture and 10-model-ensemble seconds per tomogram).\n"
+    write_result("infer_speed", md, rows, args.results)
+    for p in npys.values():
+        Path(p).unlink(missing_ok=True)
+    import shutil
+    shutil.rmtree(zpath, ignore_errors=True)
     return 0
 
 

@@ -24,6 +24,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'cryo_infer.predict.Member.__post_init__': ( 'predict.html#member.__post_init__',
                                                                                  'cryo_infer/predict.py'),
                                     'cryo_infer.predict._as_members': ('predict.html#_as_members', 'cryo_infer/predict.py'),
+                                    'cryo_infer.predict._compiled': ('predict.html#_compiled', 'cryo_infer/predict.py'),
+                                    'cryo_infer.predict._divide_by_weights': ('predict.html#_divide_by_weights', 'cryo_infer/predict.py'),
                                     'cryo_infer.predict._forward_views': ('predict.html#_forward_views', 'cryo_infer/predict.py'),
                                     'cryo_infer.predict._normalise': ('predict.html#_normalise', 'cryo_infer/predict.py'),
                                     'cryo_infer.predict._tomogram_stats': ('predict.html#_tomogram_stats', 'cryo_infer/predict.py'),

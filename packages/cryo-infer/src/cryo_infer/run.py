@@ -44,7 +44,7 @@ def _check_manifest(out: Path, ens: EnsembleConfig, overwrite: bool) -> None:
         raise FileExistsError(f"{out} holds results of a different ensemble ({man}); choose another --out or pass overwrite")
     if not man.exists() or man.read_text() != text: atomic_write_text(man, text, overwrite=True)
 
-# %% ../../nbs/05_run.ipynb #0f906bb3
+# %% ../../nbs/05_run.ipynb #7ca207d2
 def run_batch(
     project: Project,  # an open project
     ensemble: EnsembleConfig,  # models, TTA, window, post-processing
@@ -58,6 +58,7 @@ def run_batch(
     members: Sequence[Member] | None = None,  # models already in memory (default: load the ensemble's checkpoints)
     device: str | None = None,  # default: this rank's GPU if any, else CPU
     progress: bool = True,
+    compile: bool = False,  # torch.compile the models (see predict_volume)
 ) -> pl.DataFrame:  # all picks of the processed runs
     "Predict picks for many runs, resumably; returns the merged picks table."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -76,7 +77,7 @@ def run_batch(
     for r in tqdm(todo, desc=f"runs (rank {rank})" if world > 1 else "runs", disable=not progress):
         t0 = time.perf_counter()
         tomo = project.tomogram(r, tomo_type, voxel_spacing)
-        probs = predict_volume(members, tomo.array, ensemble.window, ensemble.tta, ensemble.combine, device, ensemble.amp, progress)
+        probs = predict_volume(members, tomo.array, ensemble.window, ensemble.tta, ensemble.combine, device, ensemble.amp, progress, compile)
         picks = probs_to_picks(probs, tomo.voxel_size_A, post, run=r)
         del probs
         if user is not None: write_picks(project, picks, user, session, overwrite=True)

@@ -13,7 +13,8 @@ from typing import Sequence
 import numpy as np
 
 # %% auto #0
-__all__ = ['SEED_WINDOW', 'GAUSSIAN_WINDOW', 'patch_starts', 'WindowConfig', 'tile_grid', 'blend_weights', 'fit_roi']
+__all__ = ['SEED_WINDOW', 'GAUSSIAN_WINDOW', 'CPU_WINDOW', 'patch_starts', 'WindowConfig', 'tile_grid', 'blend_weights',
+           'fit_roi']
 
 # %% ../../nbs/01_window.ipynb #555b8e3f
 def patch_starts(dim: int, roi: int, overlap: int) -> list[int]:
@@ -25,7 +26,7 @@ def patch_starts(dim: int, roi: int, overlap: int) -> list[int]:
     starts = [min(i * (roi - overlap), dim - roi) for i in range(n)]
     return sorted(set(starts))
 
-# %% ../../nbs/01_window.ipynb #f32d37d2
+# %% ../../nbs/01_window.ipynb #dfe95eaa
 @dataclass(frozen=True)
 class WindowConfig:
     "Sliding-window settings."
@@ -40,6 +41,8 @@ class WindowConfig:
 SEED_WINDOW = WindowConfig()
 "The seed's inference tiling."
 GAUSSIAN_WINDOW = WindowConfig(blend="gaussian")
+CPU_WINDOW = WindowConfig(roi_size=(64, 192, 192), sw_batch_size=1)
+"Smaller tiles, one view per pass: a full 184 x 630 x 630 tomogram stays under 3 GB of RAM on CPU (see the benchmark)."
 
 # %% ../../nbs/01_window.ipynb #958befe6
 def tile_grid(shape: Sequence[int], roi: Sequence[int], overlap: Sequence[int]) -> list[tuple[int, int, int]]:
