@@ -58,7 +58,7 @@ def zscore(x: np.ndarray, mean: float | None = None, std: float | None = None) -
     s = float(x.std()) if std is None else std
     return (x - m) / (s if s > 0 else 1.0)
 
-# %% ../../nbs/06_dataset.ipynb #9b236e8b
+# %% ../../nbs/06_dataset.ipynb #db6f0c3a
 SEED_RATIOS = (1, 1, 1, 1, 2, 1, 2)
 "Crop-centre class ratios of the seed: background, apo, beta-amylase, b-gal, ribosome, thyroglobulin, VLP."
 NAMES_7 = ("apo-ferritin", "beta-amylase", "beta-galactosidase", "ribosome", "thyroglobulin", "virus-like-particle")
@@ -90,19 +90,20 @@ class PatchDataset(Dataset):
         self.samples, self.ratios = samples_per_volume, np.asarray(ratios, float) / np.sum(ratios)
         self.radii, self.n_classes, self.normalization, self.seed, self.cache = radii, n_classes, normalization, seed, cache
         self.aug = augmentations(augment) if augment is not None else None
-        self.epoch, self._vol, self._stats = 0, {}, {}
+        self.epoch, self._vol, self._stats, self._tomo = 0, {}, {}, {}
 
     def __len__(self) -> int: return len(self.items) * self.samples
     def set_epoch(self, epoch: int) -> None: self.epoch = int(epoch)
 
-# %% ../../nbs/06_dataset.ipynb #cb5be1c0
+# %% ../../nbs/06_dataset.ipynb #7ae47804
 def _volume(self, i: int):
-    run, tt = self.items[i]
-    if self.cache:
-        if (run, tt) not in self._vol: self._vol[(run, tt)] = self.project.tomogram(run, tt).numpy()
-        return self._vol[(run, tt)], self.project.tomogram(run, tt)
-    t = self.project.tomogram(run, tt)
-    return t.array, t
+    "The i-th volume (lazy zarr array, or in RAM with `cache`) and its Tomogram; opened once per process."
+    key = self.items[i]
+    if key not in self._tomo: self._tomo[key] = self.project.tomogram(*key)
+    t = self._tomo[key]
+    if not self.cache: return t.array, t
+    if key not in self._vol: self._vol[key] = t.numpy()
+    return self._vol[key], t
 
 def _centre(self, rng: np.random.Generator, run: str, shape, vs) -> np.ndarray:
     (names, xyz), preset = self.picks[run], RADIUS_PRESETS[self.radii]
