@@ -7,7 +7,8 @@ cryo_infer reads tile by tile and the MONAI baseline loads whole); `--shape` and
 `monai` (the baseline), `cryo` (cryo_infer.predict_volume, eager model), `cryo-compiled` (the same with
 `compile=True`: torch.compile with frozen weights, compile time included, cold inductor cache), `cryo-untiled` (the
 whole volume as one tile; only for volumes that fit). Peak RSS of each method is measured in its own process and
-checked against the 3 GB bound. GPU figures come from benchmarks/gpu_check.sh.
+checked against the 3 GB bound. With CUDA, a GPU section runs benchmarks/gpu_check.py (seconds per tomogram for
+one model and the 10-model ensemble, fraction of the card's peak FLOP/s); skipped without.
 
     python benchmarks/infer_speed.py [--arch unet_v1] [--shape 184 630 630] [--roi 64 192 192] [--tta 7]
                                      [--methods monai cryo-compiled ...] [--results DIR]
@@ -123,7 +124,13 @@ def main(argv=None) -> int:
            "`cryo-compiled` is the same with `compile=True` (torch.compile, inductor, weights frozen into the graph; its "
            "seconds include compiling from a cold cache). `cryo-untiled` runs the whole volume as one tile; its output "
            "differs near tile borders through the network's receptive field and instance normalisation.\n")
-    md += "\nGPU figures: benchmarks/gpu_check.sh (per-architecture and 10-model-ensemble seconds per tomogram).\n"
+    import torch
+    if torch.cuda.is_available():  # GPU section: seconds per tomogram, one model and the 10-model ensemble, % of peak
+        import gpu_check
+        gpu_check.main(["--results", str(args.results)] if args.results else [])
+        md += f"\nGPU section ({torch.cuda.get_device_name(0)}): see gpu_check.md beside this file.\n"
+    else:
+        md += "\nGPU section skipped: no CUDA device (benchmarks/gpu_check.sh records it on a GPU).\n"
     write_result("infer_speed", md, rows, args.results)
     for p in npys.values():
         Path(p).unlink(missing_ok=True)

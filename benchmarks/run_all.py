@@ -23,6 +23,7 @@ def main(argv=None) -> int:
             ("data_speed", []),
             ("models_speed", []),
             ("infer_speed", ["--shape", "96", "320", "320", "--roi", "64", "192", "192"] if args.quick else []),
+            ("infer_memory", ["--archs", "unet_v1", "--tta", "1"] if args.quick else []),
             ("train_cpu", ["--minutes", "3"] if args.quick else []),
             ("lb_table", [])]
     failed = []

@@ -69,7 +69,7 @@ def _normalise(tile: np.ndarray, mode: str, stats: tuple[float, float] | None) -
     m, s = stats if mode == "tomogram" else (float(tile.mean()), float(tile.std()))
     return (tile - m) / (s if s > 0 else 1.0)
 
-# %% ../../nbs/02_predict.ipynb #ed0012c4
+# %% ../../nbs/02_predict.ipynb #c2e77c93
 def _forward_views(member: Member, fn: Callable, x: torch.Tensor, views, batch: int, device, amp_dtype, combine: str) -> torch.Tensor:
     "Average over TTA views of one member on one tile: (C_out, z, y, x) probabilities or logits of the chosen channels."
     idx = scored_channels(member.classes, with_background=(combine == "logits"))
@@ -84,11 +84,12 @@ def _forward_views(member: Member, fn: Callable, x: torch.Tensor, views, batch: 
             with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 outs.append(fn(c.to(device)).float())
         y = torch.cat(outs) if len(outs) > 1 else outs[0]
-        for v, yi in zip(group, y.split(1)):
-            yi = v.inverse(yi)
-            yi = torch.softmax(yi, dim=1)[:, idx] if combine == "softmax" else yi[:, idx]
-            acc = yi[0] if acc is None else acc + yi[0]
-    return acc / len(views)
+        del outs
+        for v, yi in zip(group, y.split(1)):  # softmax and channel choice per voxel, so before the (spatial) inverse
+            yi = v.inverse(torch.softmax(yi, dim=1)[:, idx] if combine == "softmax" else yi[:, idx])[0]
+            acc = yi if acc is None else acc.add_(yi)  # yi is a fresh tensor (indexed); adding in place keeps memory flat
+        del y
+    return acc.div_(len(views))
 
 # %% ../../nbs/02_predict.ipynb #11d0dd86
 _COMPILED: "weakref.WeakKeyDictionary[nn.Module, Callable]" = weakref.WeakKeyDictionary()
@@ -123,7 +124,7 @@ def _divide_by_weights(acc: np.ndarray, grid: Sequence[tuple[int, ...]], roi: Se
             if a < b: w[a - z0:b - z0, s[1]:s[1] + roi[1], s[2]:s[2] + roi[2]] += wt[a - s[0]:b - s[0]]
         acc[:, z0:z1] /= w[None]
 
-# %% ../../nbs/02_predict.ipynb #17a7971f
+# %% ../../nbs/02_predict.ipynb #a03b885c
 @torch.inference_mode()
 def predict_volume(
     models: Any,  # an nn.Module, a Member, or a list of them
@@ -167,9 +168,10 @@ def predict_volume(
         x = torch.from_numpy(_normalise(tile, window.normalization, stats))[None, None]
         t_acc = None
         for m, fn in zip(members, fns):
-            y = _forward_views(m, fn, x, views, window.sw_batch_size, device, amp_dtype, combine).cpu() * (m.weight / total_w)
-            t_acc = y if t_acc is None else t_acc + y
-        acc[(slice(None),) + sl] += (t_acc * wt_t).numpy()
+            y = _forward_views(m, fn, x, views, window.sw_batch_size, device, amp_dtype, combine).cpu().mul_(m.weight / total_w)
+            if t_acc is None: t_acc = y
+            else: t_acc += y
+        acc[(slice(None),) + sl] += t_acc.mul_(wt_t).numpy()
     _divide_by_weights(acc, grid, roi, wt)
     if combine == "logits": acc = torch.softmax(torch.from_numpy(acc), dim=0)[1:].numpy()
     return np.ascontiguousarray(acc[(slice(None),) + tuple(slice(0, s) for s in shape)])
