@@ -73,3 +73,14 @@ def run_isolated(code: str, timeout: int = 3600) -> dict:
     if r.returncode != 0:
         raise RuntimeError(f"isolated run failed:\n{r.stderr[-3000:]}")
     return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def random_zarr_volume(path: str, shape, seed: int = 0, chunk: int = 64) -> str:
+    """Write a float32 standard-normal (z, y, x) volume as a zarr array on disk, slab by slab; returns the path."""
+    import numpy as np
+    import zarr
+    z = zarr.open(path, mode="w", shape=tuple(shape), chunks=(chunk,) * 3, dtype="float32")
+    rng = np.random.default_rng(seed)
+    for z0 in range(0, shape[0], 16):
+        z[z0:z0 + 16] = rng.standard_normal((min(16, shape[0] - z0),) + tuple(shape[1:])).astype(np.float32)
+    return path

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import header, run_isolated, write_result  # noqa: E402
+from _common import header, random_zarr_volume, run_isolated, write_result  # noqa: E402
 
 CODE = r"""
 import json, resource, time, numpy as np, torch, zarr
@@ -34,8 +34,6 @@ print(json.dumps({{"seconds": time.perf_counter() - t, "peak_rss_mb": resource.g
 
 
 def main(argv=None) -> int:
-    import numpy as np
-    import zarr
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--archs", nargs="*", default=["unet_v1", "unet2e3d"])
     ap.add_argument("--tta", type=int, default=7, help="number of the seed's TTA views")
@@ -44,11 +42,7 @@ def main(argv=None) -> int:
     ap.add_argument("--results", default=None)
     ap.add_argument("--tmp", default="/tmp")
     args = ap.parse_args(argv)
-    zpath = f"{args.tmp}/infer_memory_volume.zarr"
-    z = zarr.open(zpath, mode="w", shape=tuple(args.shape), chunks=(64, 64, 64), dtype="float32")
-    rng = np.random.default_rng(0)
-    for z0 in range(0, args.shape[0], 16):
-        z[z0:z0 + 16] = rng.standard_normal((min(16, args.shape[0] - z0),) + tuple(args.shape[1:])).astype(np.float32)
+    zpath = random_zarr_volume(f"{args.tmp}/infer_memory_volume.zarr", args.shape)
     rows = {}
     try:
         for a in args.archs:

@@ -21,7 +21,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import header, run_isolated, write_result  # noqa: E402
+from _common import header, random_zarr_volume, run_isolated, write_result  # noqa: E402
 
 CODE = r"""
 import json, os, tempfile, time, resource, numpy as np, torch
@@ -91,12 +91,7 @@ def main(argv=None) -> int:
     methods = args.methods or (["monai", "cryo", "cryo-compiled", "cryo-untiled"] if small else ["monai", "cryo-compiled"])
     if "monai" not in methods:
         methods = ["monai"] + methods
-    import zarr
-    zpath = f"{args.tmp}/infer_speed_volume.zarr"
-    z = zarr.open(zpath, mode="w", shape=tuple(args.shape), chunks=(64, 64, 64), dtype="float32")
-    rng = np.random.default_rng(0)
-    for z0 in range(0, args.shape[0], 16):
-        z[z0:z0 + 16] = rng.standard_normal((min(16, args.shape[0] - z0),) + tuple(args.shape[1:])).astype(np.float32)
+    zpath = random_zarr_volume(f"{args.tmp}/infer_speed_volume.zarr", args.shape)
     rows, npys = {}, {}
     for method in methods:
         npy = npys[method] = f"{args.tmp}/infer_speed_{method}.npy"
