@@ -12,6 +12,8 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'cryo_train.config.TrainerConfig': ('config.html#trainerconfig', 'cryo_train/config.py'),
                                    'cryo_train.config.ValConfig': ('config.html#valconfig', 'cryo_train/config.py'),
                                    'cryo_train.config._convert': ('config.html#_convert', 'cryo_train/config.py'),
+                                   'cryo_train.config._merge': ('config.html#_merge', 'cryo_train/config.py'),
+                                   'cryo_train.config._read_yaml': ('config.html#_read_yaml', 'cryo_train/config.py'),
                                    'cryo_train.config.apply_overrides': ('config.html#apply_overrides', 'cryo_train/config.py'),
                                    'cryo_train.config.from_dict': ('config.html#from_dict', 'cryo_train/config.py'),
                                    'cryo_train.config.load_config': ('config.html#load_config', 'cryo_train/config.py'),

@@ -141,12 +141,25 @@ def to_dict(cfg: Any) -> dict:
     return {k: plain(v) for k, v in dataclasses.asdict(cfg).items()}
 
 # %% ../../nbs/00_config.ipynb #04521977
-def load_config(path: str | Path, cls: type = TrainConfig, overrides: Sequence[str] = ()) -> Any:
-    "Read a YAML config into `cls`, then apply `a.b=c` overrides."
-    path = Path(path)
+def _merge(base: dict, delta: dict) -> dict:
+    "Deep merge: `delta`'s values win; nested mappings merge key by key."
+    out = dict(base)
+    for k, v in delta.items(): out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    "A config file as plain data, with `extends: other.yaml` (relative to the file) merged underneath it."
+    if path.resolve() in seen: raise ValueError(f"config {path}: 'extends' forms a cycle through {[str(s) for s in seen]}")
     try: data = yaml.safe_load(path.read_text()) or {}
     except (OSError, yaml.YAMLError) as e: raise ValueError(f"cannot read config {path}: {e}") from e
-    return apply_overrides(from_dict(cls, data), overrides)
+    if not isinstance(data, dict): raise ValueError(f"config {path}: expected a mapping at the top level, got {type(data).__name__}")
+    parent = data.pop("extends", None)
+    if parent is None: return data
+    return _merge(_read_yaml(path.parent / str(parent), seen + (path.resolve(),)), data)
+
+def load_config(path: str | Path, cls: type = TrainConfig, overrides: Sequence[str] = ()) -> Any:
+    "Read a YAML config (following `extends:`) into `cls`, then apply `a.b=c` overrides."
+    return apply_overrides(from_dict(cls, _read_yaml(Path(path))), overrides)
 
 def save_config(cfg: Any, path: str | Path) -> None:
     "Write `cfg` as YAML."
