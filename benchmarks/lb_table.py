@@ -30,25 +30,14 @@ Then: python benchmarks/lb_table.py --checkpoints DIR --public PUBLIC --private 
 
 
 def evaluate(members, project, tta, window, post) -> float:
-    """Weighted F-beta of an ensemble on every run of a project (truth: curation/0 picks)."""
-    import polars as pl
-    from cryo_data.picks import read_picks
-    from cryo_infer.postprocess import probs_to_picks
-    from cryo_infer.predict import predict_volume
-    from cryo_metric import score
-    frames = []
-    for run in project.runs():
-        t = project.tomogram(run)
-        probs = predict_volume(members, t.array, window, tta, progress=False)
-        frames.append(probs_to_picks(probs, t.voxel_size_A, post, run=run))
-    picks = pl.concat(frames).rename({"run": "experiment"})
-    sol = read_picks(project).rename({"run": "experiment"}).select("experiment", "particle_type", "x", "y", "z")
-    return score(sol, picks).score
+    """Weighted F-beta of an ensemble on every run of a project (truth: curation/0 picks), by cryo_infer's one path."""
+    from cryo_infer.evaluate import evaluate as cryo_evaluate
+    return cryo_evaluate(project, members, project.runs(), window, tta, post).score
 
 
 def run_table(ckpt_dir: Path, public, private, tta="seed", post="seed_parity", window=None, log=print):
     """Rows: (label, public, private, reported public, reported private)."""
-    from cryo_infer.ensemble import SEED_ENSEMBLE_ROWS
+    from cryo_models import SEED_ENSEMBLES
     from cryo_infer.predict import Member
     from cryo_infer.window import SEED_WINDOW
     from cryo_models import load_checkpoint, seed_table
@@ -65,7 +54,7 @@ def run_table(ckpt_dir: Path, public, private, tta="seed", post="seed_parity", w
         pub, prv = evaluate([models[r["no"]]], public, tta, window, post), evaluate([models[r["no"]]], private, tta, window, post)
         log(f"row {r['no']:>2} {r['arch']:<10} public {pub:.5f} private {prv:.5f} ({time.time() - t:.0f} s)")
         out.append((f"{r['no']} {r['arch']}", pub, prv, r["public_lb"], r["private_lb"]))
-    for name, rows in SEED_ENSEMBLE_ROWS.items():
+    for name, rows in SEED_ENSEMBLES.items():
         mem = [models[i] for i in rows]
         pub, prv = evaluate(mem, public, tta, window, post), evaluate(mem, private, tta, window, post)
         log(f"{name}: public {pub:.5f} private {prv:.5f}")

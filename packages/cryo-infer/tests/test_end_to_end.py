@@ -20,15 +20,13 @@ from cryo_infer.ensemble import EnsembleConfig, MemberSpec, save_ensemble
 from cryo_infer.predict import Member
 from cryo_infer.run import run_batch
 from cryo_infer.window import WindowConfig
-from cryo_metric import score
+from cryo_metric import LAYOUT_7, score
 from cryo_models import create_model, save_checkpoint
-
-CLASSES_7 = ("background", "apo-ferritin", "beta-amylase", "beta-galactosidase", "ribosome", "thyroglobulin", "virus-like-particle")
 
 
 class Oracle(nn.Module):
     """Reads the label painted into the 'oracle' tomogram and returns its one-hot as logits."""
-    cryo_classes = CLASSES_7
+    cryo_classes = LAYOUT_7
 
     def forward(self, x):
         return 20.0 * torch.nn.functional.one_hot(x[:, 0].round().long().clamp(0, 6), 7).permute(0, 4, 1, 2, 3).float()
@@ -48,8 +46,7 @@ def oracle_project(tmp_path_factory):
 
 
 def solution(prj):
-    t = read_picks(prj)
-    return t.rename({"run": "experiment"}).select("experiment", "particle_type", "x", "y", "z")
+    return read_picks(prj).select("run", "particle_type", "x", "y", "z")
 
 
 def test_oracle_scores_one_through_every_output(oracle_project, tmp_path):
@@ -60,13 +57,13 @@ def test_oracle_scores_one_through_every_output(oracle_project, tmp_path):
     picks = run_batch(prj, ens, tmp_path / "out", tomo_type="oracle", user="cryo", session="1",
                       members=[Member(Oracle())], progress=False)
     assert len(picks) > 10
-    as_table = picks.rename({"run": "experiment"})
+    as_table = picks
     assert score(sol, as_table).score == pytest.approx(score(sol, sol).score)
     assert score(sol, as_table).score > 0.99 * 6 / 7  # beta-amylase (weight 0) is never predicted
     # the Kaggle submission CSV
     assert score(sol, tmp_path / "out" / "submission.csv").score == score(sol, as_table).score
     # copick picks, read back
-    back = read_picks(prj, user="cryo", session="1").rename({"run": "experiment"})
+    back = read_picks(prj, user="cryo", session="1")
     assert score(sol, back).score == score(sol, as_table).score
     assert back["score"].min() > 0.99
     # per-class: every scored class perfect

@@ -13,18 +13,13 @@ from typing import Sequence
 import numpy as np
 import polars as pl
 
-from .io import PARTICLE_NAMES, Project, open_project
+from .io import Project, open_project
 from .picks import read_picks
 
 # %% auto #0
-__all__ = ['CLASS_COLOURS', 'RADII', 'show_run', 'build_parser', 'main']
+__all__ = ['show_run', 'build_parser', 'main']
 
 # %% ../../nbs/05_cli.ipynb #8205d4f7
-CLASS_COLOURS = {"apo-ferritin": "#e6194b", "beta-amylase": "#bbbbbb", "beta-galactosidase": "#3cb44b",
-                 "ribosome": "#4363d8", "thyroglobulin": "#f58231", "virus-like-particle": "#911eb4"}
-RADII = {"apo-ferritin": 60, "beta-amylase": 65, "beta-galactosidase": 90, "ribosome": 150, "thyroglobulin": 130,
-         "virus-like-particle": 135}
-
 def show_run(
     project: Project,  # an open project
     run: str,  # run name
@@ -39,6 +34,8 @@ def show_run(
     import matplotlib.pyplot as plt
     from matplotlib.patches import Circle
     t = project.tomogram(run, tomo_type)
+    particles = project.particles  # names, radii and colours of the vocabulary / the project's config
+    radii, colours = particles.radii("official"), particles.colours
     vol, (vz, vy, vx) = t.numpy(), t.voxel_size_A
     pk = read_picks(project, [run]) if picks is None else picks.filter(pl.col("run") == run) if "run" in picks.columns else picks
     zc = int(np.median(pk["z"].to_numpy()) / vz) if len(pk) else vol.shape[0] // 2
@@ -53,18 +50,18 @@ def show_run(
     for ax, img, (h, v), (ax_n, pos), title in views:
         ax.imshow(img, cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
         ax.set_title(title, fontsize=9); ax.set_xlabel(h); ax.set_ylabel(v)
-        for name in PARTICLE_NAMES:
+        for name in particles.names:
             sel = pk.filter(pl.col("particle_type") == name)
             for r in sel.iter_rows(named=True):
                 dist = abs(r[ax_n] - pos)
-                if dist < RADII[name]:
-                    rad = np.sqrt(RADII[name] ** 2 - dist ** 2) / size[h]
-                    ax.add_patch(Circle((r[h] / size[h], r[v] / size[v]), rad, fill=False, lw=1.2, color=CLASS_COLOURS[name]))
+                if dist < radii[name]:
+                    rad = np.sqrt(radii[name] ** 2 - dist ** 2) / size[h]
+                    ax.add_patch(Circle((r[h] / size[h], r[v] / size[v]), rad, fill=False, lw=1.2, color=colours[name]))
             if extra_picks is not None:
-                ex = extra_picks.filter((pl.col("particle_type") == name) & ((pl.col(ax_n) - pos).abs() < RADII[name] * 0.5))
+                ex = extra_picks.filter((pl.col("particle_type") == name) & ((pl.col(ax_n) - pos).abs() < radii[name] * 0.5))
                 if "run" in ex.columns: ex = ex.filter(pl.col("run") == run)
-                ax.scatter(ex[h].to_numpy() / size[h], ex[v].to_numpy() / size[v], marker="x", s=25, color=CLASS_COLOURS[name])
-    handles = [plt.Line2D([], [], color=c, lw=2, label=n) for n, c in CLASS_COLOURS.items()]
+                ax.scatter(ex[h].to_numpy() / size[h], ex[v].to_numpy() / size[v], marker="x", s=25, color=colours[name])
+    handles = [plt.Line2D([], [], color=c, lw=2, label=n) for n, c in colours.items()]
     if extra_picks is not None: handles.append(plt.Line2D([], [], color="k", marker="x", lw=0, label="predicted"))
     legend_ax = fig.add_subplot(gs[1, 1]); legend_ax.axis("off")
     legend_ax.legend(handles=handles, loc="center", fontsize=8, title=f"{run} ({tomo_type})")

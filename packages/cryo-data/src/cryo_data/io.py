@@ -15,27 +15,22 @@ import numpy as np
 import polars as pl
 import zarr
 
+from cryo_metric.particles import CZII_PARTICLES, Particle, ParticleSet
+
 # %% auto #0
-__all__ = ['CZII_OBJECTS', 'PARTICLE_NAMES', 'copick_config', 'write_config', 'Tomogram', 'ome_zarr_voxel_size', 'Project',
-           'open_kaggle', 'open_project', 'open_portal']
+__all__ = ['copick_config', 'write_config', 'Tomogram', 'ome_zarr_voxel_size', 'Project', 'open_kaggle', 'open_project',
+           'open_portal']
 
 # %% ../../nbs/00_io.ipynb #23ad727b
-CZII_OBJECTS = (  # name, label, radius (Angstrom), pdb_id, map_threshold
-    ("apo-ferritin", 1, 60.0, "4V1W", 0.0418), ("beta-amylase", 2, 65.0, "1FA2", 0.035),
-    ("beta-galactosidase", 3, 90.0, "6X1Q", 0.0578), ("ribosome", 4, 150.0, "6EK0", 0.0374),
-    ("thyroglobulin", 5, 130.0, "6SCJ", 0.0278), ("virus-like-particle", 6, 135.0, "6N4V", 0.201))
-PARTICLE_NAMES = tuple(o[0] for o in CZII_OBJECTS)
-
 def copick_config(
     overlay_root: str | Path,  # where picks and new data go (created if needed)
     static_root: str | Path | None = None,  # read-only data (Kaggle `static/`), optional
     name: str = "czii_cryoet_mlchallenge_2024",  # project name
-    objects: Sequence[tuple] = CZII_OBJECTS,  # (name, label, radius_A, pdb_id, map_threshold) per object
+    particles: ParticleSet = CZII_PARTICLES,  # the particle objects (names, labels, radii, colours)
 ) -> dict:
-    "A filesystem copick config with the competition's six particle objects."
+    "A filesystem copick config with the particle objects of `particles` (default: the competition's six)."
     cfg = {"name": name, "description": "cryo project", "version": "1.0.0", "config_type": "filesystem",
-           "pickable_objects": [{"name": n, "is_particle": True, "label": lab, "color": [0, 117, 220, 128],
-                                 "radius": r, "pdb_id": pdb, "map_threshold": thr} for n, lab, r, pdb, thr in objects],
+           "pickable_objects": particles.copick_objects(),
            "overlay_root": "local://" + str(Path(overlay_root).resolve()), "overlay_fs_args": {"auto_mkdir": True}}
     if static_root is not None:
         cfg["static_root"] = "local://" + str(Path(static_root).resolve())
@@ -94,6 +89,19 @@ class Project:
 
     @property
     def particle_names(self) -> list[str]: return [o.name for o in self.root.pickable_objects if o.is_particle]
+
+    @property
+    def particles(self) -> ParticleSet:
+        "The project's particle objects as a `ParticleSet` (weights, colours and painting radii of known names kept)."
+        known, out = {p.name: p for p in CZII_PARTICLES}, []
+        for o in self.root.pickable_objects:
+            if not o.is_particle: continue
+            k = known.get(o.name)
+            if not (o.radius or 0) > 0: raise ValueError(f"copick object {o.name!r} has no positive radius in the config")
+            out.append(Particle(o.name, float(o.radius), k.weight if k else 1.0, int(o.label or 0),
+                                k.colour if k else "#808080", k.paint_radius_A if k else None, o.pdb_id or "",
+                                o.map_threshold, k.abundance if k else 0.0))
+        return ParticleSet(tuple(out))
 
     def runs(self) -> list[str]:
         "Run names, sorted."

@@ -14,18 +14,20 @@ import numpy as np
 import polars as pl
 
 from .io import Project
+from cryo_metric.particles import PICK_COLUMNS, PICKS_SCHEMA
 
 # %% auto #0
-__all__ = ['PICKS_SCHEMA', 'empty_picks', 'read_picks', 'write_picks', 'atomic_write_text', 'to_submission',
+__all__ = ['COPICK_PICKS_SCHEMA', 'empty_picks', 'read_picks', 'write_picks', 'atomic_write_text', 'to_submission',
            'write_submission_csv', 'write_star', 'read_star', 'import_mrc']
 
 # %% ../../nbs/02_picks.ipynb #622efc15
-PICKS_SCHEMA = {"run": pl.String, "particle_type": pl.String, "x": pl.Float64, "y": pl.Float64, "z": pl.Float64,
-                "user": pl.String, "session": pl.String, "score": pl.Float64}
+COPICK_PICKS_SCHEMA = {**{c: PICKS_SCHEMA[c] for c in PICK_COLUMNS}, "user": pl.String, "session": pl.String,
+                       "score": pl.Float64}
+"The picks schema of the vocabulary plus the copick user and session the picks were read from."
 
 def empty_picks() -> pl.DataFrame:
-    "An empty picks table with the standard schema."
-    return pl.DataFrame(schema=PICKS_SCHEMA)
+    "An empty picks table with the copick picks schema."
+    return pl.DataFrame(schema=COPICK_PICKS_SCHEMA)
 
 def read_picks(
     project: Project,  # an open project
@@ -47,7 +49,7 @@ def read_picks(
             frames.append(pl.DataFrame({"run": run, "particle_type": pk.pickable_object_name, "x": xyz[:, 0],
                                         "y": xyz[:, 1], "z": xyz[:, 2], "user": pk.user_id, "session": pk.session_id,
                                         "score": [float(p.score if p.score is not None else 1.0) for p in pts]},
-                                       schema=PICKS_SCHEMA))
+                                       schema=COPICK_PICKS_SCHEMA))
     return pl.concat(frames) if frames else empty_picks()
 
 # %% ../../nbs/02_picks.ipynb #5d462c8a

@@ -18,7 +18,8 @@ from numcodecs import Blosc
 from scipy import ndimage
 from tqdm.auto import tqdm
 
-from .io import CZII_OBJECTS, copick_config, open_project, write_config
+from .io import copick_config, open_project, write_config
+from cryo_metric.score import picks_table
 from .simulate import SimConfig, load_templates, simulate_run
 
 # %% auto #0
@@ -52,26 +53,26 @@ def _write_run_kaggle(folder: Path, run: str, vols: dict, picks: pl.DataFrame, c
     for t, v in vols.items(): write_ome_zarr(vdir / f"{t}.zarr", v, cfg.voxel_size_A)
     pdir = folder / "overlay" / "ExperimentRuns" / run / "Picks"
     pdir.mkdir(parents=True, exist_ok=True)
-    for name in [o[0] for o in CZII_OBJECTS]:
+    for name in cfg.particles.names:
         (pdir / f"{name}.json").write_text(json.dumps(_picks_json(run, name, picks.filter(pl.col("particle_type") == name))))
 
 def _write_run_copick(root, run: str, vols: dict, picks: pl.DataFrame, cfg: SimConfig) -> None:
     r = root.new_run(run, exist_ok=True)
     vs = r.new_voxel_spacing(float(cfg.voxel_size_A[2]), exist_ok=True)
     for t, v in vols.items(): vs.new_tomogram(t, exist_ok=True).from_numpy(v)
-    for name in [o[0] for o in CZII_OBJECTS]:
+    for name in cfg.particles.names:
         sel = picks.filter(pl.col("particle_type") == name)
         r.new_picks(name, session_id="0", user_id="curation", exist_ok=True).from_numpy(sel.select("x", "y", "z").to_numpy().reshape(-1, 3))
 
 # %% ../../nbs/04_simproject.ipynb #605b9d12
 def simulate_project(
     out: str | Path,  # output folder (must not exist, unless overwrite)
-    runs: int = 2,  # number of runs (with a layout: at most the layout's experiments)
+    runs: int = 2,  # number of runs (with a layout: at most the layout's runs)
     shape: Sequence[int] = (184, 630, 630),  # volume (z, y, x) in voxels
     seed: int = 0,  # run i uses seed + i
     tomo_types: Sequence[str] = ("denoised",),  # reconstructions per run
     templates: str | Path | None = None,  # folder of <particle>.mrc density maps (built-in shapes otherwise)
-    layout: str | Path | pl.DataFrame | None = None,  # CSV/table with experiment, particle_type, x, y, z (Angstrom)
+    layout: str | Path | pl.DataFrame | None = None,  # CSV/table: run (or Kaggle's experiment), particle_type, x, y, z (A)
     kaggle: bool = False,  # write the raw Kaggle layout (out/train/...) instead of a copick project
     overwrite: bool = False,  # replace an existing output folder
     progress: bool = True,  # show a progress bar
@@ -87,19 +88,17 @@ def simulate_project(
     names = [f"TS_{seed + i}" for i in range(runs)]
     lay = None
     if layout is not None:
-        lay = pl.read_csv(layout) if not isinstance(layout, pl.DataFrame) else layout
-        missing = [c for c in ("experiment", "particle_type", "x", "y", "z") if c not in lay.columns]
-        if missing: raise ValueError(f"layout lacks column(s) {missing}")
-        names = sorted(lay["experiment"].unique().to_list())[:runs]
+        lay = picks_table(layout, "layout")  # run (or Kaggle's experiment), particle_type, x, y, z; NaN refused
+        names = sorted(lay["run"].unique().to_list())[:runs]
     tmp = out.with_name(out.name + ".partial")
     if tmp.exists(): shutil.rmtree(tmp)
     if kaggle: target = tmp / "train"
     else:
-        target = write_config(copick_config(tmp / "overlay"), tmp / "copick.json")
+        target = write_config(copick_config(tmp / "overlay", particles=cfg.particles), tmp / "copick.json")
         import copick
         root = copick.from_file(str(target))
     for i, run in enumerate(tqdm(names, desc="simulating runs", disable=not progress)):
-        run_layout = lay.filter(pl.col("experiment") == run) if lay is not None else None
+        run_layout = lay.filter(pl.col("run") == run) if lay is not None else None
         vols, picks = simulate_run(cfg, seed + i, run_layout, shapes)
         if kaggle: _write_run_kaggle(target, run, vols, picks, cfg)
         else: _write_run_copick(root, run, vols, picks, cfg)

@@ -17,19 +17,18 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
+from cryo_metric.particles import CZII_PARTICLES, Particle, ParticleSet
+
 # %% auto #0
-__all__ = ['CZII_VOXEL_SIZE_A', 'TOMO_TYPES', 'RADII_A', 'MEAN_COUNTS', 'SHAPES', 'SimConfig', 'sample_layout', 'load_templates',
-           'render_density', 'ice_profile', 'ctf_1d', 'transfer', 'image', 'simulate_run']
+__all__ = ['CZII_VOXEL_SIZE_A', 'TOMO_TYPES', 'DEFAULT_ABUNDANCE', 'SHAPES', 'SimConfig', 'shape_of', 'sample_layout',
+           'load_templates', 'render_density', 'ice_profile', 'ctf_1d', 'transfer', 'image', 'simulate_run']
 
 # %% ../../nbs/03_simulate.ipynb #04c2d2f3
 CZII_VOXEL_SIZE_A = (10.012444196428572, 10.012444196428572, 10.012444537618887)
 "Voxel size (z, y, x) of the competition's tomograms; used only as the simulator's default."
 TOMO_TYPES = ("denoised", "wbp", "ctfdeconvolved", "isonetcorrected")
-RADII_A = {"apo-ferritin": 60.0, "beta-amylase": 65.0, "beta-galactosidase": 90.0, "ribosome": 150.0,
-           "thyroglobulin": 130.0, "virus-like-particle": 135.0}
-# mean particles per run in the 7 real training runs (184 x 630 x 630 voxels)
-MEAN_COUNTS = {"apo-ferritin": 53.6, "beta-amylase": 12.4, "beta-galactosidase": 16.0, "ribosome": 47.3,
-               "thyroglobulin": 35.9, "virus-like-particle": 16.1}
+DEFAULT_ABUNDANCE = 20.0
+"Particles per 184x630x630 tomogram for a particle whose `abundance` the vocabulary does not give."
 
 @dataclass(frozen=True)
 class SimConfig:
@@ -47,6 +46,7 @@ class SimConfig:
                                                               "ctfdeconvolved": 0.08, "wbp": 0.04})  # particle signal / noise variance
     scale: Mapping[str, float] = field(default_factory=lambda: {"denoised": 7.2e-6, "isonetcorrected": 1.2e-4,
                                                                 "ctfdeconvolved": 1.5e-4, "wbp": 6e-5})
+    particles: ParticleSet = CZII_PARTICLES  # what to place: names, radii, abundance (mean count per real run)
 
 # %% ../../nbs/03_simulate.ipynb #930de55e
 def _soft(d: np.ndarray, w: float = 4.0) -> np.ndarray: return 0.5 * (1 + np.tanh(d / w))
@@ -60,16 +60,23 @@ def _shell(p: np.ndarray, r_in: float, r_out: float) -> np.ndarray:
     r = np.sqrt((p * p).sum(-1))
     return _soft(r_out - r) * _soft(r - r_in)
 
-SHAPES: dict[str, tuple[float, Callable[[np.ndarray], np.ndarray]]] = {  # name -> (extent in Angstrom, density)
-    "apo-ferritin": (64, lambda p: _shell(p, 40, 60)),
-    "beta-amylase": (44, lambda p: _ellipsoid(p, (0, 0, 0), (40, 33, 27))),
-    "beta-galactosidase": (90, lambda p: np.maximum.reduce([_ellipsoid(p, (sx * 36, sy * 30, 0), (36, 32, 30))
-                                                            for sx in (-1, 1) for sy in (-1, 1)])),
-    "ribosome": (150, lambda p: 1.4 * np.maximum(_ellipsoid(p, (0, 0, -25), (110, 105, 95)),
-                                                 _ellipsoid(p, (0, 10, 75), (95, 70, 55)))),
-    "thyroglobulin": (132, lambda p: np.maximum(_ellipsoid(p, (-55, 0, 0), (75, 55, 45)), _ellipsoid(p, (55, 0, 0), (75, 55, 45)))),
-    "virus-like-particle": (138, lambda p: _shell(p, 108, 135)),
+SHAPES: dict[str, tuple[float, Callable[[np.ndarray], np.ndarray]]] = {  # PDB id -> (extent in Angstrom, density)
+    "4V1W": (64, lambda p: _shell(p, 40, 60)),  # apoferritin: hollow 24-mer
+    "1FA2": (44, lambda p: _ellipsoid(p, (0, 0, 0), (40, 33, 27))),  # beta-amylase: compact monomer
+    "6X1Q": (90, lambda p: np.maximum.reduce([_ellipsoid(p, (sx * 36, sy * 30, 0), (36, 32, 30))
+                                              for sx in (-1, 1) for sy in (-1, 1)])),  # beta-galactosidase: D2 tetramer
+    "6EK0": (150, lambda p: 1.4 * np.maximum(_ellipsoid(p, (0, 0, -25), (110, 105, 95)),
+                                             _ellipsoid(p, (0, 10, 75), (95, 70, 55)))),  # 80S ribosome: two subunits
+    "6SCJ": (132, lambda p: np.maximum(_ellipsoid(p, (-55, 0, 0), (75, 55, 45)),
+                                       _ellipsoid(p, (55, 0, 0), (75, 55, 45)))),  # thyroglobulin: dimer
+    "6N4V": (138, lambda p: _shell(p, 108, 135)),  # PP7 virus-like particle: capsid
 }
+
+def shape_of(particle: Particle) -> tuple[float, Callable[[np.ndarray], np.ndarray]]:
+    "The built-in shape of a particle (by PDB id), else a soft ellipsoid of its radius."
+    if particle.pdb_id in SHAPES: return SHAPES[particle.pdb_id]
+    r = float(particle.radius_A)
+    return (r, lambda p, r=r: _ellipsoid(p, (0, 0, 0), (r, 0.85 * r, 0.7 * r)))
 
 # %% ../../nbs/03_simulate.ipynb #9b4a4db2
 def sample_layout(cfg: SimConfig, rng: np.random.Generator) -> tuple[pl.DataFrame, tuple[float, float]]:
@@ -81,10 +88,10 @@ def sample_layout(cfg: SimConfig, rng: np.random.Generator) -> tuple[pl.DataFram
     z0 = rng.uniform(0.05 * D * vz, max(0.05 * D * vz, 0.95 * D * vz - thick))
     vol_fraction = (H * W * D) / (630 * 630 * 184)
     pos, rad, names = [], [], []
-    order = sorted(RADII_A, key=lambda n: -RADII_A[n])  # large particles first: fewer rejections
-    for name in order:
-        n = rng.poisson(MEAN_COUNTS[name] * vol_fraction * cfg.crowding)
-        r = RADII_A[name]
+    order = sorted(cfg.particles, key=lambda q: -q.radius_A)  # large particles first: fewer rejections
+    for q in order:
+        name, r = q.name, float(q.radius_A)
+        n = rng.poisson((q.abundance or DEFAULT_ABUNDANCE) * vol_fraction * cfg.crowding)
         for _ in range(n):
             for _attempt in range(30):
                 p = np.array([rng.uniform(r * 0.5, W * vx - r * 0.5), rng.uniform(r * 0.5, H * vy - r * 0.5),
@@ -108,11 +115,15 @@ def _paint(vol: np.ndarray, centre_A: np.ndarray, extent_A: float, vs: np.ndarra
     vol[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] += weight * fn(p).reshape(zz.shape).astype(np.float32)
 
 # %% ../../nbs/03_simulate.ipynb #c4fbbbdb
-def load_templates(folder: str | Path, voxel_size_A: Sequence[float]) -> dict[str, tuple[float, Callable]]:
+def load_templates(
+    folder: str | Path,  # a folder of `<particle name>.mrc` density maps
+    voxel_size_A: Sequence[float],  # target voxel size (z, y, x) in Angstrom
+    particles: ParticleSet = CZII_PARTICLES,  # the particles to look for
+) -> dict[str, tuple[float, Callable]]:
     "Read `<particle>.mrc` density maps (protein positive), resampled to the target voxel size, as shape functions."
     import mrcfile
     folder, out = Path(folder), {}
-    for name in RADII_A:
+    for name in particles.names:
         f = folder / f"{name}.mrc"
         if not f.exists(): continue
         with mrcfile.open(f, permissive=True) as m:
@@ -126,7 +137,7 @@ def load_templates(folder: str | Path, voxel_size_A: Sequence[float]) -> dict[st
             idx = (p[:, ::-1] + centre) / tvs
             return ndimage.map_coordinates(data, idx.T, order=1, mode="constant", cval=0.0)
         out[name] = (extent, fn)
-    if not out: raise FileNotFoundError(f"no <particle>.mrc templates in {folder}; expected names {list(RADII_A)}")
+    if not out: raise FileNotFoundError(f"no <particle>.mrc templates in {folder}; expected names {particles.names}")
     return out
 
 # %% ../../nbs/03_simulate.ipynb #234aa575
@@ -135,10 +146,10 @@ def render_density(
     cfg: SimConfig,  # geometry
     rng: np.random.Generator,  # orientations and distractors
     slab_A: tuple[float, float],  # ice slab z range, Angstrom
-    shapes: Mapping[str, tuple[float, Callable]] | None = None,  # per-class shape functions (built-in by default)
+    shapes: Mapping[str, tuple[float, Callable]] | None = None,  # particle name -> shape (default: built-in, by PDB id)
 ) -> np.ndarray:
     "Protein density (positive) of the labelled particles and distractors, float32 (z, y, x)."
-    shapes = {**SHAPES, **(shapes or {})}
+    shapes = {**{q.name: shape_of(q) for q in cfg.particles}, **(shapes or {})}
     vs = np.asarray(cfg.voxel_size_A, np.float64)
     vol = np.zeros(cfg.shape, np.float32)
     rots = Rotation.random(len(picks), random_state=rng) if len(picks) else []
@@ -231,8 +242,8 @@ def simulate_run(
     if layout is None: picks, slab = sample_layout(cfg, rng)
     else:
         picks = layout.select("particle_type", "x", "y", "z")
-        unknown = sorted(set(picks["particle_type"].to_list()) - set(RADII_A))
-        if unknown: raise ValueError(f"layout has unknown particle type(s) {unknown}")
+        unknown = sorted(set(picks["particle_type"].to_list()) - set(cfg.particles.names))
+        if unknown: raise ValueError(f"layout has unknown particle type(s) {unknown}; known: {cfg.particles.names}")
         z = picks["z"].to_numpy()
         slab = (float(z.min()) - 150, float(z.max()) + 150) if len(z) else (0.0, cfg.shape[0] * cfg.voxel_size_A[0])
     density = render_density(picks, cfg, rng, slab, shapes)

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Sequence
 
 from cryo_data.io import open_project
+from cryo_models.registry import SEED_ENSEMBLES
 from .ensemble import load_ensemble, save_ensemble, seed_ensemble
 from .run import run_batch
 
@@ -38,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--overwrite", action="store_true", help="redo finished runs and replace existing picks")
     r.add_argument("--quiet", action="store_true")
     p = sub.add_parser("preset", help="write one of the 2nd place's ensembles as YAML")
-    p.add_argument("name", choices=["seed7", "seed10"])
+    p.add_argument("name", choices=list(SEED_ENSEMBLES))
     p.add_argument("--checkpoints", required=True, help="folder with the published checkpoints")
     p.add_argument("--out", required=True)
     return ap

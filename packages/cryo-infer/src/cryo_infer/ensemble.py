@@ -18,8 +18,8 @@ from .tta import SEED_TTA, get_tta
 from .window import SEED_WINDOW, WindowConfig
 
 # %% auto #0
-__all__ = ['SEED_ENSEMBLE_ROWS', 'MemberSpec', 'EnsembleConfig', 'ensemble_from_dict', 'ensemble_to_dict', 'load_ensemble',
-           'save_ensemble', 'load_members', 'post_config', 'seed_ensemble']
+__all__ = ['MemberSpec', 'EnsembleConfig', 'ensemble_from_dict', 'ensemble_to_dict', 'load_ensemble', 'save_ensemble',
+           'load_members', 'post_config', 'seed_ensemble']
 
 # %% ../../nbs/04_ensemble.ipynb #a50b2550
 @dataclass(frozen=True)
@@ -113,14 +113,20 @@ def post_config(cfg: EnsembleConfig) -> PostConfig:
     return POST_PRESETS[cfg.post] if isinstance(cfg.post, str) else cfg.post
 
 # %% ../../nbs/04_ensemble.ipynb #c231b318
-SEED_ENSEMBLE_ROWS = {"seed7": (1, 2, 3, 4, 7, 9, 12), "seed10": (1, 2, 3, 4, 6, 7, 9, 10, 11, 12)}
-
-def seed_ensemble(name: str, checkpoint_dir: str | Path, post: str = "seed_parity") -> EnsembleConfig:
+def seed_ensemble(
+    name: str,  # a preset of `cryo_models.SEED_ENSEMBLES`: "seed7", "submit7" or "seed10"
+    checkpoint_dir: str | Path,  # folder holding the published checkpoints under their original file names
+    post: str = "seed_parity",  # post-processing preset
+    check_files: bool = True,  # refuse a folder that lacks a needed checkpoint (listing every missing one)
+) -> EnsembleConfig:
     "One of the 2nd place's final ensembles, from a folder with the published checkpoints under their names."
-    from cryo_models import seed_table
-    if name not in SEED_ENSEMBLE_ROWS: raise KeyError(f"unknown seed ensemble {name!r}; choose from {list(SEED_ENSEMBLE_ROWS)}")
+    from cryo_models import SEED_ENSEMBLES, seed_table
+    if name not in SEED_ENSEMBLES: raise KeyError(f"unknown seed ensemble {name!r}; choose from {list(SEED_ENSEMBLES)}")
     t = seed_table()
-    rows = [t.row(r - 1, named=True) for r in SEED_ENSEMBLE_ROWS[name]]
+    rows = [t.row(r - 1, named=True) for r in SEED_ENSEMBLES[name]]
     base = Path(checkpoint_dir).resolve()
+    missing = [r["checkpoint"] for r in rows if not (base / r["checkpoint"]).is_file()]
+    if check_files and missing:
+        raise FileNotFoundError(f"ensemble {name!r}: {len(missing)} of {len(rows)} checkpoint(s) missing in {base}: {missing}")
     members = tuple(MemberSpec(str(base / r["checkpoint"]), r["arch"], 1.0) for r in rows)
     return EnsembleConfig(members, SEED_TTA, "softmax", SEED_WINDOW, post, "fp16", str(checkpoint_dir))

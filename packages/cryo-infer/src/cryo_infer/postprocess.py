@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from .predict import SCORED
+from cryo_metric.particles import CZII_PARTICLES
 
 # %% auto #0
 __all__ = ['SEED_HALF_RES', 'POST_PRESETS', 'RADII_A', 'PostConfig', 'probs_to_picks']
@@ -32,14 +33,16 @@ class PostConfig:
     score: str = "max"  # component score: "max" or "mean" probability
     peak_radius_fraction: float = 0.5  # peaks: max-pool window radius = fraction x particle radius
 
-SEED_HALF_RES = ("beta-galactosidase", "ribosome", "thyroglobulin", "virus-like-particle")
+SEED_HALF_RES = tuple(n for n in SCORED if CZII_PARTICLES[n].radius_A > min(CZII_PARTICLES[s].radius_A for s in SCORED))
+"Classes the 2nd place post-processed at half resolution in y and x: every scored class but the smallest (apo-ferritin)."
 POST_PRESETS = {
     "seed": PostConfig(half_resolution=SEED_HALF_RES),  # the seed's post-processing, offset fixed
     "seed_parity": PostConfig(half_resolution=SEED_HALF_RES, half_res_offset_fix=False),  # bit-faithful to the seed
     "full": PostConfig(min_sizes=dict(zip(SCORED, (2, 8, 20, 20, 20)))),  # full resolution everywhere
     "peaks": PostConfig(method="peaks", min_sizes={n: 0 for n in SCORED}),
 }
-RADII_A = {"apo-ferritin": 60.0, "beta-galactosidase": 90.0, "ribosome": 150.0, "thyroglobulin": 130.0, "virus-like-particle": 135.0}
+RADII_A = {n: CZII_PARTICLES[n].radius_A for n in SCORED}
+"Particle radii (Angstrom) of the scored classes, from the vocabulary (for the peak finder's window)."
 
 # %% ../../nbs/03_postprocess.ipynb #d3bc3f02
 def _half_res(p: np.ndarray) -> np.ndarray:

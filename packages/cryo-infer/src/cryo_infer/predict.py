@@ -17,18 +17,19 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .tta import get_tta
+from cryo_metric.particles import BACKGROUND, CZII_PARTICLES
 from .window import SEED_WINDOW, WindowConfig, blend_weights, fit_roi, tile_grid
 
 # %% auto #0
 __all__ = ['SCORED', 'scored_channels', 'Member', 'predict_volume']
 
 # %% ../../nbs/02_predict.ipynb #f43c38a1
-SCORED = ("apo-ferritin", "beta-galactosidase", "ribosome", "thyroglobulin", "virus-like-particle")
-"The five classes that are scored (beta-amylase has weight 0 and is never predicted)."
+SCORED = CZII_PARTICLES.scored
+"The five classes that are scored (beta-amylase has weight 0 and is never predicted), from the vocabulary."
 
 def scored_channels(classes: Sequence[str], with_background: bool = False) -> list[int]:
     "Output-channel indices of the scored classes (optionally background first) in a model's class layout."
-    names = (("background",) if with_background else ()) + SCORED
+    names = ((BACKGROUND,) if with_background else ()) + SCORED
     missing = [n for n in names if n not in classes]
     if missing: raise ValueError(f"model classes {list(classes)} lack {missing}")
     return [list(classes).index(n) for n in names]

@@ -1,8 +1,11 @@
 """The CZII CryoET competition metric, exact and fast: weighted F-beta, per-class breakdown, threshold tuning."""
 __version__ = "0.1.0"
 
-from cryo_metric.particles import CZII_PARTICLES, Particle, ParticleSet
-from cryo_metric.score import ScoreResult, read_picks, score
+from cryo_metric.particles import (BACKGROUND, CZII_PARTICLES, KAGGLE_COLUMNS, LAYOUT_6, LAYOUT_7, PICK_COLUMNS,
+                                   PICKS_SCHEMA, Particle, ParticleSet, class_layout, empty_picks)
+from cryo_metric.score import ScoreResult, picks_table, score
 from cryo_metric.tune import TuneResult, tune_thresholds
 
-__all__ = ["CZII_PARTICLES", "Particle", "ParticleSet", "ScoreResult", "TuneResult", "read_picks", "score", "tune_thresholds"]
+__all__ = ["BACKGROUND", "CZII_PARTICLES", "KAGGLE_COLUMNS", "LAYOUT_6", "LAYOUT_7", "PICK_COLUMNS", "PICKS_SCHEMA",
+           "Particle", "ParticleSet", "ScoreResult", "TuneResult", "class_layout", "empty_picks", "picks_table", "score",
+           "tune_thresholds"]

@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 import polars as pl
 
-from .particles import CZII_PARTICLES, ParticleSet
+from .particles import CZII_PARTICLES, PICK_COLUMNS, PICKS_SCHEMA, ParticleSet
 from .score import score
 
 # %% auto #0
@@ -26,7 +26,7 @@ def picks_from_copick(
     user: str | None,  # user_id of the picks to read (None: any)
     session: str | None,  # session_id of the picks to read (None: any)
 ) -> pl.DataFrame:
-    "Read picks of a copick project into `experiment, particle_type, x, y, z` (Angstrom)."
+    "Read picks of a copick project into the picks schema `run, particle_type, x, y, z` (Angstrom)."
     try: import copick
     except ImportError as e: raise ImportError("reading copick projects needs copick: pip install 'cryo-metric[copick]'") from e
     config = Path(config)
@@ -34,16 +34,15 @@ def picks_from_copick(
     try: root = copick.from_file(str(config))
     except Exception as e: raise ValueError(f"cannot open copick config {config}: {e}") from e
     particles = {o.name for o in root.pickable_objects if o.is_particle}
-    rows: dict[str, list] = {"experiment": [], "particle_type": [], "x": [], "y": [], "z": []}
+    rows: dict[str, list] = {c: [] for c in PICK_COLUMNS}
     for run in root.runs:
         for pk in run.get_picks(user_id=user, session_id=session):
             if pk.pickable_object_name not in particles: continue
             pts = [p.location for p in (pk.points or [])]
-            rows["experiment"] += [run.name] * len(pts)
+            rows["run"] += [run.name] * len(pts)
             rows["particle_type"] += [pk.pickable_object_name] * len(pts)
             for ax in "xyz": rows[ax] += [float(getattr(p, ax)) for p in pts]
-    return pl.DataFrame(rows, schema={"experiment": pl.String, "particle_type": pl.String,
-                                      "x": pl.Float64, "y": pl.Float64, "z": pl.Float64})
+    return pl.DataFrame(rows, schema={c: PICKS_SCHEMA[c] for c in PICK_COLUMNS})
 
 # %% ../../nbs/03_cli.ipynb #d2dcbcca
 def load_table(

@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 
 from .particles import CZII_PARTICLES, ParticleSet
-from .score import _check_duplicates, _check_types, _codes, _pairs, _xyz, read_picks
+from .score import _check_duplicates, _check_types, _codes, _pairs, _xyz, picks_table
 
 # %% auto #0
 __all__ = ['TuneResult', 'tune_thresholds']
@@ -28,7 +28,7 @@ class TuneResult:
 
     def apply(self, submission: Any, score_column: str = "score") -> pl.DataFrame:
         "Keep the rows of `submission` whose score reaches their class's threshold."
-        sub = read_picks(submission, "submission", (score_column,))
+        sub = picks_table(submission, "submission", (score_column,))
         thr = pl.col("particle_type").replace_strict(self.thresholds, default=np.inf, return_dtype=pl.Float64)
         return sub.filter(pl.col(score_column) >= thr)
 
@@ -48,7 +48,7 @@ def _curve(ref_best: np.ndarray, cand_scores: np.ndarray, beta: float) -> dict[s
 
 # %% ../../nbs/02_tune.ipynb #1ee12bec
 def tune_thresholds(
-    solution: Any,  # reference picks (experiment, particle_type, x, y, z)
+    solution: Any,  # reference picks (run, particle_type, x, y, z; Kaggle's `experiment` accepted for `run`)
     submission: Any,  # candidate picks with a confidence column
     *,
     score_column: str = "score",  # name of the confidence column
@@ -57,17 +57,17 @@ def tune_thresholds(
     particles: ParticleSet = CZII_PARTICLES,  # radii and weights
 ) -> TuneResult:
     "Find per-class thresholds on `score_column` that maximise the competition metric (kaggle matching)."
-    sol, sub = read_picks(solution, "solution"), read_picks(submission, "submission", (score_column,))
+    sol, sub = picks_table(solution, "solution"), picks_table(submission, "submission", (score_column,))
     _check_types(sub, particles, "submission"); _check_types(sol, particles, "solution"); _check_duplicates(sol)
-    experiments = sol["experiment"].unique(maintain_order=True).to_list()
-    sub = sub.filter(pl.col("experiment").is_in(experiments))
+    runs = sol["run"].unique(maintain_order=True).to_list()
+    sub = sub.filter(pl.col("run").is_in(runs))
     sol_types = set(sol["particle_type"].to_list())
     curves, best, thresholds, total = [], [], {}, 0.0
     for p in particles:
         if p.name not in sol_types: continue
         r, c = sol.filter(pl.col("particle_type") == p.name), sub.filter(pl.col("particle_type") == p.name)
         s = c[score_column].to_numpy().astype(np.float64)
-        i, j, _ = _pairs(_xyz(r), _codes(r["experiment"], experiments), _xyz(c), _codes(c["experiment"], experiments),
+        i, j, _ = _pairs(_xyz(r), _codes(r["run"], runs), _xyz(c), _codes(c["run"], runs),
                          p.radius_A * distance_multiplier)
         ref_best = np.full(len(r), -np.inf)
         np.maximum.at(ref_best, i, s[j])

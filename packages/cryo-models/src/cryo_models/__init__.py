@@ -1,9 +1,9 @@
 """The eight 3D segmentation architectures of the 2nd-place CZII solution, a registry and checkpoint loading."""
 __version__ = "0.1.0"
 
+from cryo_metric.particles import class_layout
 from cryo_models.checkpoint import CheckpointInfo, CheckpointMismatchError, load_checkpoint, save_checkpoint
-from cryo_models.registry import (ARCHITECTURES, CLASSES_6, CLASSES_7, SEED_ENSEMBLES, check_input_size, class_layout,
-                                  create_model, seed_table)
+from cryo_models.registry import ARCHITECTURES, SEED_ENSEMBLES, check_input_size, create_model, seed_table
 
-__all__ = ["ARCHITECTURES", "CLASSES_6", "CLASSES_7", "SEED_ENSEMBLES", "CheckpointInfo", "CheckpointMismatchError",
-           "check_input_size", "class_layout", "create_model", "load_checkpoint", "save_checkpoint", "seed_table"]
+__all__ = ["ARCHITECTURES", "SEED_ENSEMBLES", "CheckpointInfo", "CheckpointMismatchError", "check_input_size",
+           "class_layout", "create_model", "load_checkpoint", "save_checkpoint", "seed_table"]

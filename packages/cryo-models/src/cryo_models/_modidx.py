@@ -147,7 +147,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                       'cryo_models/registry.py'),
                                       'cryo_models.registry.check_input_size': ( 'registry.html#check_input_size',
                                                                                  'cryo_models/registry.py'),
-                                      'cryo_models.registry.class_layout': ('registry.html#class_layout', 'cryo_models/registry.py'),
                                       'cryo_models.registry.create_model': ('registry.html#create_model', 'cryo_models/registry.py'),
                                       'cryo_models.registry.get_spec': ('registry.html#get_spec', 'cryo_models/registry.py'),
                                       'cryo_models.registry.layer_table': ('registry.html#layer_table', 'cryo_models/registry.py'),

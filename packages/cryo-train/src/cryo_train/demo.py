@@ -71,8 +71,7 @@ def demo_predict(project: Project, fitted: FitResult, out: Path, runs: Sequence[
 def demo_report(project: Project, picks: pl.DataFrame, out: Path) -> ScoreResult:
     "Stage 4: the per-class metric table and a figure."
     runs = picks["run"].unique().to_list() if len(picks) else project.runs()[-1:]
-    sol = read_picks(project, runs).rename({"run": "experiment"}).select("experiment", "particle_type", "x", "y", "z")
-    res = score(sol, picks.rename({"run": "experiment"}))
+    res = score(read_picks(project, runs), picks)
     _figure(project, runs[0], picks, res, out / "demo.png")
     return res
 

@@ -154,8 +154,7 @@ def tune_from_cv(cv_dir: str | Path, project: Project) -> tuple[dict[str, float]
     if not files: raise FileNotFoundError(f"no fold_*/oof_picks.csv under {cv_dir}; run cross-validation first")
     oof = pl.concat([pl.read_csv(f) for f in files])
     runs = oof["run"].unique().to_list()
-    sol = read_picks(project, runs).rename({"run": "experiment"}).select("experiment", "particle_type", "x", "y", "z")
-    res = tune_thresholds(sol, oof.rename({"run": "experiment"}))
+    res = tune_thresholds(read_picks(project, runs), oof)
     return res.thresholds, res.score
 
 def write_thresholds(ensemble_yaml: str | Path, thresholds: dict[str, float]) -> None:

@@ -14,7 +14,7 @@ import polars as pl
 import torch
 from torch.utils.data import DataLoader
 
-from cryo_data.dataset import AugmentConfig, EpochSampler, PatchDataset
+from .dataset import AugmentConfig, EpochSampler, PatchDataset
 from cryo_data.io import Project
 from cryo_data.picks import read_picks
 from cryo_infer.postprocess import POST_PRESETS, probs_to_picks
@@ -106,8 +106,7 @@ def _on_validation_epoch_end(self) -> None:
     picks = pl.concat(self._val_picks); self._val_picks = []
     runs = picks["run"].unique().to_list() if len(picks) else self.trainer.datamodule.valid_runs
     truth = read_picks(self.project, self.trainer.datamodule.valid_runs)
-    sol = truth.rename({"run": "experiment"}).select("experiment", "particle_type", "x", "y", "z")
-    res = score(sol, picks.rename({"run": "experiment"}))
+    res = score(truth, picks)
     self.log("val_fbeta", res.score, prog_bar=True, sync_dist=True)
     for r in res.per_class.iter_rows(named=True):
         if r["weight"] > 0: self.log(f"val_fbeta/{r['particle_type']}", r["fbeta"], sync_dist=True)

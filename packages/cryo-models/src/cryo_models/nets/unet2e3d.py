@@ -100,21 +100,21 @@ class UNet2E3D(nn.Module):
     divisor = (16, 32, 32)
 
     def __init__(self,
-                 in_channels: int = 3,  # encoder input channels (the 1-channel volume is repeated to them)
+                 encoder_channels: int = 3,  # input channels of the 2D encoder (each 1-channel slice is repeated to them)
                  out_channels: int = 6,  # output classes
                  decoder_dim: Sequence[int] = (80, 80, 64, 32, 16),  # decoder widths (the seed's table models)
                 ):
         super().__init__()
-        self.in_channels, self.out_channels = in_channels, out_channels
+        self.in_channels, self.encoder_channels, self.out_channels = 1, encoder_channels, out_channels
         self.register_buffer("D", torch.tensor(0))
-        self.encoder = ResNet18D(in_channels)
+        self.encoder = ResNet18D(encoder_channels)
         self.decoder = Decoder3d(list(decoder_dim))
         self.mask = nn.Conv3d(decoder_dim[-1], out_channels, 1)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         b, c, d, h, w = image.shape
         e = self.encoder
-        s = image.permute(0, 2, 1, 3, 4).reshape(b * d, c, h, w).expand(-1, self.in_channels, -1, -1)
+        s = image.permute(0, 2, 1, 3, 4).reshape(b * d, c, h, w).expand(-1, self.encoder_channels, -1, -1)
         t = e.act1(e.bn1(e.conv1(s)))
         e0, t = _depth_pool(t, b, 2)
         t = F.avg_pool2d(t, kernel_size=2, stride=2)

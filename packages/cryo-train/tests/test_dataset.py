@@ -2,7 +2,7 @@
 import torch
 from torch.utils.data import DataLoader
 
-from cryo_data.dataset import AugmentConfig, PatchDataset
+from cryo_train.dataset import AugmentConfig, PatchDataset
 from cryo_data.io import open_project
 from cryo_data.simproject import simulate_project
 
