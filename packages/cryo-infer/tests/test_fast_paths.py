@@ -108,10 +108,11 @@ def test_device_accumulator_copies_to_the_host_once(monkeypatch):
     assert calls["n"] == n_tiles * len(members)
 
 
-def test_cpu_bf16_autocast_on_request_only():
+def test_amp_is_ignored_on_cpu():
     net = TinyNet(0).eval()
     win = WindowConfig(roi_size=(0, 0, 0))
     fp32 = predict_volume(net, VOL, win, "none", progress=False)
-    assert np.array_equal(predict_volume(net, VOL, win, "none", amp="fp16", progress=False), fp32)  # fp16: ignored on CPU
-    bf16 = predict_volume(net, VOL, win, "none", amp="bf16", progress=False)
-    assert not np.array_equal(bf16, fp32) and np.abs(bf16 - fp32).max() < 0.05
+    for amp in ("fp16", "bf16"):  # CPU bf16 autocast was not faster (benchmarks/results/bf16_cpu.md): float32 stays
+        assert np.array_equal(predict_volume(net, VOL, win, "none", amp=amp, progress=False), fp32)
+    with pytest.raises(ValueError, match="amp"):
+        predict_volume(net, VOL, win, "none", amp="fp8", progress=False)

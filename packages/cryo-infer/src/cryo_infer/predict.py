@@ -153,7 +153,7 @@ def predict_volume(
     tta: Sequence[str] | str = "seed",  # TTA views ("seed": all seven)
     combine: str = "softmax",  # "softmax" (average probabilities) or "logits"
     device: str | torch.device = "cpu",
-    amp: str | None = None,  # "fp16" or "bf16" autocast on GPU, "bf16" also on CPU; None: float32
+    amp: str | None = None,  # "fp16" or "bf16" autocast on GPU (ignored on CPU); None: float32
     progress: bool = True,
     compile: bool = False,  # torch.compile each model with frozen weights (faster on CPU; compiles once per tile shape)
     accumulate_on: str = "auto",  # "device": blend on the compute device, one copy to the host; "host"; "auto": device on a GPU if it fits
@@ -164,8 +164,7 @@ def predict_volume(
     if window.normalization not in ("patch", "tomogram", "none"): raise ValueError(f"unknown normalization {window.normalization!r}")
     device = torch.device(device)
     if amp not in ("fp16", "bf16", None): raise ValueError(f"amp must be 'fp16', 'bf16' or None, got {amp!r}")
-    amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16, None: None}[amp]
-    if device.type == "cpu" and amp == "fp16": amp_dtype = None  # CPU: bf16 autocast on request, fp16 never
+    amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16, None: None}[amp] if device.type != "cpu" else None
     shape = tuple(int(s) for s in volume.shape)
     divisor = tuple(math.lcm(*[m.divisor[a] for m in members]) for a in range(3))
     roi, padded = fit_roi(shape, window.roi_size, divisor)
