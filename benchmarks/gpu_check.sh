@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# One GPU check, at most about 8 minutes on one GPU: per-architecture 7-TTA seconds per full-size tomogram (fp16 and
-# bf16), the 10-model ensemble's seconds per tomogram, and unet_v1 training steps/s (Lightning vs a bare loop).
+# One GPU check, at most about 8 minutes on one GPU: seconds per full-size tomogram for one model and for the 10-model
+# seed ensemble (device vs host accumulator; written first), the bytes moved host<->device (computed), then the
+# per-architecture sweep (fp16 and bf16) and unet_v1 training steps/s (Lightning vs a bare loop).
 # Usage: bash benchmarks/gpu_check.sh [RESULTS_DIR]   (default: benchmarks/results)
 # Record which card produced the figures: the result files name it.
 set -euo pipefail
@@ -11,5 +12,6 @@ if ! python -c "import cryo_infer, cryo_train" 2>/dev/null; then
   pip install -q -e packages/cryo-metric -e packages/cryo-data -e packages/cryo-models -e packages/cryo-infer -e packages/cryo-train
 fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$RES/gpu_info.txt" || true
-timeout 300 python benchmarks/gpu_check.py --results "$RES" || echo "gpu_check.py: failed or timed out"
+python benchmarks/transfer_bytes.py --results "$RES" >/dev/null || echo "transfer_bytes.py failed"
+timeout 300 python benchmarks/gpu_check.py --results "$RES" || echo "gpu_check.py: failed or timed out (headline figures, if any, are in $RES/gpu_check.md)"
 timeout 150 python benchmarks/train_cpu.py --minutes 0.5 --shape 64 128 128 --roi 32 64 64 --results "$RES/train_gpu" || echo "train section failed"

@@ -24,11 +24,16 @@ def main(argv=None) -> int:
             ("models_speed", []),
             ("infer_speed", ["--shape", "96", "320", "320", "--roi", "64", "192", "192"] if args.quick else []),
             ("infer_memory", ["--archs", "unet_v1", "--tta", "1"] if args.quick else []),
+            ("infer_memory", ["--paths", "cli", "post", "predict", "--archs", "unet_v1", "--tta", "1", "--name", "infer_memory_paths"]
+             + (["--shape", "96", "320", "320", "--runs", "2"] if args.quick else [])),
+            ("postprocess_speed", ["--shape", "96", "320", "320"] if args.quick else []),
+            ("bf16_cpu", ["--minutes", "1", "--repeats", "1"] if args.quick else []),
+            ("transfer_bytes", []),
             ("train_cpu", ["--minutes", "3"] if args.quick else []),
             ("lb_table", [])]
     failed = []
     for name, extra in jobs:
-        if name in args.skip:
+        if name in args.skip or ("--name" in extra and extra[extra.index("--name") + 1] in args.skip):
             continue
         print(f"=== {name}", flush=True)
         r = subprocess.run([sys.executable, str(HERE / f"{name}.py")] + extra)

@@ -9,6 +9,12 @@ from cryo_metric.score import fbeta_from_counts
 TYPES = CZII_PARTICLES.names
 
 
+def sq_dist(a: np.ndarray, b: np.ndarray) -> float:
+    """Squared distance summed in scipy's order: (dx^2 + dy^2) + dz^2."""
+    dx, dy, dz = (float(u) - float(v) for u, v in zip(b, a))
+    return (dx * dx + dy * dy) + dz * dz
+
+
 def brute_force(sol: pl.DataFrame, sub: pl.DataFrame, beta=4.0, mult=0.5) -> float:
     """The definition, literally: loop over experiments and types, compare every pair."""
     exps = sol["experiment"].unique().to_list()
@@ -30,7 +36,7 @@ def brute_force(sol: pl.DataFrame, sub: pl.DataFrame, beta=4.0, mult=0.5) -> flo
                 continue
             hit = 0
             for a in r:
-                if any(np.sqrt(((a - b) ** 2).sum()) <= d for b in c):
+                if any(sq_dist(a, b) <= d * d for b in c):  # squared, as the Kaggle scorer's KD-tree compares
                     hit += 1
             tp += hit
             fp += len(c) - hit
@@ -96,3 +102,45 @@ def test_pandas_and_csv_inputs_agree(tmp_path):
     b = score(tmp_path / "sol.csv", tmp_path / "sub.csv").score
     c = score(pd.DataFrame(sol.to_dict(as_series=False)), pd.DataFrame(sub.to_dict(as_series=False))).score
     assert a == b == c == 2 / 7  # ribosome hit (20 <= 75), apo-ferritin hit (20 <= 30)
+
+
+def kaggle_structured(sol: pl.DataFrame, sub: pl.DataFrame, beta=4.0, mult=0.5) -> float:
+    """The competition scorer's structure: per experiment and type, a KD-tree ball query (scipy compares squared distances)."""
+    from scipy.spatial import KDTree
+    exps = sol["experiment"].unique().to_list()
+    total = 0.0
+    for p in CZII_PARTICLES:
+        tp = fp = fn = 0
+        for e in exps:
+            if p.name not in sol["particle_type"].to_list():
+                continue
+            r = sol.filter((pl.col("experiment") == e) & (pl.col("particle_type") == p.name)).select("x", "y", "z").to_numpy()
+            c = sub.filter((pl.col("experiment") == e) & (pl.col("particle_type") == p.name)).select("x", "y", "z").to_numpy()
+            if len(r) == 0 or len(c) == 0:
+                fp, fn = fp + len(c), fn + len(r)
+                continue
+            matched = set().union(*KDTree(c).query_ball_tree(KDTree(r), r=p.radius_A * mult))
+            tp, fp, fn = tp + len(matched), fp + len(c) - len(matched), fn + len(r) - len(matched)
+        total += p.weight * fbeta_from_counts(tp, fp, fn, beta)[2]
+    return total / CZII_PARTICLES.total_weight
+
+
+def test_distance_that_rounds_to_the_radius_is_a_miss_as_for_kaggle():
+    """sqrt(4225.000000000001) rounds to 65.0, the thyroglobulin match distance; the KD-tree compares squares: a miss."""
+    sol = pl.DataFrame({"experiment": ["TS_5_4"], "particle_type": ["thyroglobulin"],
+                        "x": [1440.977], "y": [2240.298], "z": [3012.128]})
+    sub = pl.DataFrame({"experiment": ["TS_5_4"], "particle_type": ["thyroglobulin"],
+                        "x": [1470.782324720711], "y": [2268.8026113038945], "z": [2961.8872819248486]})
+    assert kaggle_structured(sol, sub) == 0.0
+    for matching in ("kaggle", "hungarian"):
+        assert score(sol, sub, matching=matching).score == 0.0
+    assert brute_force(sol, sub) == 0.0
+    inside = sub.with_columns(pl.col("z") + 1e-9)  # a hair closer: a hit for both
+    assert kaggle_structured(sol, inside) == score(sol, inside).score == 2 / 7
+
+
+@settings(max_examples=60, deadline=None)
+@given(point_sets())
+def test_score_matches_kaggle_structured(data):
+    sol, sub = data
+    assert abs(score(sol, sub).score - kaggle_structured(sol, sub)) < 1e-12

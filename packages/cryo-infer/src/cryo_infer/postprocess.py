@@ -13,7 +13,6 @@ import numpy as np
 import polars as pl
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
 
 from .predict import SCORED
 from cryo_metric.particles import CZII_PARTICLES
@@ -52,14 +51,21 @@ def _half_res(p: np.ndarray) -> np.ndarray:
 
 def _components(p: np.ndarray, thr: float, min_size: int, connectivity: int, score: str) -> tuple[np.ndarray, np.ndarray]:
     "Centroids (z, y, x voxels) and scores of components of `p > thr` larger than `min_size`."
-    labels = cc3d.connected_components(p > thr, connectivity=connectivity)
-    stats = cc3d.statistics(labels)
-    cent, counts = np.asarray(stats["centroids"])[1:], np.asarray(stats["voxel_counts"])[1:]
-    keep = np.flatnonzero(counts > min_size)
+    fg = p > thr
+    labels, n = cc3d.connected_components(fg, connectivity=connectivity, return_N=True)
+    if n == 0: return np.zeros((0, 3)), np.zeros(0)
+    idx = np.flatnonzero(fg); del fg  # statistics over the foreground voxels only: no full-volume pass, sort or copy
+    lab = labels.reshape(-1)[idx].astype(np.intp); del labels
+    val = p.reshape(-1)[idx]
+    counts = np.bincount(lab, minlength=n + 1)
+    keep = np.flatnonzero(counts[1:] > min_size) + 1
     if keep.size == 0: return np.zeros((0, 3)), np.zeros(0)
-    idx = keep + 1
-    sc = (ndimage.maximum if score == "max" else ndimage.mean)(p, labels, idx)
-    return cent[keep].reshape(-1, 3), np.asarray(sc, np.float64).reshape(-1)
+    cent = np.stack([np.bincount(lab, c, minlength=n + 1)[keep] for c in np.unravel_index(idx, p.shape)], 1) / counts[keep, None]
+    if score == "max":
+        sc = np.full(n + 1, -np.inf, val.dtype); np.maximum.at(sc, lab, val); sc = sc[keep]
+    elif score == "mean": sc = np.bincount(lab, val, minlength=n + 1)[keep] / counts[keep]
+    else: raise ValueError(f"unknown score {score!r}; choose 'max' or 'mean'")
+    return cent.reshape(-1, 3), np.asarray(sc, np.float64).reshape(-1)
 
 def _peaks(p: np.ndarray, thr: float, radius_vox: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     "Local maxima of `p` above `thr` within a max-pool window."
@@ -79,7 +85,8 @@ def probs_to_picks(
     "Turn probability maps into picks."
     cfg = POST_PRESETS[cfg] if isinstance(cfg, str) else cfg
     if probs.ndim != 4 or probs.shape[0] != len(SCORED): raise ValueError(f"probs must be (5, z, y, x), got {probs.shape}")
-    if not np.isfinite(probs).all(): raise ValueError("probability maps contain NaN or infinite values")
+    if not all(np.isfinite(probs[c].sum(dtype=np.float64)) for c in range(len(SCORED))):  # no full-size boolean temporary
+        raise ValueError("probability maps contain NaN or infinite values")
     vs = np.broadcast_to(np.asarray(voxel_size_A, np.float64), (3,))
     frames = []
     for c, name in enumerate(SCORED):

@@ -84,12 +84,12 @@ def _forward_views(member: Member, fn: Callable, x: torch.Tensor, views, batch: 
         for c in chunks:
             with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 outs.append(fn(c.to(device)).float())
-        y = torch.cat(outs) if len(outs) > 1 else outs[0]
+        ys = [yi for o in outs for yi in o.split(1)]  # views of non-square tiles under rot90 differ in shape: no cat
         del outs
-        for v, yi in zip(group, y.split(1)):  # softmax and channel choice per voxel, so before the (spatial) inverse
+        for v, yi in zip(group, ys):  # softmax and channel choice per voxel, so before the (spatial) inverse
             yi = v.inverse(torch.softmax(yi, dim=1)[:, idx] if combine == "softmax" else yi[:, idx])[0]
             acc = yi if acc is None else acc.add_(yi)  # yi is a fresh tensor (indexed); adding in place keeps memory flat
-        del y
+        del ys
     return acc.div_(len(views))
 
 # %% ../../nbs/02_predict.ipynb #11d0dd86
@@ -125,6 +125,25 @@ def _divide_by_weights(acc: np.ndarray, grid: Sequence[tuple[int, ...]], roi: Se
             if a < b: w[a - z0:b - z0, s[1]:s[1] + roi[1], s[2]:s[2] + roi[2]] += wt[a - s[0]:b - s[0]]
         acc[:, z0:z1] /= w[None]
 
+def _divide_by_weights_t(acc: torch.Tensor, grid: Sequence[tuple[int, ...]], roi: Sequence[int], wt: torch.Tensor, slab: int = 16) -> None:
+    "`_divide_by_weights` for a torch accumulator, on its device (the same float32 operations in the same order)."
+    for z0 in range(0, acc.shape[1], slab):
+        z1 = min(z0 + slab, acc.shape[1])
+        w = torch.zeros((z1 - z0,) + tuple(acc.shape[2:]), dtype=torch.float32, device=acc.device)
+        for s in grid:
+            a, b = max(z0, s[0]), min(z1, s[0] + roi[0])
+            if a < b: w[a - z0:b - z0, s[1]:s[1] + roi[1], s[2]:s[2] + roi[2]] += wt[a - s[0]:b - s[0]]
+        acc[:, z0:z1] /= w[None]
+
+def _accumulate_where(accumulate_on: str, device: torch.device, nbytes: int) -> str:
+    "'device' or 'host': 'auto' keeps the accumulator on a GPU when it takes at most half of the free memory."
+    if accumulate_on not in ("auto", "device", "host"): raise ValueError(f"accumulate_on must be 'auto', 'device' or 'host', got {accumulate_on!r}")
+    if accumulate_on != "auto": return accumulate_on
+    if device.type != "cuda": return "host"
+    free, _ = torch.cuda.mem_get_info(device)
+    return "device" if nbytes <= free // 2 else "host"
+
+
 # %% ../../nbs/02_predict.ipynb #a03b885c
 @torch.inference_mode()
 def predict_volume(
@@ -134,15 +153,17 @@ def predict_volume(
     tta: Sequence[str] | str = "seed",  # TTA views ("seed": all seven)
     combine: str = "softmax",  # "softmax" (average probabilities) or "logits"
     device: str | torch.device = "cpu",
-    amp: str | None = None,  # "fp16" or "bf16" autocast on GPU; None: float32
+    amp: str | None = None,  # "fp16" or "bf16" autocast on GPU (ignored on CPU); None: float32
     progress: bool = True,
     compile: bool = False,  # torch.compile each model with frozen weights (faster on CPU; compiles once per tile shape)
+    accumulate_on: str = "auto",  # "device": blend on the compute device, one copy to the host; "host"; "auto": device on a GPU if it fits
 ) -> np.ndarray:  # float32 (5, z, y, x): probabilities of SCORED
     "Probability maps of the five scored classes for a whole tomogram."
     members, views = _as_members(models), get_tta(tta)
     if combine not in ("softmax", "logits"): raise ValueError(f"combine must be 'softmax' or 'logits', got {combine!r}")
     if window.normalization not in ("patch", "tomogram", "none"): raise ValueError(f"unknown normalization {window.normalization!r}")
     device = torch.device(device)
+    if amp not in ("fp16", "bf16", None): raise ValueError(f"amp must be 'fp16', 'bf16' or None, got {amp!r}")
     amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16, None: None}[amp] if device.type != "cpu" else None
     shape = tuple(int(s) for s in volume.shape)
     divisor = tuple(math.lcm(*[m.divisor[a] for m in members]) for a in range(3))
@@ -155,9 +176,10 @@ def predict_volume(
         volume = np.pad(np.asarray(volume[...], np.float32), pad, mode="edge")
     stats = _tomogram_stats(volume) if window.normalization == "tomogram" else None
     n_out = len(SCORED) + (combine == "logits")
-    acc = np.zeros((n_out,) + padded, np.float32)
+    where = _accumulate_where(accumulate_on, device, 4 * n_out * math.prod(padded))
+    acc = torch.zeros((n_out,) + padded, dtype=torch.float32, device=device) if where == "device" else np.zeros((n_out,) + padded, np.float32)
     wt = blend_weights(roi, window)
-    wt_t = torch.from_numpy(wt)
+    wt_t = torch.from_numpy(wt).to(device if where == "device" else "cpu")
     total_w = sum(m.weight for m in members)
     for m in members: m.model.eval().to(device)
     fns = [_compiled(m.model) if compile else m.model for m in members]
@@ -166,13 +188,21 @@ def predict_volume(
         sl = tuple(slice(s, s + r) for s, r in zip(start, roi))
         tile = np.asarray(volume[sl], np.float32)
         if not np.isfinite(tile).all(): raise ValueError(f"NaN or infinite voxels in the tile at {start}")
-        x = torch.from_numpy(_normalise(tile, window.normalization, stats))[None, None]
+        x = torch.from_numpy(_normalise(tile, window.normalization, stats))[None, None].to(device)  # one copy per tile
         t_acc = None
         for m, fn in zip(members, fns):
-            y = _forward_views(m, fn, x, views, window.sw_batch_size, device, amp_dtype, combine).cpu().mul_(m.weight / total_w)
+            y = _forward_views(m, fn, x, views, window.sw_batch_size, device, amp_dtype, combine)
+            if where == "host": y = y.cpu()
+            y = y.mul_(m.weight / total_w)
             if t_acc is None: t_acc = y
             else: t_acc += y
-        acc[(slice(None),) + sl] += t_acc.mul_(wt_t).numpy()
+        if where == "device": acc[(slice(None),) + sl] += t_acc.mul_(wt_t)
+        else: acc[(slice(None),) + sl] += t_acc.mul_(wt_t).numpy()
+    if where == "device":
+        _divide_by_weights_t(acc, grid, roi, wt_t)
+        if combine == "logits": acc = torch.softmax(acc, dim=0)[1:]
+        acc = acc[(slice(None),) + tuple(slice(0, s) for s in shape)].cpu().numpy()  # the one copy to the host
+        return np.ascontiguousarray(acc)
     _divide_by_weights(acc, grid, roi, wt)
     if combine == "logits": acc = torch.softmax(torch.from_numpy(acc), dim=0)[1:].numpy()
     return np.ascontiguousarray(acc[(slice(None),) + tuple(slice(0, s) for s in shape)])

@@ -28,7 +28,8 @@ def _to_polars(obj: Any, what: str) -> pl.DataFrame:
         try: return pl.read_csv(path, infer_schema=False)
         except Exception as e: raise ValueError(f"{what}: cannot read CSV {path}: {e}") from e
     if hasattr(obj, "columns") and hasattr(obj, "to_numpy"):  # pandas, without importing it
-        return pl.DataFrame({str(c): obj[c].to_numpy() for c in obj.columns})
+        try: return pl.from_pandas(obj)  # Arrow-backed string columns convert without a Python object per value
+        except Exception: return pl.DataFrame({str(c): obj[c].to_numpy() for c in obj.columns})
     raise TypeError(f"{what}: expected a polars/pandas DataFrame or a CSV path, got {type(obj).__name__}")
 
 # %% ../../nbs/01_score.ipynb #67b53515
@@ -71,6 +72,13 @@ def picks_table(
 def _stack4(xyz: np.ndarray, group: np.ndarray, sep: float) -> np.ndarray:
     return np.column_stack([xyz, group.astype(np.float64) * sep])
 
+def _within(a: np.ndarray, b: np.ndarray, dist: float) -> np.ndarray:
+    "`|a - b| <= dist` per row (last axis x, y, z) as scipy's KD-tree ball query decides it: `(dx² + dy²) + dz² <= dist²`."
+    d = a - b
+    s = d[..., 0] * d[..., 0] + d[..., 1] * d[..., 1]
+    s += d[..., 2] * d[..., 2]
+    return s <= dist * dist
+
 def _pairs(ref_xyz: np.ndarray, ref_grp: np.ndarray, cand_xyz: np.ndarray, cand_grp: np.ndarray,
            dist: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "All (ref index, candidate index, distance) with the same group and distance <= `dist`."
@@ -79,9 +87,9 @@ def _pairs(ref_xyz: np.ndarray, ref_grp: np.ndarray, cand_xyz: np.ndarray, cand_
     sep = 4.0 * dist + 1.0
     tr = cKDTree(_stack4(ref_xyz, ref_grp, sep), balanced_tree=False, compact_nodes=False)
     tc = cKDTree(_stack4(cand_xyz, cand_grp, sep), balanced_tree=False, compact_nodes=False)
-    rec = tr.sparse_distance_matrix(tc, max_distance=dist, output_type="ndarray")
+    rec = tr.sparse_distance_matrix(tc, max_distance=dist * (1 + 1e-9) + 1e-9, output_type="ndarray")
     i, j, v = rec["i"].astype(np.int64), rec["j"].astype(np.int64), rec["v"]
-    ok = v <= dist
+    ok = _within(cand_xyz[j], ref_xyz[i], dist)
     return i[ok], j[ok], v[ok]
 
 # %% ../../nbs/01_score.ipynb #659c0530
@@ -90,8 +98,11 @@ def _hits(ref_xyz: np.ndarray, ref_grp: np.ndarray, cand_xyz: np.ndarray, cand_g
     if len(ref_xyz) == 0 or len(cand_xyz) == 0: return np.zeros(len(ref_xyz), bool)
     sep = 4.0 * dist + 1.0
     tc = cKDTree(_stack4(cand_xyz, cand_grp, sep), balanced_tree=False, compact_nodes=False)
-    d, _ = tc.query(_stack4(ref_xyz, ref_grp, sep), k=1, distance_upper_bound=dist * (1 + 1e-9) + 1e-9)
-    return d <= dist
+    _, j = tc.query(_stack4(ref_xyz, ref_grp, sep), k=1, distance_upper_bound=dist * (1 + 1e-9) + 1e-9)
+    found = np.flatnonzero(j < len(cand_xyz))  # the nearest candidate decides: if it is out, all are
+    hit = np.zeros(len(ref_xyz), bool)
+    hit[found] = _within(cand_xyz[j[found]], ref_xyz[found], dist)
+    return hit
 
 # %% ../../nbs/01_score.ipynb #54d4344b
 def _hungarian_tp(ref_xyz: np.ndarray, ref_grp: np.ndarray, cand_xyz: np.ndarray, cand_grp: np.ndarray,
@@ -101,8 +112,7 @@ def _hungarian_tp(ref_xyz: np.ndarray, ref_grp: np.ndarray, cand_xyz: np.ndarray
     i, j, _ = _pairs(ref_xyz, ref_grp, cand_xyz, cand_grp, dist)
     for g in np.unique(ref_grp[i]):
         r = np.flatnonzero(ref_grp == g); c = np.flatnonzero(cand_grp == g)
-        d = np.linalg.norm(ref_xyz[r, None, :] - cand_xyz[None, c, :], axis=-1)
-        ok = d <= dist
+        ok = _within(cand_xyz[None, c, :], ref_xyz[r, None, :], dist)
         cost = np.where(ok, 0.0, 1.0)  # maximise the number of pairs within the distance
         rr, cc = linear_sum_assignment(cost)
         tp[g] = int(ok[rr, cc].sum())
@@ -149,6 +159,10 @@ def _check_types(df: pl.DataFrame, particles: ParticleSet, what: str) -> None:
     unknown = sorted(set(df["particle_type"].unique().to_list()) - set(particles.names))
     if unknown: raise ValueError(f"Unrecognized particle_type {unknown} in {what}; known: {particles.names}")
 
+def _check_codes(df: pl.DataFrame, codes: np.ndarray, particles: ParticleSet, what: str) -> None:
+    "`_check_types` from precomputed particle-type codes (-1: unknown)."
+    if (codes < 0).any(): _check_types(df.filter(pl.Series(codes < 0)), particles, what)
+
 def _check_duplicates(sol: pl.DataFrame) -> None:
     dup = sol.filter(sol.select("run", "x", "y", "z").is_duplicated())
     if len(dup):
@@ -178,17 +192,19 @@ def score(
     if matching not in ("kaggle", "hungarian"): raise ValueError(f"matching must be 'kaggle' or 'hungarian', got {matching!r}")
     if not distance_multiplier > 0: raise ValueError(f"distance_multiplier must be > 0, got {distance_multiplier}")
     sol, sub = picks_table(solution, "solution"), picks_table(submission, "submission")
-    _check_types(sub, particles, "submission"); _check_types(sol, particles, "solution"); _check_duplicates(sol)
+    names = [p.name for p in particles]
+    st, ct = _codes(sol["particle_type"], names), _codes(sub["particle_type"], names)  # strings are encoded once
+    _check_codes(sub, ct, particles, "submission"); _check_codes(sol, st, particles, "solution"); _check_duplicates(sol)
     experiments = sol["run"].unique(maintain_order=True).to_list()
-    sub = sub.filter(pl.col("run").is_in(experiments))
-    sol_types = set(sol["particle_type"].to_list())
+    sg, cg_all = _codes(sol["run"], experiments), _codes(sub["run"], experiments)  # -1: a run absent from the solution
+    sx, cx_all = _xyz(sol), _xyz(sub)
+    n_sol_type = np.bincount(st, minlength=len(names))
     n_exp, rows, exp_rows = len(experiments), [], []
-    for p in particles:
+    for k, p in enumerate(particles):
         tp = fp = fn = 0
-        if p.name in sol_types:
-            r, c = sol.filter(pl.col("particle_type") == p.name), sub.filter(pl.col("particle_type") == p.name)
-            rg, cg = _codes(r["run"], experiments), _codes(c["run"], experiments)
-            rx, cx, d = _xyz(r), _xyz(c), p.radius_A * distance_multiplier
+        if n_sol_type[k]:
+            rm, cm = st == k, (ct == k) & (cg_all >= 0)
+            rg, cg, rx, cx, d = sg[rm], cg_all[cm], sx[rm], cx_all[cm], p.radius_A * distance_multiplier
             n_ref, n_cand = np.bincount(rg, minlength=n_exp), np.bincount(cg, minlength=n_exp)
             if matching == "kaggle": tp_e = np.bincount(rg[_hits(rx, rg, cx, cg, d)], minlength=n_exp)
             else: tp_e = _hungarian_tp(rx, rg, cx, cg, d, n_exp)
