@@ -1,9 +1,9 @@
 """The eight 3D segmentation architectures of the 2nd-place CZII solution, a registry and checkpoint loading."""
 __version__ = "0.1.0"
 
-from cryo_models.checkpoint import CheckpointInfo, CheckpointMismatchError, load_checkpoint, save_checkpoint
+from cryo_models.checkpoint import CheckpointInfo, CheckpointMismatchError, load_checkpoint, safe_load, save_checkpoint
 from cryo_models.registry import (ARCHITECTURES, CLASSES_6, CLASSES_7, SEED_ENSEMBLES, check_input_size, class_layout,
                                   create_model, seed_table)
 
 __all__ = ["ARCHITECTURES", "CLASSES_6", "CLASSES_7", "SEED_ENSEMBLES", "CheckpointInfo", "CheckpointMismatchError",
-           "check_input_size", "class_layout", "create_model", "load_checkpoint", "save_checkpoint", "seed_table"]
+           "check_input_size", "class_layout", "create_model", "load_checkpoint", "safe_load", "save_checkpoint", "seed_table"]
