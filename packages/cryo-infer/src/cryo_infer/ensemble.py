@@ -126,7 +126,7 @@ def load_ensemble(path: str | Path) -> EnsembleConfig:
     "Read an ensemble YAML (member paths relative to its folder)."
     path = Path(path)
     try: d = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as e: raise ValueError(f"cannot read ensemble {path}: {e}") from e
+    except (OSError, yaml.YAMLError) as e: raise ValueError(f"cannot read ensemble {path}: {' '.join(str(e).split())}") from None
     return ensemble_from_dict(d, path.parent)
 
 def save_ensemble(cfg: EnsembleConfig, path: str | Path, overwrite: bool = False) -> Path:

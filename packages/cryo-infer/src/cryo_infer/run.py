@@ -129,17 +129,17 @@ def run_batch(
     for r in runs: check_name(r, "run")
     tomos = {r: project.tomogram(r, tomo_type, voxel_spacing) for r in runs}  # fail early, naming what exists
     manifest = build_manifest(project, ensemble, tomos, tomo_type, voxel_spacing, user, session)
+    if members is None: members = load_members(ensemble, device)  # a bad or unsafe checkpoint fails before anything is written
     if rank == 0:
-        fresh = check_out(out, manifest, overwrite)
-        atomic_write_text(out / "ensemble.yaml", yaml.safe_dump(ensemble_to_dict(ensemble), sort_keys=False), overwrite=True)
-        if user is not None and fresh and not overwrite:  # someone else's picks under this user/session: never replaced silently
+        if user is not None and not (out / "manifest.json").exists() and not overwrite:  # someone else's picks: never replaced silently
             clash = [r for r in runs if project.run(r).get_picks(user_id=user, session_id=session)]
             if clash: raise FileExistsError(f"copick picks by {user}/{session} already exist in runs {clash}; pass --overwrite "
                                             "to replace all of them, or choose another --user/--session")
+        check_out(out, manifest, overwrite)
+        atomic_write_text(out / "ensemble.yaml", yaml.safe_dump(ensemble_to_dict(ensemble), sort_keys=False), overwrite=True)
     _barrier(world)
     mine = runs[rank::world]
     todo = [r for r in mine if overwrite or not (out / "picks" / f"{r}.csv").exists()]
-    if todo and members is None: members = load_members(ensemble, device)
     post = post_config(ensemble)
     for r in tqdm(todo, desc=f"runs (rank {rank})" if world > 1 else "runs", disable=not progress):
         t0 = time.perf_counter()

@@ -54,7 +54,8 @@ def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> Any
         with torch.serialization.safe_globals(_allowed_globals()):
             return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        names = sorted(set(re.findall(r"GLOBAL ([\w.]+)", str(e)))) or ["an object that is not a tensor or plain data"]
+        names = sorted(set(re.findall(r"GLOBAL ([\w.]+)", str(e))))
+        if not names: raise ValueError(f"cannot read checkpoint {path}: truncated, corrupt or not a PyTorch file") from None
         raise ValueError(f"refusing to load checkpoint {path}: it needs {', '.join(names)}, which is not allowed "
                          "(only tensors, plain containers and Lightning's AttributeDict are; nothing in a checkpoint is executed)") from None
     except (RuntimeError, EOFError, OSError, ValueError) as e:

@@ -146,7 +146,7 @@ def load_config(path: str | Path, cls: type = TrainConfig, overrides: Sequence[s
     "Read a YAML config into `cls`, then apply `a.b=c` overrides."
     path = Path(path)
     try: data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as e: raise ValueError(f"cannot read config {path}: {e}") from e
+    except (OSError, yaml.YAMLError) as e: raise ValueError(f"cannot read config {path}: {' '.join(str(e).split())}") from None
     return apply_overrides(from_dict(cls, data), overrides)
 
 def save_config(cfg: Any, path: str | Path) -> None:
