@@ -304,6 +304,15 @@ def test_message_corrupt_chunk_names_run_and_chunk(world, capsys):
     expect_error(world, run_args(world), "run 'TS_1', tomogram 'denoised': cannot decode chunk", capsys, skip=("out",))
 
 
+@pytest.mark.parametrize("value", [float("nan"), 1e300])
+def test_silent_bad_voxels_name_the_run(world, value, capsys):
+    z = next((world / "p" / "overlay" / "ExperimentRuns" / "TS_0").glob("VoxelSpacing*")) / "denoised.zarr"
+    shutil.rmtree(z / "0")
+    data = np.ones((32, 64, 64), np.float64); data[3, 4, 5] = value
+    zarr.open_array(zarr.NestedDirectoryStore(str(z / "0")), mode="w", shape=data.shape, dtype=data.dtype, chunks=data.shape)[...] = data
+    expect_error(world, run_args(world, "--runs", "TS_0"), "run 'TS_0', tomogram 'denoised': NaN or infinite voxels", capsys, skip=("out",))
+
+
 # ---- permissions ----
 def test_permissions_outputs_follow_umask(world, capsys):
     old = os.umask(0o022)

@@ -71,6 +71,7 @@ def write_picks(
     "Write a picks table to copick picks (one file per run and object). Returns the number of points written."
     _check_table(picks)
     check_name(user, "user"); check_name(session, "session")
+    for n in set(picks["particle_type"].to_list()): check_name(n, "particle")
     unknown = sorted(set(picks["particle_type"].to_list()) - set(project.particle_names))
     if unknown: raise KeyError(f"unknown particle type(s) {unknown}; the project has {project.particle_names}")
     runs = sorted(set(picks["run"].to_list()) | set(runs or []))

@@ -144,7 +144,10 @@ def run_batch(
     for r in tqdm(todo, desc=f"runs (rank {rank})" if world > 1 else "runs", disable=not progress):
         t0 = time.perf_counter()
         tomo = project.tomogram(r, tomo_type, voxel_spacing)
-        probs = predict_volume(members, tomo.array, ensemble.window, ensemble.tta, ensemble.combine, device, ensemble.amp, progress, compile)
+        try: probs = predict_volume(members, tomo.array, ensemble.window, ensemble.tta, ensemble.combine, device, ensemble.amp, progress, compile)
+        except ValueError as e:  # bad voxels or chunks: name the run
+            if f"run {r!r}" in str(e): raise
+            raise ValueError(f"run {r!r}, tomogram {tomo_type!r}: {e}") from None
         picks = probs_to_picks(probs, tomo.voxel_size_A, post, run=r)
         del probs
         if user is not None: write_picks(project, picks, user, session, overwrite=True, runs=[r])  # every class of the run
