@@ -38,13 +38,8 @@ class CheckpointMismatchError(ValueError):
 
 # %% ../../nbs/06_checkpoint.ipynb #9d3f6590
 def _allowed_globals() -> list:
-    "Classes a checkpoint may name besides tensors and plain containers: exactly what Lightning checkpoints hold."
-    out = []
-    try:  # Lightning stores `hyper_parameters` as an AttributeDict when a module saved its hyperparameters
-        from lightning.fabric.utilities.data import AttributeDict
-        out.append(AttributeDict)
-    except ImportError: pass
-    return out
+    "Classes a checkpoint may name besides what torch's weights_only loader allows (tensors, dict, OrderedDict, lists, numbers, strings)."
+    return []  # nothing: the seed's and our Lightning checkpoints hold plain containers only (hyper_parameters as a dict)
 
 def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
     "torch.load with weights_only=True (tensors, plain containers and an allowlist): a file's contents never run."
@@ -54,10 +49,15 @@ def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> Any
         with torch.serialization.safe_globals(_allowed_globals()):
             return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        names = sorted(set(re.findall(r"GLOBAL ([\w.]+)", str(e))))
-        if not names: raise ValueError(f"cannot read checkpoint {path}: truncated, corrupt or not a PyTorch file") from None
-        raise ValueError(f"refusing to load checkpoint {path}: it needs {', '.join(names)}, which is not allowed "
-                         "(only tensors, plain containers and Lightning's AttributeDict are; nothing in a checkpoint is executed)") from None
+        msg = str(e)
+        names = sorted(set(re.findall(r"GLOBAL ([\w.]+)", msg)))
+        detail = re.search(r"WeightsUnpickler error:\s*(.+)", msg, flags=re.S)
+        detail = " ".join(detail.group(1).split("Check the documentation")[0].split()) if detail else ""
+        if names: detail = f"it needs {', '.join(names)}"
+        if not detail or "Unsupported operand" in detail:
+            raise ValueError(f"cannot read checkpoint {path}: truncated, corrupt or not a PyTorch file") from None
+        raise ValueError(f"refusing to load checkpoint {path}: {detail}, which is not allowed (only tensors and plain "
+                         "containers are; nothing in a checkpoint is executed)") from None
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ValueError(f"cannot read checkpoint {path}: truncated, corrupt or not a PyTorch file ({first})") from None
