@@ -55,7 +55,7 @@ def test_killed_run_resumes_to_identical_weights(project, tmp_path):
                          stderr=subprocess.DEVNULL, start_new_session=True)
     last = tmp_path / "killed" / "checkpoints" / "last.ckpt"
     t0 = time.time()
-    while time.time() - t0 < 120 and not last.exists():
+    while time.time() - t0 < 600 and not last.exists():  # a wait, not a speed check: busy machines are slow
         time.sleep(0.05)
     time.sleep(0.5)  # into the next epoch
     os.killpg(p.pid, signal.SIGKILL)
