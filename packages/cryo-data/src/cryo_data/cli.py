@@ -15,6 +15,7 @@ import polars as pl
 
 from .io import Project, open_project
 from .picks import read_picks
+from cryo_metric.guards import USER_ERRORS, report
 
 # %% auto #0
 __all__ = ['show_run', 'build_parser', 'main']
@@ -106,11 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             show_run(open_project(args.project), args.run, args.out, args.type)
             print(f"wrote {args.out}")
         elif args.command == "info":
+            prj = open_project(args.project)
+            prj.require_runs()
             with pl.Config(tbl_rows=-1, tbl_width_chars=160, fmt_str_lengths=40):
-                print(open_project(args.project).info())
-    except (FileNotFoundError, FileExistsError, KeyError, ValueError) as e:
-        print(f"cryo-data: error: {e}", file=sys.stderr)
-        return 2
+                print(prj.info())
+    except USER_ERRORS as e:
+        return report("cryo-data", e)
     return 0
 
 # %% ../../nbs/05_cli.ipynb #b445e811

@@ -14,10 +14,11 @@ import numpy as np
 import polars as pl
 
 from .io import Project
+from cryo_metric.guards import check_name
 from cryo_metric.particles import PICK_COLUMNS, PICKS_SCHEMA
 
 # %% auto #0
-__all__ = ['COPICK_PICKS_SCHEMA', 'empty_picks', 'read_picks', 'write_picks', 'atomic_write_text', 'to_submission',
+__all__ = ['COPICK_PICKS_SCHEMA', 'empty_picks', 'read_picks', 'write_picks', 'umask_mode', 'atomic_write_text', 'to_submission',
            'write_submission_csv', 'write_star', 'read_star', 'import_mrc']
 
 # %% ../../nbs/02_picks.ipynb #622efc15
@@ -38,6 +39,8 @@ def read_picks(
 ) -> pl.DataFrame:
     "Read copick picks into a table (`run, particle_type, x, y, z` Angstrom, `user, session, score`)."
     names = list(particle_types) if particle_types is not None else project.particle_names
+    if user is not None: check_name(user, "user")
+    if session is not None: check_name(session, "session")
     unknown = sorted(set(names) - set(project.particle_names))
     if unknown: raise KeyError(f"unknown particle type(s) {unknown}; the project has {project.particle_names}")
     frames = []
@@ -64,26 +67,43 @@ def write_picks(
     picks: pl.DataFrame,  # run, particle_type, x, y, z (Angstrom), optional score
     user: str,  # copick user_id to write under
     session: str,  # copick session_id to write under
-    overwrite: bool = False,  # replace existing picks of the same user/session/object
+    overwrite: bool = False,  # replace ALL picks of this user/session in the runs written (every class), never some
+    runs: Sequence[str] | None = None,  # the runs this table covers (default: the runs in it); a run without rows gets none
 ) -> int:
     "Write a picks table to copick picks (one file per run and object). Returns the number of points written."
     _check_table(picks)
+    check_name(user, "user"); check_name(session, "session")
+    for n in set(picks["particle_type"].to_list()): check_name(n, "particle")
     unknown = sorted(set(picks["particle_type"].to_list()) - set(project.particle_names))
     if unknown: raise KeyError(f"unknown particle type(s) {unknown}; the project has {project.particle_names}")
+    runs = sorted(set(picks["run"].to_list()) | set(runs or []))
+    for run in runs:  # check everything before writing anything
+        check_name(run, "run")
+        old = project.run(run).get_picks(user_id=user, session_id=session)
+        if old and not overwrite:
+            raise FileExistsError(f"picks by {user}/{session} already exist in run {run!r} "
+                                  f"({sorted({p.pickable_object_name for p in old})}); pass overwrite=True to replace them all")
     groups = picks.partition_by(["run", "particle_type"], as_dict=True)
-    for (run, name) in groups:  # check everything before writing anything
-        r = project.run(run)
-        if r.get_picks(object_name=name, user_id=user, session_id=session) and not overwrite:
-            raise FileExistsError(f"picks of {name!r} by {user}/{session} already exist in run {run!r}; pass overwrite=True")
     n = 0
-    for (run, name), g in groups.items():
-        pk = project.run(run).new_picks(name, session_id=session, user_id=user, exist_ok=True)
-        scores = g["score"].to_numpy() if "score" in g.columns else None
-        pk.from_numpy(g.select("x", "y", "z").to_numpy().astype(np.float64), scores=scores)
-        n += len(g)
+    for run in runs:
+        r = project.run(run)
+        for name in project.particle_names:  # every class: new rows, or an empty set replacing old picks of that class
+            g = groups.get((run, name))
+            if g is None and not r.get_picks(object_name=name, user_id=user, session_id=session): continue
+            pk = r.new_picks(name, session_id=session, user_id=user, exist_ok=True)
+            if g is None: pk.from_numpy(np.zeros((0, 3)))
+            else:
+                scores = g["score"].to_numpy() if "score" in g.columns else None
+                pk.from_numpy(g.select("x", "y", "z").to_numpy().astype(np.float64), scores=scores)
+                n += len(g)
     return n
 
 # %% ../../nbs/02_picks.ipynb #ee8ced8e
+def umask_mode() -> int:
+    "0o666 less the process umask: the mode `open()` gives a new file (atomic writes use it instead of mkstemp's 0600)."
+    m = os.umask(0); os.umask(m)
+    return 0o666 & ~m
+
 def atomic_write_text(path: str | Path, text: str, overwrite: bool = False) -> Path:
     "Write `text` to `path` through a temporary file and a rename; refuse to replace an existing file unless asked."
     path = Path(path)
@@ -91,6 +111,7 @@ def atomic_write_text(path: str | Path, text: str, overwrite: bool = False) -> P
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, umask_mode())  # mkstemp makes 0600; an output follows the umask like any other file
         with os.fdopen(fd, "w") as f: f.write(text)
         os.replace(tmp, path)
     finally:
@@ -151,12 +172,18 @@ def import_mrc(
 ) -> None:
     "Import an MRC volume as a copick tomogram (OME-Zarr pyramid); the voxel size comes from the MRC header."
     import mrcfile
-    with mrcfile.open(mrc_path, permissive=True) as m:
-        vol = np.asarray(m.data, dtype=np.float32)
-        vs = float(m.voxel_size.x)
+    check_name(run, "run"); check_name(tomo_type, "run")
+    if not Path(mrc_path).is_file(): raise FileNotFoundError(f"no such MRC file: {mrc_path}")
+    try:
+        with mrcfile.open(mrc_path, permissive=True) as m:
+            if m.data is None: raise ValueError("no data block")
+            if np.iscomplexobj(m.data): raise ValueError(f"complex voxels ({m.data.dtype}); expected real numbers")
+            with np.errstate(over="ignore", invalid="ignore"): vol = np.asarray(m.data, dtype=np.float32)
+            vs = float(m.voxel_size.x)
+    except (ValueError, OSError, EOFError) as e: raise ValueError(f"{mrc_path}: cannot read as MRC: {e}") from None
     if voxel_size_A is not None: vs = float(voxel_size_A)
     if not vs > 0: raise ValueError(f"{mrc_path}: no voxel size in the MRC header; pass voxel_size_A")
-    if vol.ndim != 3: raise ValueError(f"{mrc_path}: expected a 3D volume, got shape {vol.shape}")
+    if vol.ndim != 3 or 0 in vol.shape: raise ValueError(f"{mrc_path}: expected a non-empty 3D volume, got shape {vol.shape}")
     if not np.isfinite(vol).all(): raise ValueError(f"{mrc_path}: volume has NaN or infinite voxels")
     r = project.root.get_run(run) or project.root.new_run(run)
     vsp = r.get_voxel_spacing(round(vs, 3)) or r.new_voxel_spacing(round(vs, 3))

@@ -12,7 +12,8 @@ from typing import Sequence
 
 from cryo_data.io import open_project
 from cryo_models.registry import SEED_ENSEMBLES
-from .ensemble import load_ensemble, save_ensemble, seed_ensemble
+from .ensemble import check_window, load_ensemble, save_ensemble, seed_ensemble
+from cryo_metric.guards import USER_ERRORS, report
 from .run import run_batch
 
 # %% auto #0
@@ -42,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", choices=list(SEED_ENSEMBLES))
     p.add_argument("--checkpoints", required=True, help="folder with the published checkpoints")
     p.add_argument("--out", required=True)
+    p.add_argument("--overwrite", action="store_true", help="replace an existing YAML (e.g. a tuned ensemble)")
     return ap
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,18 +52,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "preset":
             ens = seed_ensemble(args.name, args.checkpoints)
-            save_ensemble(ens, args.out)
+            save_ensemble(ens, args.out, overwrite=args.overwrite)
             print(f"wrote {args.out}")
             return 0
         prj = open_project(args.data)
         ens = load_ensemble(args.ensemble)
-        if args.roi is not None: ens = replace(ens, window=replace(ens.window, roi_size=tuple(args.roi)))
+        if args.roi is not None: ens = replace(ens, window=check_window(replace(ens.window, roi_size=tuple(args.roi))))
         picks = run_batch(prj, ens, args.out, args.runs, args.tomo_type, args.voxel_spacing, args.user, args.session,
                           args.overwrite, device=args.device, progress=not args.quiet, compile=args.compile)
         print(f"{len(picks)} picks in {picks['run'].n_unique() if len(picks) else 0} runs; submission: {args.out}/submission.csv")
-    except (FileNotFoundError, FileExistsError, KeyError, ValueError) as e:
-        print(f"cryo-infer: error: {e}", file=sys.stderr)
-        return 2
+    except USER_ERRORS as e:
+        return report("cryo-infer", e)
     return 0
 
 # %% ../../nbs/06_cli.ipynb #68418b95

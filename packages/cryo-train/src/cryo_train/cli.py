@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from cryo_data.io import open_project
+from cryo_metric.guards import USER_ERRORS, report
 from .config import TrainConfig, load_config
 
 # %% auto #0
@@ -62,6 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             cfg = resolve_config(args.config, args.set)
             out = args.out or f"runs/{cfg.model.name}_{'_'.join(args.valid_run)}"
             r = fit(cfg, prj, args.valid_run, out, max_epochs=args.max_epochs, resume=args.resume, progress=not args.quiet)
+            if r.best_checkpoint is None:  # e.g. a time budget that ended before the first validation: say so
+                print(f"no validation epoch finished: no best checkpoint and no {r.out_dir / 'best.pt'}; resume with --resume "
+                      "and more epochs or time", file=sys.stderr)
+                return 1
             print(f"best validation F-beta {r.best_fbeta}; checkpoint {r.best_checkpoint}; model {r.out_dir / 'best.pt'}")
         elif args.command == "cv":
             from cryo_train.fit import cross_validate
@@ -74,9 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             thr, sc = tune_from_cv(args.cv, prj)
             write_thresholds(args.ensemble, thr)
             print(f"thresholds {thr}; out-of-fold F-beta with them {sc:.4f}; written to {args.ensemble}")
-    except (FileNotFoundError, FileExistsError, KeyError, ValueError) as e:
-        print(f"cryo-train: error: {e}", file=sys.stderr)
-        return 2
+    except USER_ERRORS as e:
+        return report("cryo-train", e)
     return 0
 
 # %% ../../nbs/04_cli.ipynb #b445e811

@@ -65,7 +65,7 @@ def demo_predict(project: Project, fitted: FitResult, out: Path, runs: Sequence[
     runs = list(runs) if runs is not None else project.runs()[-1:]
     ens = EnsembleConfig(members=(MemberSpec(str((fitted.out_dir / "best.pt").resolve())),), tta=SEED_TTA,
                          window=WindowConfig(roi_size=(64, 192, 192), overlap=(16, 32, 32)), post="full")
-    save_ensemble(ens, out / "ensemble.yaml")
+    save_ensemble(ens, out / "ensemble.yaml", overwrite=True)
     return run_batch(project, ens, out / "predictions", runs, user="cryo-demo", session="0", overwrite=True, progress=progress)
 
 def demo_report(project: Project, picks: pl.DataFrame, out: Path) -> ScoreResult:
