@@ -92,7 +92,7 @@ def demo_train(project: Project, out: Path, cfg: DemoConfig = DemoConfig(), prog
     tc = apply_overrides(TrainConfig(), [
         f"data.roi_size={list(cfg.roi_size)}", "data.tomo_types=[denoised]", f"data.samples_per_volume={cfg.samples_per_volume}",
         f"data.batch_size={cfg.batch_size}", f"model.overrides={{channels: {list(cfg.channels)}}}", f"optim.lr={cfg.lr}",
-        "optim.scheduler=cosine", "val.post=full", f"val.every_n_epochs={cfg.val_every}", f"trainer.max_epochs={cfg.epochs}",
+        "optim.scheduler=cosine", "val.post=full", f"val.every_n_epochs={min(cfg.val_every, cfg.epochs)}", f"trainer.max_epochs={cfg.epochs}",
         f"trainer.seed={cfg.seed}"])
     return fit(tc, project, [cfg.heldout], out / "train", progress=progress)
 
