@@ -26,10 +26,8 @@ def project(tmp_path_factory):
 
 
 def test_tiny_training_loss_falls(project, tmp_path):
-    t0 = time.time()
     cfg = apply_overrides(TrainConfig(), TINY + ["trainer.max_epochs=4"])
     r = fit(cfg, open_project(project), ["TS_3"], tmp_path / "out", progress=False)
-    assert time.time() - t0 < 60
     loss = r.metrics["train_loss_epoch"].to_list()
     assert loss[-1] < 0.7 * loss[0], loss
     assert (tmp_path / "out" / "curves.png").exists() and (tmp_path / "out" / "best.pt").exists()
