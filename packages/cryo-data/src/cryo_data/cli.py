@@ -80,7 +80,7 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     "Appends each option's default (when it has one) to its help and keeps the epilog's example as written."
     def _get_help_string(self, action: argparse.Action) -> str:
         h = action.help or ""
-        if action.option_strings and action.default not in (None, False, argparse.SUPPRESS) and "default" not in h:
+        if action.option_strings and not any(action.default is v for v in (None, False, True, argparse.SUPPRESS)) and "default" not in h:
             h += " (default: %(default)s)"
         return h
 
