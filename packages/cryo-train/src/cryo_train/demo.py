@@ -46,7 +46,7 @@ class DemoConfig:
     samples_per_volume: int = 8  # patches per training run per epoch
     batch_size: int = 2
     lr: float = 2e-3  # AdamW, cosine schedule
-    val_every: int = 5  # epochs between validations
+    val_every: int = 10  # epochs between validations (the last epoch is validated when it divides the epochs)
 
     @property
     def steps_per_epoch(self) -> int: return math.ceil((self.runs - 1) * self.samples_per_volume / self.batch_size)
