@@ -46,7 +46,7 @@ class DemoConfig:
     samples_per_volume: int = 8  # patches per training run per epoch
     batch_size: int = 2
     lr: float = 2e-3  # AdamW, cosine schedule
-    val_every: int = 10  # epochs between validations (the last epoch is validated when it divides the epochs)
+    val_every: int = 10  # epochs between validations (if it does not divide the epochs: the last epoch only)
 
     @property
     def steps_per_epoch(self) -> int: return math.ceil((self.runs - 1) * self.samples_per_volume / self.batch_size)
@@ -89,10 +89,11 @@ def demo_project(out: Path, cfg: DemoConfig = DemoConfig(), overwrite: bool = Tr
 
 def demo_train(project: Project, out: Path, cfg: DemoConfig = DemoConfig(), progress: bool = True) -> FitResult:
     "Stage 2: train unet_v1 on every run but the held-out one for a fixed number of steps, validating on the held-out run."
+    # validation every `val_every` epochs when that ends on the last epoch, else at the last epoch only
     tc = apply_overrides(TrainConfig(), [
         f"data.roi_size={list(cfg.roi_size)}", "data.tomo_types=[denoised]", f"data.samples_per_volume={cfg.samples_per_volume}",
         f"data.batch_size={cfg.batch_size}", f"model.overrides={{channels: {list(cfg.channels)}}}", f"optim.lr={cfg.lr}",
-        "optim.scheduler=cosine", "val.post=full", f"val.every_n_epochs={min(cfg.val_every, cfg.epochs)}", f"trainer.max_epochs={cfg.epochs}",
+        "optim.scheduler=cosine", "val.post=full", f"val.every_n_epochs={cfg.val_every if cfg.epochs % cfg.val_every == 0 else cfg.epochs}", f"trainer.max_epochs={cfg.epochs}",
         f"trainer.seed={cfg.seed}"])
     return fit(tc, project, [cfg.heldout], out / "train", progress=progress)
 
