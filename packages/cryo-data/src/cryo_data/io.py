@@ -39,9 +39,13 @@ def copick_config(
     return cfg
 
 def write_config(cfg: dict, path: str | Path) -> Path:
-    "Write a copick config as JSON."
+    "Write a copick config as JSON; creates its local overlay folder (a relative one is resolved against the config's folder)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(cfg, indent=2))
+    ov = cfg.get("overlay_root")
+    if isinstance(ov, str) and ("://" not in ov or ov.startswith("local://")):
+        p = Path(ov.removeprefix("local://"))
+        (p if p.is_absolute() else path.parent / p).mkdir(parents=True, exist_ok=True)
     return path
 
 # %% ../../nbs/00_io.ipynb #cc30015b
@@ -210,9 +214,26 @@ class Project:
                             "shape_zyx": pl.String, "voxel_size_zyx_A": pl.String, "n_picks": pl.Int64})
 
 # %% ../../nbs/00_io.ipynb #0f64d820
+def _local_root(value: str, base: Path) -> tuple[str, Path | None]:
+    "A config root resolved against the config's folder when it is a relative local path; (uri, local path or None)."
+    if "://" in value and not value.startswith("local://"): return value, None
+    p = Path(value[len("local://"):] if value.startswith("local://") else value)
+    if not p.is_absolute(): p = (base / p).resolve()
+    return "local://" + str(p), p
+
 def _from_config(path: Path) -> Project:
     import copick
-    try: root = copick.from_file(str(path))
+    try: cfg = json.loads(Path(path).read_text())
+    except Exception as e: raise ValueError(f"cannot open copick config {path}: {type(e).__name__}: {e}") from e
+    changed = False
+    for key in ("overlay_root", "static_root"):
+        if not isinstance(cfg.get(key), str): continue
+        uri, local = _local_root(cfg[key], Path(path).resolve().parent)
+        changed |= uri != cfg[key]; cfg[key] = uri
+        if local is not None and not local.is_dir():
+            raise FileNotFoundError(f"{key} of {path} does not exist: {local} (a copied or moved project keeps the old "
+                                    f"absolute path: edit {key} in {path}; a relative path is resolved against its folder)")
+    try: root = copick.from_string(json.dumps(cfg)) if changed else copick.from_file(str(path))
     except Exception as e: raise ValueError(f"cannot open copick config {path}: {type(e).__name__}: {e}") from e
     prj = Project(root, path)
     bad = []

@@ -8,18 +8,18 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import polars as pl
 
 from .io import Project
 from cryo_metric.guards import check_name
-from cryo_metric.particles import PICK_COLUMNS, PICKS_SCHEMA
+from cryo_metric.particles import CZII_PARTICLES, PICK_COLUMNS, PICKS_SCHEMA, ParticleSet
 
 # %% auto #0
 __all__ = ['COPICK_PICKS_SCHEMA', 'empty_picks', 'read_picks', 'write_picks', 'umask_mode', 'atomic_write_text', 'to_submission',
-           'write_submission_csv', 'write_star', 'read_star', 'import_mrc']
+           'write_submission_csv', 'tomogram_centres', 'write_star', 'read_star', 'import_mrc']
 
 # %% ../../nbs/02_picks.ipynb #622efc15
 COPICK_PICKS_SCHEMA = {**{c: PICKS_SCHEMA[c] for c in PICK_COLUMNS}, "user": pl.String, "session": pl.String,
@@ -129,37 +129,71 @@ def write_submission_csv(picks: pl.DataFrame, path: str | Path, overwrite: bool 
     return atomic_write_text(path, to_submission(picks).write_csv(), overwrite)
 
 # %% ../../nbs/02_picks.ipynb #cb479cab
+def tomogram_centres(
+    project: Project,  # an open project
+    runs: Sequence[str],  # runs whose centres are needed
+    tomo_type: str = "denoised",  # the tomogram whose shape defines the centre
+    voxel_spacing: float | None = None,  # default: the run's only voxel spacing
+) -> dict[str, tuple[float, float, float]]:
+    "Centre (x, y, z Angstrom) of each run's tomogram as copick's RELION exporter defines it: shape / 2 * voxel size."
+    out = {}
+    for r in runs:
+        t = project.tomogram(r, tomo_type, voxel_spacing)
+        (nz, ny, nx), (vz, vy, vx) = t.shape, t.voxel_size_A
+        out[r] = (nx / 2 * vx, ny / 2 * vy, nz / 2 * vz)
+    return out
+
+def _class_numbers(names: Sequence[str], particles: ParticleSet = CZII_PARTICLES) -> dict[str, int]:
+    "Class numbers: the vocabulary's labels, then further names in sorted order."
+    known = particles.labels
+    extra = sorted(set(names) - set(known))
+    return {**known, **{n: max(known.values(), default=0) + i + 1 for i, n in enumerate(extra)}}
+
 def write_star(
     picks: pl.DataFrame,  # run, particle_type, x, y, z (Angstrom), optional score
     path: str | Path,  # output .star file
-    voxel_size_A: float | Sequence[float],  # pixel size of the tomograms the coordinates refer to, scalar or (z, y, x)
+    centres: Mapping[str, Sequence[float]],  # run -> tomogram centre (x, y, z Angstrom), see `tomogram_centres`
     overwrite: bool = False,
 ) -> Path:
-    "Write a RELION STAR file: `rlnTomoName`, `rlnCoordinateX/Y/Z` in pixels, class, and `rlnAutopickFigureOfMerit`."
+    "Write picks as RELION 5 writes particles: `rlnTomoName`, `rlnCenteredCoordinateX/Y/ZAngst`, angles, class, score."
     _check_table(picks)
-    vz, vy, vx = np.broadcast_to(np.asarray(voxel_size_A, float), (3,))
-    names = sorted(set(picks["particle_type"].to_list()))
-    df = picks.select(pl.col("run").alias("rlnTomoName"), (pl.col("x") / vx).alias("rlnCoordinateX"),
-                      (pl.col("y") / vy).alias("rlnCoordinateY"), (pl.col("z") / vz).alias("rlnCoordinateZ"),
-                      pl.col("particle_type").alias("cryoParticleType"),
-                      (pl.col("particle_type").replace_strict({n: i + 1 for i, n in enumerate(names)}, return_dtype=pl.Int64)).alias("rlnClassNumber"),
+    missing = sorted(set(picks["run"].to_list()) - set(centres))
+    if missing: raise KeyError(f"no tomogram centre for run(s) {missing}")
+    classes = _class_numbers(picks["particle_type"].to_list())
+    c = {ax: pl.col("run").replace_strict({r: float(v[i]) for r, v in centres.items()}, return_dtype=pl.Float64) for i, ax in enumerate("xyz")}
+    df = picks.select(pl.col("run").alias("rlnTomoName"),
+                      *[(pl.col(ax) - c[ax]).alias(f"rlnCenteredCoordinate{ax.upper()}Angst") for ax in "xyz"],
+                      *[pl.lit(0.0).alias(a) for a in ("rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi")],
+                      pl.col("particle_type").replace_strict(classes, return_dtype=pl.Int64).alias("rlnClassNumber"),
                       (pl.col("score") if "score" in picks.columns else pl.lit(1.0)).alias("rlnAutopickFigureOfMerit"))
-    lines = ["", "# written by cryo-data", "", "data_particles", "", "loop_"]
-    lines += [f"_{c} #{i + 1}" for i, c in enumerate(df.columns)]
-    for r in df.iter_rows():
-        lines.append(" ".join(f"{v:.6f}" if isinstance(v, float) else str(v) for v in r))
+    lines = ["", "# version 50001", "# written by cryo-data: coordinates in Angstrom from the tomogram centre (shape / 2 * voxel size)"]
+    lines += [f"# rlnClassNumber {i} = {n}" for n, i in classes.items()]
+    lines += ["", "data_particles", "", "loop_"] + [f"_{col} #{i + 1}" for i, col in enumerate(df.columns)]
+    lines += [" ".join(f"{v:.6f}" if isinstance(v, float) else str(v) for v in r) for r in df.iter_rows()]
     return atomic_write_text(path, "\n".join(lines) + "\n", overwrite)
 
-def read_star(path: str | Path, voxel_size_A: float | Sequence[float]) -> pl.DataFrame:
-    "Read a STAR file written by `write_star` (or any with rlnTomoName and rlnCoordinateX/Y/Z) back to Angstrom."
-    import starfile
+def read_star(
+    path: str | Path,  # a particle STAR file
+    centres: Mapping[str, Sequence[float]],  # run -> tomogram centre (x, y, z Angstrom)
+) -> pl.DataFrame:
+    "Read a RELION 5 particle STAR file (centred Angstrom) back to picks; class names from `write_star`'s header."
+    import re
+    try: import starfile
+    except ImportError: raise ImportError("reading STAR files needs starfile: pip install 'cryo-data[star]'") from None
+    path = Path(path)
     df = starfile.read(path)
-    if isinstance(df, dict): df = next(iter(df.values()))
-    vz, vy, vx = np.broadcast_to(np.asarray(voxel_size_A, float), (3,))
-    pt = df["cryoParticleType"] if "cryoParticleType" in df.columns else df.get("rlnClassNumber").astype(str)
-    return pl.DataFrame({"run": df["rlnTomoName"].astype(str).to_numpy(), "particle_type": np.asarray(pt, dtype=str),
-                         "x": df["rlnCoordinateX"].to_numpy() * vx, "y": df["rlnCoordinateY"].to_numpy() * vy,
-                         "z": df["rlnCoordinateZ"].to_numpy() * vz})
+    if isinstance(df, dict): df = df.get("particles", next(iter(df.values())))
+    cols = [f"rlnCenteredCoordinate{ax}Angst" for ax in "XYZ"]
+    if not set(cols + ["rlnTomoName"]) <= set(df.columns):
+        raise ValueError(f"{path}: expected rlnTomoName and {cols} (RELION 5); columns: {list(df.columns)}")
+    names = {int(m[1]): m[2] for m in re.finditer(r"^# rlnClassNumber (\d+) = (\S+)$", path.read_text(), re.M)}
+    runs = df["rlnTomoName"].astype(str).to_numpy()
+    missing = sorted(set(runs) - set(centres))
+    if missing: raise KeyError(f"no tomogram centre for run(s) {missing}")
+    cls = df["rlnClassNumber"].to_numpy() if "rlnClassNumber" in df.columns else np.ones(len(df), int)
+    xyz = {ax: df[col].to_numpy() + np.array([centres[r][i] for r in runs]) for i, (ax, col) in enumerate(zip("xyz", cols))}
+    return pl.DataFrame({"run": runs, "particle_type": [names.get(int(k), str(int(k))) for k in cls], **xyz},
+                        schema={"run": pl.String, "particle_type": pl.String, "x": pl.Float64, "y": pl.Float64, "z": pl.Float64})
 
 # %% ../../nbs/02_picks.ipynb #194bdf27
 def import_mrc(

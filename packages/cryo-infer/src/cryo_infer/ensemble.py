@@ -20,7 +20,8 @@ from .window import SEED_WINDOW, WindowConfig
 
 # %% auto #0
 __all__ = ['MemberSpec', 'EnsembleConfig', 'check_window', 'check_weights', 'ensemble_from_dict', 'ensemble_to_dict',
-           'load_ensemble', 'save_ensemble', 'load_members', 'post_config', 'seed_ensemble']
+           'load_ensemble', 'save_ensemble', 'load_members', 'post_config', 'ensemble_from_checkpoints',
+           'seed_ensemble']
 
 # %% ../../nbs/04_ensemble.ipynb #a50b2550
 @dataclass(frozen=True)
@@ -150,6 +151,18 @@ def load_members(cfg: EnsembleConfig, device: str = "cpu") -> list[Member]:
 def post_config(cfg: EnsembleConfig) -> PostConfig:
     "The ensemble's post-processing as a PostConfig."
     return POST_PRESETS[cfg.post] if isinstance(cfg.post, str) else cfg.post
+
+# %% ../../nbs/04_ensemble.ipynb #30b42fa3
+def ensemble_from_checkpoints(
+    checkpoints: Sequence[str | Path],  # one or more cryo-models checkpoints (.pt), equal weights
+    tta: str | Sequence[str] = "seed",  # TTA preset or view names
+    post: str = "seed",  # post-processing preset
+) -> EnsembleConfig:
+    "An ensemble of checkpoints without a YAML (what `cryo-infer run --checkpoint A.pt --checkpoint B.pt` uses)."
+    if not checkpoints: raise ValueError("no checkpoint given")
+    missing = [str(c) for c in checkpoints if not Path(c).is_file()]
+    if missing: raise FileNotFoundError(f"checkpoint(s) not found: {missing}")
+    return ensemble_from_dict({"members": [str(Path(c).resolve()) for c in checkpoints], "tta": tta, "post": post})
 
 # %% ../../nbs/04_ensemble.ipynb #c231b318
 def seed_ensemble(

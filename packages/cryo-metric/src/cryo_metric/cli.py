@@ -19,7 +19,7 @@ from .guards import USER_ERRORS, check_name, report
 from .score import picks_table, score
 
 # %% auto #0
-__all__ = ['picks_from_copick', 'load_table', 'build_parser', 'main']
+__all__ = ['picks_from_copick', 'load_table', 'HelpFormatter', 'build_parser', 'main']
 
 # %% ../../nbs/03_cli.ipynb #81a17816
 def picks_from_copick(
@@ -81,23 +81,37 @@ def _particles(spec: str, solution: str) -> ParticleSet:
                                     dict(zip(df["particle_type"], df["weight"])) if "weight" in df.columns else None)
 
 # %% ../../nbs/03_cli.ipynb #d9c7e13f
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    "Appends each option's default (when it has one) to its help and keeps the epilog's example as written."
+    def _get_help_string(self, action: argparse.Action) -> str:
+        h = action.help or ""
+        if action.option_strings and not any(action.default is v for v in (None, False, True, argparse.SUPPRESS)) and "default" not in h:
+            h += " (default: %(default)s)"
+        return h
+
 def build_parser() -> argparse.ArgumentParser:
     "The argument parser of `cryo-metric`."
-    ap = argparse.ArgumentParser(prog="cryo-metric", description="The CZII CryoET weighted F-beta metric.")
+    ap = argparse.ArgumentParser(prog="cryo-metric", description="The CZII CryoET weighted F-beta metric.", formatter_class=HelpFormatter,
+                                 epilog="example:\n  cryo-metric score solution.csv submission.csv")
     sub = ap.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("score", help="score a submission against a solution")
-    s.add_argument("solution", help="CSV (experiment,particle_type,x,y,z in Angstrom) or copick config")
-    s.add_argument("submission", help="CSV or copick config")
-    s.add_argument("--json", action="store_true", help="print the result as JSON")
-    s.add_argument("--user", default=None, help="copick user_id of the submission's picks")
-    s.add_argument("--session", default=None, help="copick session_id of the submission's picks")
-    s.add_argument("--solution-user", default="curation", help="copick user_id of the solution (default: curation)")
-    s.add_argument("--solution-session", default="0", help="copick session_id of the solution (default: 0)")
-    s.add_argument("--beta", type=float, default=4.0)
-    s.add_argument("--distance-multiplier", type=float, default=0.5)
-    s.add_argument("--matching", choices=["kaggle", "hungarian"], default="kaggle")
+    s = sub.add_parser("score", help="score a submission against a solution", description="Score a submission against a solution: "
+                       "weighted F-beta over particle classes, a pick matching a true particle within distance-multiplier x radius.",
+                       formatter_class=HelpFormatter,
+                       epilog="example:\n  cryo-metric score solution.csv submission.csv --json\n  cryo-metric score SIM pred/submission.csv   # a copick project's ground truth")
+    s.add_argument("solution", help="CSV (experiment,particle_type,x,y,z in Angstrom), or a copick config or its folder")
+    s.add_argument("submission", help="CSV (id,experiment,particle_type,x,y,z in Angstrom), or a copick config or its folder")
+    s.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
+    s.add_argument("--user", default=None, help="copick user_id of the submission's picks (default: any)")
+    s.add_argument("--session", default=None, help="copick session_id of the submission's picks (default: any)")
+    s.add_argument("--solution-user", default="curation", help="copick user_id of the solution")
+    s.add_argument("--solution-session", default="0", help="copick session_id of the solution")
+    s.add_argument("--beta", type=float, default=4.0, help="beta of the F-beta (4: recall weighs 16 times as much as precision)")
+    s.add_argument("--distance-multiplier", type=float, default=0.5, help="a pick matches within this multiple of the particle radius")
+    s.add_argument("--matching", choices=["kaggle", "hungarian"], default="kaggle",
+                   help="kaggle: as the competition's scorer matches; hungarian: optimal one-to-one matching")
     s.add_argument("--particles", default="czii",
-                   help="'czii' (default), 'copick' (radii from the solution's config) or a CSV particle_type,radius_A,weight")
+                   help="'czii' (the competition's radii and weights), 'copick' (radii from the solution's config) or a "
+                        "CSV particle_type,radius_A[,weight] (radius in Angstrom)")
     return ap
 
 # %% ../../nbs/03_cli.ipynb #f7b51ffb
