@@ -213,7 +213,15 @@ def test_silent_config_points_at_nothing(world, capsys):
     cfg = json.loads((world / "p" / "copick.json").read_text())
     cfg["overlay_root"] = "local://" + str(world / "nowhere")
     (world / "empty.json").write_text(json.dumps(cfg))
-    expect_error(world, ["info", world / "empty.json"], "has no runs", capsys)
+    expect_error(world, ["info", world / "empty.json"], "overlay_root", capsys)  # a root that does not exist is named
+
+
+def test_silent_config_with_an_empty_root(world, capsys):
+    cfg = json.loads((world / "p" / "copick.json").read_text())
+    (world / "nothing").mkdir()
+    cfg["overlay_root"] = "local://" + str(world / "nothing")
+    (world / "empty2.json").write_text(json.dumps(cfg))
+    expect_error(world, ["info", world / "empty2.json"], "has no runs", capsys)
 
 
 def _set_scale(world, value):
