@@ -16,11 +16,9 @@ from torch.utils.data import DataLoader
 
 from .dataset import AugmentConfig, EpochSampler, PatchDataset
 from cryo_data.io import Project
-from cryo_data.picks import read_picks
-from cryo_infer.postprocess import POST_PRESETS, probs_to_picks
-from cryo_infer.predict import Member, predict_volume
+from cryo_infer.evaluate import predict_picks, score_picks
+from cryo_infer.predict import Member
 from cryo_infer.window import WindowConfig
-from cryo_metric import score
 from cryo_models import create_model
 from .config import TrainConfig, to_dict
 from .loss import make_loss
@@ -86,36 +84,32 @@ class SegModule(pl_.LightningModule):
             return {"optimizer": opt, "lr_scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.cfg.trainer.max_epochs)}
         raise ValueError(f"unknown scheduler {o.scheduler!r}; choose 'none' or 'cosine'")
 
+    def validation_step(self, run: str, batch_idx: int) -> None:
+        "Predict one held-out run (a whole tomogram, sliding window) with the validation settings."
+        self._val_picks.append(predict_run(self.model, self.project, run, self.cfg))
+
+    def on_validation_epoch_end(self) -> None:
+        "Score the held-out runs' picks against their ground truth (cryo_infer.evaluate.score_picks) and log F-beta."
+        if not self._val_picks: return
+        picks = pl.concat(self._val_picks); self._val_picks = []
+        res = score_picks(self.project, picks, self.trainer.datamodule.valid_runs).metric
+        self.log("val_fbeta", res.score, prog_bar=True, sync_dist=True)
+        for r in res.per_class.iter_rows(named=True):
+            if r["weight"] > 0: self.log(f"val_fbeta/{r['particle_type']}", r["fbeta"], sync_dist=True)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        "Store what inference needs to rebuild the model: architecture, constructor, classes, normalisation, config."
+        checkpoint["cryo"] = {"arch": self.cfg.model.name, "constructor": dict(self.model.cryo_constructor),
+                              "classes": list(self.model.cryo_classes), "normalization": self.cfg.data.normalization,
+                              "config": to_dict(self.cfg)}
+
 # %% ../../nbs/02_module.ipynb #58e8e706
 def _window(cfg: TrainConfig) -> WindowConfig:
     return WindowConfig(roi_size=cfg.data.roi_size, overlap=cfg.val.overlap, blend="seed",
                         normalization="tomogram" if cfg.data.normalization == "tomogram" else "patch")
 
 def predict_run(model: torch.nn.Module, project: Project, run: str, cfg: TrainConfig, post=None, progress: bool = False) -> pl.DataFrame:
-    "Picks (with scores) of one run by one model, with the validation settings of `cfg`."
-    t = project.tomogram(run, cfg.val.tomo_type)
+    "Picks (with scores) of one run by one model, with the validation settings of `cfg` (cryo_infer.evaluate's path)."
     dev = next(model.parameters()).device
-    probs = predict_volume(Member(model), t.array, _window(cfg), cfg.val.tta, device=dev, progress=progress)
-    return probs_to_picks(probs, t.voxel_size_A, post if post is not None else cfg.val.post, run=run)
-
-def _validation_step(self, run: str, batch_idx: int) -> None:
-    self._val_picks.append(predict_run(self.model, self.project, run, self.cfg))
-
-def _on_validation_epoch_end(self) -> None:
-    if not self._val_picks: return
-    picks = pl.concat(self._val_picks); self._val_picks = []
-    runs = picks["run"].unique().to_list() if len(picks) else self.trainer.datamodule.valid_runs
-    truth = read_picks(self.project, self.trainer.datamodule.valid_runs)
-    res = score(truth, picks)
-    self.log("val_fbeta", res.score, prog_bar=True, sync_dist=True)
-    for r in res.per_class.iter_rows(named=True):
-        if r["weight"] > 0: self.log(f"val_fbeta/{r['particle_type']}", r["fbeta"], sync_dist=True)
-
-def _on_save_checkpoint(self, checkpoint: dict) -> None:
-    checkpoint["cryo"] = {"arch": self.cfg.model.name, "constructor": dict(self.model.cryo_constructor),
-                          "classes": list(self.model.cryo_classes), "normalization": self.cfg.data.normalization,
-                          "config": to_dict(self.cfg)}
-
-SegModule.validation_step = _validation_step
-SegModule.on_validation_epoch_end = _on_validation_epoch_end
-SegModule.on_save_checkpoint = _on_save_checkpoint
+    return predict_picks(project, Member(model), [run], _window(cfg), cfg.val.tta, post if post is not None else cfg.val.post,
+                         cfg.val.tomo_type, device=dev, progress=progress)
