@@ -56,7 +56,7 @@ def speed(repeats: int) -> dict:
     torch.manual_seed(0)
     model = create_model("unet_v1").eval()
     vol = np.random.default_rng(0).standard_normal((64, 192, 192)).astype(np.float32)
-    win = WindowConfig(roi_size=(64, 192, 192), sw_batch_size=1)
+    win = WindowConfig(roi_size=(64, 192, 192), views_per_pass=1)
     nets = {None: model, "bf16": bf16_wrapper(model)}
     cases = [(c, a) for c in (False, True) for a in (None, "bf16")]
     out, times = {}, {k: [] for k in cases}
@@ -91,7 +91,7 @@ def picks_change(minutes: float, tmp: Path) -> dict:
     run = prj.runs()[-1]
     tomo = prj.tomogram(run)
     truth = read_picks(prj, [run])
-    win = WindowConfig(roi_size=(64, 192, 192), overlap=(16, 32, 32))
+    win = WindowConfig(roi_size=(64, 192, 192), overlap_vox=(16, 32, 32))
     low = replace(POST_PRESETS["full"], thresholds={k: 0.05 for k in POST_PRESETS["full"].thresholds})  # fit's OOF threshold
     res = {}
     for a in (None, "bf16"):

@@ -58,7 +58,7 @@ def main(argv=None) -> int:
         print(k, f"{v:.2f} s", flush=True)
     md = header(f"GPU check on {name}", "torch", "cryo-infer")
     md += (f"\nOne tomogram of {tuple(args.shape)} (float32 numpy on the host), 7 TTA views in one batch per tile "
-           f"(sw_batch_size 7), seed tiling (128, 384, 384), softmax averaging, fp16 autocast, random weights, "
+           f"(views_per_pass 7), seed tiling (128, 384, 384), softmax averaging, fp16 autocast, random weights, "
            f"cudnn.benchmark on; timed after a warm-up and one untimed pass. Ensemble: seed table rows "
            f"{', '.join(map(str, ENSEMBLE_ROWS))} ({', '.join(r['arch'] for r in rows_t)}).\n\n"
            "| what | seconds / tomogram | within the 5 s goal |\n|---|---|---|\n")
@@ -75,7 +75,7 @@ def main(argv=None) -> int:
             m(torch.zeros(1, 1, *SEED_WINDOW.roi_size, device="cuda"))
         tile_flops = fc.get_total_flops()
         for amp in ("fp16", "bf16"):
-            for label, win in (("seed tiling", SEED_WINDOW), ("untiled", WindowConfig(roi_size=(0, 0, 0), sw_batch_size=1))):
+            for label, win in (("seed tiling", SEED_WINDOW), ("untiled", WindowConfig(roi_size=(0, 0, 0), views_per_pass=1))):
                 try:
                     s = timed([Member(m)], win, amp)
                     n_tiles = 8 if label == "seed tiling" else None

@@ -33,7 +33,7 @@ model = create_model({arch!r}).eval()
 vol = zarr.open({zpath!r}, mode="r")
 t = time.perf_counter()
 from cryo_infer.tta import SEED_TTA
-out = predict_volume(model, vol, WindowConfig(roi_size={roi}, sw_batch_size=1), list(SEED_TTA[:{tta}]), progress=False, compile=True)
+out = predict_volume(model, vol, WindowConfig(roi_size={roi}, views_per_pass=1), list(SEED_TTA[:{tta}]), progress=False, compile=True)
 print(json.dumps({{"seconds": time.perf_counter() - t, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                    "output_mb": out.nbytes / 2**20}}))
 """

@@ -41,7 +41,7 @@ t = time.perf_counter()
 if method == "cryo":
     from cryo_infer.predict import predict_volume
     from cryo_infer.window import WindowConfig
-    w = WindowConfig(roi_size=(0, 0, 0) if untiled else roi, overlap=ov, blend="constant", sw_batch_size=1)
+    w = WindowConfig(roi_size=(0, 0, 0) if untiled else roi, overlap_vox=ov, blend="constant", views_per_pass=1)
     out = predict_volume(model, vol, w, [v.name for v in views], progress=False, compile=comp)
 else:
     from monai.inferers import sliding_window_inference

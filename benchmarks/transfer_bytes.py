@@ -23,7 +23,7 @@ def transfer_bytes(shape, window, n_members: int, n_views: int, combine: str = "
     """Host->device and device->host bytes per tomogram: {'before', 'host', 'device'} -> (h2d, d2h)."""
     from cryo_infer.window import fit_roi, tile_grid
     roi, padded = fit_roi(shape, window.roi_size, divisor)
-    overlap = tuple(min(o, r // 2) for o, r in zip(window.overlap, roi))
+    overlap = tuple(min(o, r // 2) for o, r in zip(window.overlap_vox, roi))
     n_tiles = len(tile_grid(padded, roi, overlap))
     tile, n_out = 4 * math.prod(roi), 5 + (combine == "logits")
     block = n_out * tile

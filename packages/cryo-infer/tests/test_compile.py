@@ -14,7 +14,7 @@ from cryo_infer.predict import predict_volume
 from cryo_infer.window import WindowConfig
 from cryo_models import create_model, save_checkpoint
 
-WINDOW = WindowConfig(roi_size=(16, 32, 32), overlap=(4, 8, 8), sw_batch_size=1)
+WINDOW = WindowConfig(roi_size=(16, 32, 32), overlap_vox=(4, 8, 8), views_per_pass=1)
 
 
 def small_model():

@@ -52,7 +52,7 @@ def solution(prj):
 def test_oracle_scores_one_through_every_output(oracle_project, tmp_path):
     prj = oracle_project
     sol = solution(prj).filter(pl.col("particle_type") != "beta-amylase")
-    ens = EnsembleConfig(members=(MemberSpec("oracle-in-memory"),), window=WindowConfig(roi_size=(32, 64, 64), overlap=(8, 16, 16),
+    ens = EnsembleConfig(members=(MemberSpec("oracle-in-memory"),), window=WindowConfig(roi_size=(32, 64, 64), overlap_vox=(8, 16, 16),
                          normalization="none"), post="full")
     picks = run_batch(prj, ens, tmp_path / "out", tomo_type="oracle", user="cryo", session="1",
                       members=[Member(Oracle())], progress=False)

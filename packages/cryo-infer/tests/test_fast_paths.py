@@ -83,7 +83,7 @@ VOL = np.random.default_rng(0).standard_normal((20, 40, 36)).astype(np.float32)
 @pytest.mark.parametrize("roi,batch", [((12, 24, 24), 1), ((12, 24, 24), 7), ((0, 0, 0), 3)])
 def test_device_accumulator_equals_host_accumulator(combine, roi, batch):
     members = [Member(TinyNet(0), 1.0), Member(TinyNet(1), 2.5)]
-    win = WindowConfig(roi_size=roi, overlap=(4, 8, 8), sw_batch_size=batch)
+    win = WindowConfig(roi_size=roi, overlap_vox=(4, 8, 8), views_per_pass=batch)
     host = predict_volume(members, VOL, win, "seed", combine=combine, progress=False, accumulate_on="host")
     dev = predict_volume(members, VOL, win, "seed", combine=combine, progress=False, accumulate_on="device")
     assert dev.dtype == np.float32 and dev.shape == (5,) + VOL.shape
@@ -99,7 +99,7 @@ def test_device_accumulator_copies_to_the_host_once(monkeypatch):
         return orig(self, *a, **k)
     monkeypatch.setattr(torch.Tensor, "cpu", counting_cpu)
     members = [Member(TinyNet(0)), Member(TinyNet(1)), Member(TinyNet(2))]
-    win = WindowConfig(roi_size=(12, 24, 24), overlap=(4, 8, 8), sw_batch_size=7)
+    win = WindowConfig(roi_size=(12, 24, 24), overlap_vox=(4, 8, 8), views_per_pass=7)
     from cryo_infer.window import tile_grid
     n_tiles = len(tile_grid(VOL.shape, (12, 24, 24), (4, 8, 8)))
     predict_volume(members, VOL, win, "none", progress=False, accumulate_on="device")

@@ -263,7 +263,7 @@ def test_silent_threshold_outside_0_1(world, thr, capsys):
 @pytest.mark.parametrize("window,msg", [({"roi_size": "big"}, "window.roi_size must be 3 integers"),
                                         ({"roi_size": [32, 64]}, "window.roi_size must be 3 integers"),
                                         ({"roi_size": [32, -64, 64]}, ">= 0"),
-                                        ({"sw_batch_size": 0}, "sw_batch_size"),
+                                        ({"views_per_pass": 0}, "views_per_pass"),
                                         ({"blend": "fancy"}, "window.blend"),
                                         ({"normalization": "global"}, "window.normalization"),
                                         ({"edge_weight": 0}, "window.edge_weight")])

@@ -13,7 +13,7 @@ import pytest
 
 README = Path(__file__).resolve().parents[3] / "README.md"
 TRAIN = ["--set", "data.roi_size=[32,64,64]", "--set", "model.overrides={channels: [8, 16, 16, 16]}",
-         "--set", "data.samples_per_volume=2", "--set", "val.overlap=[8,16,16]", "--set", "val.post=full", "--quiet"]
+         "--set", "data.samples_per_volume=2", "--set", "val.overlap_vox=[8,16,16]", "--set", "val.post=full", "--quiet"]
 SMALL = {  # appended per command (argparse keeps the last value of a repeated option)
     ("cryo-data", "simulate"): ["--shape", "32", "96", "96", "--crowding", "10"],
     ("cryo-train", "fit"): TRAIN + ["--max-epochs", "1"],

@@ -43,6 +43,9 @@ class EnsembleConfig:
     base_dir: str = "."  # folder the member paths are relative to
 
 # %% ../../nbs/04_ensemble.ipynb #661f25c3
+_LEGACY_WINDOW_KEYS = {"overlap": "overlap_vox", "sw_batch_size": "views_per_pass"}
+"Window keys of earlier ensemble files (renamed: overlap is in voxels, not MONAI's fraction; views, not tiles, per pass)."
+
 def _check_keys(d: dict, cls: type, where: str) -> None:
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(d) - known)
@@ -61,13 +64,13 @@ def _ints(v: Any, where: str, lo: int, n: int = 3) -> tuple[int, ...]:
 
 def check_window(w: WindowConfig) -> WindowConfig:
     "Refuse window settings that would fail deep inside prediction or silently change it."
-    _ints(w.roi_size, "window.roi_size", 0); _ints(w.overlap, "window.overlap", 0)
+    _ints(w.roi_size, "window.roi_size", 0); _ints(w.overlap_vox, "window.overlap_vox", 0)
     if w.blend not in ("seed", "gaussian", "constant"): raise ValueError(f"window.blend must be 'seed', 'gaussian' or 'constant', got {w.blend!r}")
     if w.normalization not in ("patch", "tomogram", "none"): raise ValueError(f"window.normalization must be 'patch', 'tomogram' or 'none', got {w.normalization!r}")
     for k in ("edge_weight", "sigma_scale"):
         v = _number(getattr(w, k), f"window.{k}")
         if not (math.isfinite(v) and v > 0): raise ValueError(f"window.{k} must be a finite number > 0, got {v}")
-    if not (isinstance(w.sw_batch_size, int) and w.sw_batch_size >= 1): raise ValueError(f"window.sw_batch_size must be an integer >= 1, got {w.sw_batch_size!r}")
+    if not (isinstance(w.views_per_pass, int) and w.views_per_pass >= 1): raise ValueError(f"window.views_per_pass must be an integer >= 1, got {w.views_per_pass!r}")
     return w
 
 def check_weights(members: Sequence[MemberSpec]) -> None:
@@ -93,6 +96,8 @@ def ensemble_from_dict(d: dict, base_dir: str | Path = ".") -> EnsembleConfig:
     tta = d.get("tta", "seed")
     tta = tuple(t.name for t in get_tta(tta))
     w = dict(d.get("window") or {})
+    for old, new in _LEGACY_WINDOW_KEYS.items():  # YAML files written before the rename keep working
+        if old in w and new not in w: w[new] = w.pop(old)
     _check_keys(w, WindowConfig, "window")
     window = check_window(replace(SEED_WINDOW, **{k: tuple(v) if isinstance(v, list) else v for k, v in w.items()}))
     post = d.get("post", "seed")

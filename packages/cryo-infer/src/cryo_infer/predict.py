@@ -170,7 +170,7 @@ def predict_volume(
     roi, padded = fit_roi(shape, window.roi_size, divisor)
     bad = [(a, r) for a, r in enumerate(roi) if r % divisor[a]]
     if bad: raise ValueError(f"roi_size {roi} is not a multiple of {divisor} (required by the ensemble's architectures)")
-    window = replace(window, overlap=tuple(min(o, r // 2) for o, r in zip(window.overlap, roi)))  # small tiles: smaller overlap
+    window = replace(window, overlap_vox=tuple(min(o, r // 2) for o, r in zip(window.overlap_vox, roi)))  # small tiles: smaller overlap
     if padded != shape:
         pad = [(0, p - s) for p, s in zip(padded, shape)]
         volume = np.pad(np.asarray(volume[...], np.float32), pad, mode="edge")
@@ -183,7 +183,7 @@ def predict_volume(
     total_w = sum(m.weight for m in members)
     for m in members: m.model.eval().to(device)
     fns = [_compiled(m.model) if compile else m.model for m in members]
-    grid = tile_grid(padded, roi, window.overlap)
+    grid = tile_grid(padded, roi, window.overlap_vox)
     for start in tqdm(grid, desc="tiles", disable=not progress, leave=False):
         sl = tuple(slice(s, s + r) for s, r in zip(start, roi))
         tile = np.asarray(volume[sl], np.float32)
@@ -191,7 +191,7 @@ def predict_volume(
         x = torch.from_numpy(_normalise(tile, window.normalization, stats))[None, None].to(device)  # one copy per tile
         t_acc = None
         for m, fn in zip(members, fns):
-            y = _forward_views(m, fn, x, views, window.sw_batch_size, device, amp_dtype, combine)
+            y = _forward_views(m, fn, x, views, window.views_per_pass, device, amp_dtype, combine)
             if where == "host": y = y.cpu()
             y = y.mul_(m.weight / total_w)
             if t_acc is None: t_acc = y

@@ -31,17 +31,17 @@ def patch_starts(dim: int, roi: int, overlap: int) -> list[int]:
 class WindowConfig:
     "Sliding-window settings."
     roi_size: tuple[int, int, int] = (128, 384, 384)  # tile (z, y, x); None-like 0 means the whole axis
-    overlap: tuple[int, int, int] = (32, 32, 32)  # voxels shared by neighbouring tiles
+    overlap_vox: tuple[int, int, int] = (32, 32, 32)  # voxels (not a fraction, unlike MONAI's overlap) shared by neighbouring tiles
     blend: str = "seed"  # "seed" (1.0 inside, edge_weight on a border of overlap // 4) or "gaussian"
     edge_weight: float = 0.1  # seed blending: weight of the border shell
     sigma_scale: float = 0.125  # gaussian blending: sigma = sigma_scale x roi
-    sw_batch_size: int = 7  # views (TTA x tiles) per forward pass
+    views_per_pass: int = 7  # views (TTA x tiles) per forward pass
     normalization: str = "patch"  # "patch" (z-score each tile, the seed's), "tomogram" or "none"
 
 SEED_WINDOW = WindowConfig()
 "The seed's inference tiling."
 GAUSSIAN_WINDOW = WindowConfig(blend="gaussian")
-CPU_WINDOW = WindowConfig(roi_size=(64, 192, 192), sw_batch_size=1)
+CPU_WINDOW = WindowConfig(roi_size=(64, 192, 192), views_per_pass=1)
 "Smaller tiles, one view per pass: a full 184 x 630 x 630 tomogram stays under 3 GB of RAM on CPU (see the benchmark)."
 
 # %% ../../nbs/01_window.ipynb #958befe6
@@ -54,7 +54,7 @@ def blend_weights(roi: Sequence[int], cfg: WindowConfig) -> np.ndarray:
     roi = tuple(int(r) for r in roi)
     if cfg.blend == "seed":
         w = np.full(roi, cfg.edge_weight, np.float32)
-        b = [o // 4 for o in cfg.overlap]
+        b = [o // 4 for o in cfg.overlap_vox]
         w[b[0]:roi[0] - b[0], b[1]:roi[1] - b[1], b[2]:roi[2] - b[2]] = 1.0
         return w
     if cfg.blend == "gaussian":

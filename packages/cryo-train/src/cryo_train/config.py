@@ -54,7 +54,7 @@ class ValConfig:
     "In-training validation on the held-out run(s), scored with the official metric."
     every_n_epochs: int = 1
     tomo_type: str = "denoised"
-    overlap: tuple[int, int, int] = (32, 32, 32)
+    overlap_vox: tuple[int, int, int] = (32, 32, 32)  # sliding-window overlap in voxels
     tta: tuple[str, ...] = ("identity",)
     post: str = "seed"  # cryo_infer post-processing preset
     top_k: int = 5  # checkpoints kept by validation F-beta

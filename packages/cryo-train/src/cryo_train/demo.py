@@ -102,7 +102,7 @@ def demo_train(project: Project, out: Path, cfg: DemoConfig = DemoConfig(), prog
 def demo_predict(project: Project, fitted: FitResult, out: Path, runs: Sequence[str], progress: bool = True) -> pl.DataFrame:
     "Stage 3: predict the held-out run(s) with 7-view TTA; write submission.csv and copick picks (user cryo-demo)."
     ens = EnsembleConfig(members=(MemberSpec(str((fitted.out_dir / "best.pt").resolve())),), tta=SEED_TTA,
-                         window=WindowConfig(roi_size=(64, 192, 192), overlap=(16, 32, 32)), post="full")
+                         window=WindowConfig(roi_size=(64, 192, 192), overlap_vox=(16, 32, 32)), post="full")
     save_ensemble(ens, out / "ensemble.yaml", overwrite=True)
     return run_batch(project, ens, out / "predictions", list(runs), user="cryo-demo", session="0", overwrite=True, progress=progress)
 

@@ -105,7 +105,7 @@ class SegModule(pl_.LightningModule):
 
 # %% ../../nbs/02_module.ipynb #58e8e706
 def _window(cfg: TrainConfig) -> WindowConfig:
-    return WindowConfig(roi_size=cfg.data.roi_size, overlap=cfg.val.overlap, blend="seed",
+    return WindowConfig(roi_size=cfg.data.roi_size, overlap_vox=cfg.val.overlap_vox, blend="seed",
                         normalization="tomogram" if cfg.data.normalization == "tomogram" else "patch")
 
 def predict_run(model: torch.nn.Module, project: Project, run: str, cfg: TrainConfig, post=None, progress: bool = False) -> pl.DataFrame:
