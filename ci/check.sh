@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# The project's test command: every package's pytest suite (isolated env, no nbdev), its notebook tests, the
-# notebooks <-> modules sync check, and the end-to-end notebooks. Failures are collected across packages: one
-# failing package does not hide the others. A step that ran zero tests counts as a failure.
+# The project's test command: every package's pytest suite, its notebook tests, the notebooks <-> modules sync check,
+# and the end-to-end notebooks. Failures are collected across packages: one failing package does not hide the others.
+# A step that ran zero tests counts as a failure.
+#
+# Isolation of the pytest step: the five wheels are built once into a wheelhouse (ci/wheels.sh), then each package is
+# installed ALONE from it (not editable) into a fresh virtual environment, with its test extras, pytest and hypothesis,
+# and its tests run from a directory where the source tree is not importable: what `pip install --find-links dist
+# <pkg>` gives a user is what is tested.
 #
 # Usage: bash ci/check.sh [PKG ...]      (default: all five packages)
 set -uo pipefail
@@ -47,8 +52,28 @@ step() {  # step NAME CHECK COMMAND...: run, log, and judge a step (CHECK: pytes
   else failed=$((failed+1)); failures+=("$name"); echo "    FAILED ($((SECONDS-t0)) s), log: $log"; tail -n 60 "$log"; fi
 }
 
+# the wheelhouse and one fresh environment per package (CRYO_CI_VENVS: where they go, default ci/venvs)
+WHEELS="$ROOT/ci/wheelhouse"; VENVS="${CRYO_CI_VENVS:-$ROOT/ci/venvs}"
+extras() {  # test-only requirements of a package (its own tests exercise these optional paths)
+  case "$1" in
+    cryo-metric) echo "cryo-metric[copick] pandas>=2" ;;
+    cryo-models) echo "cryo-models[onnx]" ;;
+    cryo-data) echo "cryo-data[star]" ;;
+    *) echo "$1" ;;
+  esac
+}
+isolated_pytest() {  # isolated_pytest PKG: fresh venv, install PKG alone from the wheelhouse, run its tests elsewhere
+  local pkg="$1" venv="$VENVS/$1" py="${PYTHON:-python3}"
+  rm -rf "$venv" && "$py" -m venv "$venv" || return 1
+  # shellcheck disable=SC2046
+  "$venv/bin/pip" install --quiet --no-compile --find-links "$WHEELS" $(extras "$pkg") "pytest>=8" "hypothesis>=6" || return 1
+  "$venv/bin/pip" list 2>/dev/null | grep -i '^cryo' | tr -s ' ' | sed 's/^/installed: /'
+  local run; run="$(mktemp -d)"
+  (cd "$run" && "$venv/bin/python" -m pytest "$ROOT/packages/$pkg/tests" -q -p no:cacheprovider)
+}
+step "wheels" exit bash ci/wheels.sh "$WHEELS"
 for pkg in "${PKGS[@]}"; do
-  step "pytest:$pkg" pytest hatch run "test.$pkg:py" -q -p no:cacheprovider
+  step "pytest:$pkg" pytest isolated_pytest "$pkg"
   step "nbdev-test:$pkg" nbdev hatch run "nb.$pkg:test"
   step "sync:$pkg" exit hatch run "nb.$pkg:sync"
 done

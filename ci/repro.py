@@ -17,12 +17,12 @@ EXPECTED = Path(__file__).parent / "repro_expected.json"
 
 def once(work: Path) -> float:
     from cryo_train.demo import DemoConfig, demo_predict, demo_project, demo_report, demo_train
-    cfg = DemoConfig(runs=3, shape=(48, 96, 96), crowding=8.0, roi_size=(32, 64, 64), channels=(8, 16, 24, 24),
-                     max_epochs=12, max_minutes=30.0, samples_per_volume=6, seed=7)
+    cfg = DemoConfig(runs=3, shape=(48, 96, 96), crowding=8.0, heldout_per_class=2, roi_size=(32, 64, 64),
+                     channels=(8, 16, 24, 24), steps=72, samples_per_volume=6, batch_size=2, val_every=6, seed=7)
     prj = demo_project(work, cfg)
     fitted = demo_train(prj, work, cfg, progress=False)
-    picks = demo_predict(prj, fitted, work, progress=False)
-    return demo_report(prj, picks, work).score
+    picks = demo_predict(prj, fitted, work, [cfg.heldout], progress=False)
+    return demo_report(prj, picks, work, [cfg.heldout]).score
 
 
 def main(argv=None) -> int:

@@ -84,7 +84,7 @@ def test_resume_skips_finished_runs_and_refuses_overwrite(oracle_project, tmp_pa
     assert first.stat().st_mtime_ns == m0  # finished run not redone
     assert set(allp["run"].unique()) == set(prj.runs())
     other = EnsembleConfig(members=(MemberSpec("y"),), window=ens.window, tta=("identity",), post="full")
-    with pytest.raises(FileExistsError, match="different ensemble"):
+    with pytest.raises(FileExistsError, match="different inputs"):
         run_batch(prj, other, out, tomo_type="oracle", members=[Member(Oracle())], progress=False)
 
 

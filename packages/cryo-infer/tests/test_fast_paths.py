@@ -4,6 +4,8 @@ import cc3d
 import numpy as np
 import pytest
 import torch
+
+from cryo_metric.particles import LAYOUT_7
 from scipy import ndimage
 from torch import nn
 
@@ -12,7 +14,6 @@ from cryo_infer.postprocess import POST_PRESETS, PostConfig, probs_to_picks
 from cryo_infer.predict import Member, predict_volume
 from cryo_infer.window import WindowConfig
 
-CLASSES_7 = ("background", "apo-ferritin", "beta-amylase", "beta-galactosidase", "ribosome", "thyroglobulin", "virus-like-particle")
 
 
 def old_components(p, thr, min_size, connectivity, score):
@@ -64,7 +65,7 @@ def test_non_finite_maps_are_rejected_naming_the_problem():
 
 
 class TinyNet(nn.Module):
-    cryo_classes = CLASSES_7
+    cryo_classes = LAYOUT_7
 
     def __init__(self, seed=0):
         super().__init__()

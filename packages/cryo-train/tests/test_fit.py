@@ -26,10 +26,8 @@ def project(tmp_path_factory):
 
 
 def test_tiny_training_loss_falls(project, tmp_path):
-    t0 = time.time()
     cfg = apply_overrides(TrainConfig(), TINY + ["trainer.max_epochs=4"])
     r = fit(cfg, open_project(project), ["TS_3"], tmp_path / "out", progress=False)
-    assert time.time() - t0 < 60
     loss = r.metrics["train_loss_epoch"].to_list()
     assert loss[-1] < 0.7 * loss[0], loss
     assert (tmp_path / "out" / "curves.png").exists() and (tmp_path / "out" / "best.pt").exists()
@@ -57,22 +55,27 @@ def test_killed_run_resumes_to_identical_weights(project, tmp_path):
                          stderr=subprocess.DEVNULL, start_new_session=True)
     last = tmp_path / "killed" / "checkpoints" / "last.ckpt"
     t0 = time.time()
-    while time.time() - t0 < 120 and not last.exists():
+    while time.time() - t0 < 600 and not last.exists():  # a wait, not a speed check: busy machines are slow
         time.sleep(0.05)
     time.sleep(0.5)  # into the next epoch
     os.killpg(p.pid, signal.SIGKILL)
     p.wait()
     assert last.exists()
-    killed_epoch = torch.load(last, weights_only=False)["epoch"]
+    killed_epoch = torch.load(last, weights_only=True)["epoch"]
     assert killed_epoch < epochs - 1, "the run finished before it was killed; the test needs a slower epoch"
     r = subprocess.run(_cli(project, tmp_path / "cfg.yaml", tmp_path / "killed", epochs, resume=True), capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
-    a = torch.load(tmp_path / "ref" / "checkpoints" / "last.ckpt", weights_only=False)
-    b = torch.load(tmp_path / "killed" / "checkpoints" / "last.ckpt", weights_only=False)
+    a = torch.load(tmp_path / "ref" / "checkpoints" / "last.ckpt", weights_only=True)
+    b = torch.load(tmp_path / "killed" / "checkpoints" / "last.ckpt", weights_only=True)
     assert a["epoch"] == b["epoch"] == epochs - 1
     for k in a["state_dict"]:
         assert torch.equal(a["state_dict"][k], b["state_dict"][k]), k
     assert pl.read_csv(tmp_path / "ref" / "oof_picks.csv").equals(pl.read_csv(tmp_path / "killed" / "oof_picks.csv"))
+    # metrics.csv appended on resume: every epoch's training loss is there once, as in the uninterrupted run
+    ref = pl.read_csv(tmp_path / "ref" / "csv" / "version_0" / "metrics.csv", infer_schema_length=None)
+    got = pl.read_csv(tmp_path / "killed" / "csv" / "version_0" / "metrics.csv", infer_schema_length=None)
+    per_epoch = lambda df: df.filter(pl.col("train_loss_epoch").is_not_null())["epoch"].to_list()
+    assert per_epoch(got) == per_epoch(ref) == list(range(epochs))
 
 
 def test_cli_errors(project, tmp_path):

@@ -15,9 +15,11 @@ import polars as pl
 
 from .io import Project, open_project
 from .picks import read_picks
+from cryo_metric.guards import USER_ERRORS, report
+from cryo_metric.score import picks_table
 
 # %% auto #0
-__all__ = ['show_run', 'build_parser', 'main']
+__all__ = ['show_run', 'HelpFormatter', 'build_parser', 'main']
 
 # %% ../../nbs/05_cli.ipynb #8205d4f7
 def show_run(
@@ -62,6 +64,7 @@ def show_run(
                 if "run" in ex.columns: ex = ex.filter(pl.col("run") == run)
                 ax.scatter(ex[h].to_numpy() / size[h], ex[v].to_numpy() / size[v], marker="x", s=25, color=colours[name])
     handles = [plt.Line2D([], [], color=c, lw=2, label=n) for n, c in colours.items()]
+    handles.append(plt.Line2D([], [], color="k", marker="o", markerfacecolor="none", lw=0, label="ground truth (true size)"))
     if extra_picks is not None: handles.append(plt.Line2D([], [], color="k", marker="x", lw=0, label="predicted"))
     legend_ax = fig.add_subplot(gs[1, 1]); legend_ax.axis("off")
     legend_ax.legend(handles=handles, loc="center", fontsize=8, title=f"{run} ({tomo_type})")
@@ -72,25 +75,46 @@ def show_run(
     return fig
 
 # %% ../../nbs/05_cli.ipynb #82c81422
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    "Appends each option's default (when it has one) to its help and keeps the epilog's example as written."
+    def _get_help_string(self, action: argparse.Action) -> str:
+        h = action.help or ""
+        if action.option_strings and not any(action.default is v for v in (None, False, True, argparse.SUPPRESS)) and "default" not in h:
+            h += " (default: %(default)s)"
+        return h
+
+def _sub(sub, name: str, help: str, example: str) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".", epilog=f"example:\n  {example}",
+                          formatter_class=HelpFormatter)
+
 def build_parser() -> argparse.ArgumentParser:
     "The argument parser of `cryo-data`."
-    ap = argparse.ArgumentParser(prog="cryo-data", description="cryo-ET data: simulate, inspect, show.")
+    ap = argparse.ArgumentParser(prog="cryo-data", description="cryo-ET data: simulate, inspect, show.", formatter_class=HelpFormatter,
+                                 epilog="example:\n  cryo-data simulate SIM --runs 4 && cryo-data info SIM")
     sub = ap.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("simulate", help="write a simulated copick project")
-    s.add_argument("out"); s.add_argument("--runs", type=int, default=2)
-    s.add_argument("--shape", type=int, nargs=3, default=[184, 630, 630], metavar=("D", "H", "W"))
-    s.add_argument("--seed", type=int, default=0)
-    s.add_argument("--types", default="denoised", help="comma-separated: denoised,wbp,ctfdeconvolved,isonetcorrected")
-    s.add_argument("--templates", default=None, help="folder of <particle>.mrc density maps")
-    s.add_argument("--layout", default=None, help="CSV of experiment,particle_type,x,y,z (Angstrom) to place particles")
-    s.add_argument("--crowding", type=float, default=1.0, help="particle density relative to the real runs")
-    s.add_argument("--kaggle", action="store_true", help="write the raw Kaggle layout instead of a copick project")
-    s.add_argument("--overwrite", action="store_true")
-    sh = sub.add_parser("show", help="figure of orthogonal slices with picks")
-    sh.add_argument("project"); sh.add_argument("run"); sh.add_argument("--out", required=True)
-    sh.add_argument("--type", default="denoised")
-    i = sub.add_parser("info", help="table of runs, tomogram types, shapes, voxel sizes and pick counts")
-    i.add_argument("project")
+    s = _sub(sub, "simulate", "write a simulated copick project (tomograms and ground-truth picks)",
+             "cryo-data simulate SIM --runs 4 --shape 64 192 192 --types denoised,wbp --crowding 3")
+    s.add_argument("out", help="output folder (must not exist unless --overwrite); holds copick.json and overlay/")
+    s.add_argument("--runs", type=int, default=2, help="number of runs, named TS_<seed>, TS_<seed+1>, ...")
+    s.add_argument("--shape", type=int, nargs=3, default=[184, 630, 630], metavar=("D", "H", "W"),
+                   help="volume size (z y x) in voxels of 10.012 A (the competition's geometry)")
+    s.add_argument("--seed", type=int, default=0, help="random seed; run i uses seed + i")
+    s.add_argument("--types", default="denoised", help="tomogram types, comma-separated: denoised,wbp,ctfdeconvolved,isonetcorrected")
+    s.add_argument("--templates", default=None, help="folder of <particle>.mrc density maps (default: built-in shapes)")
+    s.add_argument("--layout", default=None, help="CSV of experiment,particle_type,x,y,z (Angstrom) placing the particles (default: random)")
+    s.add_argument("--crowding", type=float, default=1.0, help="particle count relative to the real runs' density (per volume)")
+    s.add_argument("--kaggle", action="store_true", help="write the raw Kaggle layout (OUT/train/...) instead of a copick project")
+    s.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    sh = _sub(sub, "show", "figure of orthogonal slices with true (circles) and predicted (crosses) picks, one colour per class",
+              "cryo-data show SIM TS_0 --out fig.png --picks predictions/submission.csv")
+    sh.add_argument("project", help="copick config, folder with copick.json, or Kaggle train/ folder")
+    sh.add_argument("run", help="run name, e.g. TS_0 (see cryo-data info)")
+    sh.add_argument("--out", required=True, help="output PNG")
+    sh.add_argument("--type", default="denoised", help="tomogram type to show")
+    sh.add_argument("--picks", default=None, help="CSV of predictions (run or experiment, particle_type, x, y, z in Angstrom), "
+                                                   "e.g. a submission.csv, drawn as crosses over the ground truth")
+    i = _sub(sub, "info", "table of runs, tomogram types, shapes, voxel sizes and pick counts", "cryo-data info SIM")
+    i.add_argument("project", help="copick config, folder with copick.json, or Kaggle train/ folder")
     return ap
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,14 +127,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  args.templates, args.layout, args.kaggle, args.overwrite, crowding=args.crowding)
             print(f"wrote {p}")
         elif args.command == "show":
-            show_run(open_project(args.project), args.run, args.out, args.type)
+            extra = None
+            if args.picks is not None:
+                if not Path(args.picks).is_file(): raise FileNotFoundError(f"no such picks CSV: {args.picks}")
+                extra = picks_table(args.picks, str(args.picks))  # a submission CSV (experiment) or a picks table (run)
+            show_run(open_project(args.project), args.run, args.out, args.type, extra_picks=extra)
             print(f"wrote {args.out}")
         elif args.command == "info":
+            prj = open_project(args.project)
+            prj.require_runs()
             with pl.Config(tbl_rows=-1, tbl_width_chars=160, fmt_str_lengths=40):
-                print(open_project(args.project).info())
-    except (FileNotFoundError, FileExistsError, KeyError, ValueError) as e:
-        print(f"cryo-data: error: {e}", file=sys.stderr)
-        return 2
+                print(prj.info())
+    except USER_ERRORS as e:
+        return report("cryo-data", e)
     return 0
 
 # %% ../../nbs/05_cli.ipynb #b445e811

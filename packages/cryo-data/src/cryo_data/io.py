@@ -15,11 +15,12 @@ import numpy as np
 import polars as pl
 import zarr
 
+from cryo_metric.guards import check_name
 from cryo_metric.particles import CZII_PARTICLES, Particle, ParticleSet
 
 # %% auto #0
-__all__ = ['copick_config', 'write_config', 'Tomogram', 'ome_zarr_voxel_size', 'Project', 'open_kaggle', 'open_project',
-           'open_portal']
+__all__ = ['copick_config', 'write_config', 'CheckedArray', 'Tomogram', 'ome_zarr_voxel_size', 'Project', 'open_kaggle',
+           'open_project', 'open_portal']
 
 # %% ../../nbs/00_io.ipynb #23ad727b
 def copick_config(
@@ -38,10 +39,53 @@ def copick_config(
     return cfg
 
 def write_config(cfg: dict, path: str | Path) -> Path:
-    "Write a copick config as JSON."
+    "Write a copick config as JSON; creates its local overlay folder (a relative one is resolved against the config's folder)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(cfg, indent=2))
+    ov = cfg.get("overlay_root")
+    if isinstance(ov, str) and ("://" not in ov or ov.startswith("local://")):
+        p = Path(ov.removeprefix("local://"))
+        (p if p.is_absolute() else path.parent / p).mkdir(parents=True, exist_ok=True)
     return path
+
+# %% ../../nbs/00_io.ipynb #cc30015b
+class CheckedArray:
+    "A zarr array whose reads fail with the run and chunk named when a chunk is missing, truncated or corrupt."
+    def __init__(self, array: Any, where: str):
+        self._a, self.where = array, where
+        if np.iscomplexobj(np.empty(0, array.dtype)) or array.dtype.kind not in "biuf":
+            raise ValueError(f"{where}: voxel type {array.dtype} is not a real number type (expected float or integer)")
+        if array.ndim != 3: raise ValueError(f"{where}: expected a 3-D (z, y, x) volume, got shape {tuple(array.shape)}")
+        if 0 in array.shape: raise ValueError(f"{where}: the volume is empty, shape {tuple(array.shape)}")
+
+    shape = property(lambda self: tuple(self._a.shape))
+    dtype = property(lambda self: self._a.dtype)
+    ndim = property(lambda self: self._a.ndim)
+    chunks = property(lambda self: self._a.chunks)
+    def __len__(self) -> int: return self.shape[0]
+    def __array__(self, dtype=None, copy=None): return np.asarray(self[...], dtype)
+
+    def _chunk_keys(self, key: Any) -> list[tuple[tuple[int, ...], str]]:
+        from zarr.indexing import BasicIndexer
+        return [(cp.chunk_coords, self._a._chunk_key(cp.chunk_coords)) for cp in BasicIndexer(key, self._a)]
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        chunks = self._chunk_keys(key)
+        store = self._a.chunk_store
+        missing = [k for _, k in chunks if k not in store]
+        if missing:
+            raise ValueError(f"{self.where}: {len(missing)} chunk(s) missing (deleted or never written), e.g. {missing[0]!r}; "
+                             "they would read as zeros. Re-copy or re-import the tomogram")
+        try: return self._a[key]
+        except Exception as e:  # a truncated or garbage chunk: find and name it
+            bad = next((k for c, k in chunks if not self._chunk_ok(c)), None)
+            raise ValueError(f"{self.where}: cannot decode chunk {bad!r} ({type(e).__name__}: {e}); the file is truncated or "
+                             "corrupt. Re-copy or re-import the tomogram") from None
+
+    def _chunk_ok(self, coords: tuple[int, ...]) -> bool:
+        sl = tuple(slice(c * s, min((c + 1) * s, n)) for c, s, n in zip(coords, self._a.chunks, self._a.shape))
+        try: self._a[sl]; return True
+        except Exception: return False
 
 # %% ../../nbs/00_io.ipynb #272bad59
 @dataclass
@@ -58,10 +102,10 @@ class Tomogram:
 
     def read(self, z: slice = slice(None), y: slice = slice(None), x: slice = slice(None), check: bool = True) -> np.ndarray:
         "Read a block as float32 (only the chunks it touches); NaN or infinite voxels raise an error naming the run."
-        a = np.asarray(self.array[z, y, x], dtype=np.float32)
+        with np.errstate(over="ignore", invalid="ignore"): a = np.asarray(self.array[z, y, x], dtype=np.float32)
         if check and not np.isfinite(a).all():
             raise ValueError(f"run {self.run!r}, tomogram {self.tomo_type!r}: {int((~np.isfinite(a)).sum())} NaN or "
-                             f"infinite voxel(s) in block z={z}, y={y}, x={x}")
+                             f"infinite voxel(s) (or values beyond float32) in block z={z}, y={y}, x={x}")
         return a
 
     def numpy(self, check: bool = True) -> np.ndarray:
@@ -78,7 +122,11 @@ def ome_zarr_voxel_size(group: Any, level: int) -> tuple[float, float, float]:
     except (KeyError, IndexError, TypeError) as e:
         raise ValueError(f"no OME-Zarr scale metadata for level {level}: {e}") from e
     axes = [a["name"] for a in ms.get("axes", [{"name": "z"}, {"name": "y"}, {"name": "x"}])][-3:]
-    s = dict(zip(axes, [float(v) for v in scale[-3:]]))
+    try: s = dict(zip(axes, [float(v) for v in scale[-3:]]))
+    except (TypeError, ValueError) as e: raise ValueError(f"OME-Zarr scale of level {level} is not numeric: {scale}") from e
+    if set(s) != {"z", "y", "x"}: raise ValueError(f"OME-Zarr axes {axes} are not z, y, x")
+    if not all(np.isfinite(v) and v > 0 for v in s.values()):
+        raise ValueError(f"OME-Zarr voxel size of level {level} must be finite and > 0 Angstrom, got {scale[-3:]} (z, y, x)")
     return (s["z"], s["y"], s["x"])
 
 # %% ../../nbs/00_io.ipynb #f730a318
@@ -106,6 +154,14 @@ class Project:
     def runs(self) -> list[str]:
         "Run names, sorted."
         return sorted(r.name for r in self.root.runs)
+
+    def require_runs(self) -> list[str]:
+        "Run names; an error naming the config and its roots when there are none (a config pointing at nothing)."
+        runs = self.runs()
+        if not runs:
+            roots = {k: getattr(self.root.config, k, None) for k in ("overlay_root", "static_root")}
+            raise ValueError(f"project {self.config_path or ''} has no runs (roots {roots}); check the paths in its config")
+        return runs
 
     def run(self, name: str) -> Any:
         "The copick run `name` (an error lists the runs that exist)."
@@ -139,7 +195,10 @@ class Project:
         group = zarr.open(ts[0].zarr(), mode="r")
         levels = sorted(k for k in group.array_keys())
         if str(level) not in levels: raise KeyError(f"tomogram {run}/{tomo_type} has no level {level}; levels: {levels}")
-        return Tomogram(run, tomo_type, level, group[str(level)], ome_zarr_voxel_size(group, level))
+        where = f"run {run!r}, tomogram {tomo_type!r}"
+        try: vs_a = ome_zarr_voxel_size(group, level)
+        except ValueError as e: raise ValueError(f"{where}: {e}") from None
+        return Tomogram(run, tomo_type, level, CheckedArray(group[str(level)], where), vs_a)
 
     def info(self) -> pl.DataFrame:
         "One row per run, voxel spacing and tomogram type: shape, voxel size and pick counts."
@@ -155,11 +214,34 @@ class Project:
                             "shape_zyx": pl.String, "voxel_size_zyx_A": pl.String, "n_picks": pl.Int64})
 
 # %% ../../nbs/00_io.ipynb #0f64d820
+def _local_root(value: str, base: Path) -> tuple[str, Path | None]:
+    "A config root resolved against the config's folder when it is a relative local path; (uri, local path or None)."
+    if "://" in value and not value.startswith("local://"): return value, None
+    p = Path(value[len("local://"):] if value.startswith("local://") else value)
+    if not p.is_absolute(): p = (base / p).resolve()
+    return "local://" + str(p), p
+
 def _from_config(path: Path) -> Project:
     import copick
-    try: root = copick.from_file(str(path))
+    try: cfg = json.loads(Path(path).read_text())
     except Exception as e: raise ValueError(f"cannot open copick config {path}: {type(e).__name__}: {e}") from e
-    return Project(root, path)
+    changed = False
+    for key in ("overlay_root", "static_root"):
+        if not isinstance(cfg.get(key), str): continue
+        uri, local = _local_root(cfg[key], Path(path).resolve().parent)
+        changed |= uri != cfg[key]; cfg[key] = uri
+        if local is not None and not local.is_dir():
+            raise FileNotFoundError(f"{key} of {path} does not exist: {local} (a copied or moved project keeps the old "
+                                    f"absolute path: edit {key} in {path}; a relative path is resolved against its folder)")
+    try: root = copick.from_string(json.dumps(cfg)) if changed else copick.from_file(str(path))
+    except Exception as e: raise ValueError(f"cannot open copick config {path}: {type(e).__name__}: {e}") from e
+    prj = Project(root, path)
+    bad = []
+    for r in root.runs:  # a run name becomes a folder of outputs (picks/<run>.csv): refuse names that escape it
+        try: check_name(r.name, "run")
+        except ValueError as e: bad.append(str(e))
+    if bad: raise ValueError(f"copick config {path}: {bad[0]}" + (f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""))
+    return prj
 
 def _is_kaggle(path: Path) -> bool:
     return (path / "static" / "ExperimentRuns").is_dir()

@@ -8,17 +8,18 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import polars as pl
 
 from .io import Project
-from cryo_metric.particles import PICK_COLUMNS, PICKS_SCHEMA
+from cryo_metric.guards import check_name
+from cryo_metric.particles import CZII_PARTICLES, PICK_COLUMNS, PICKS_SCHEMA, ParticleSet
 
 # %% auto #0
-__all__ = ['COPICK_PICKS_SCHEMA', 'empty_picks', 'read_picks', 'write_picks', 'atomic_write_text', 'to_submission',
-           'write_submission_csv', 'write_star', 'read_star', 'import_mrc']
+__all__ = ['COPICK_PICKS_SCHEMA', 'empty_picks', 'read_picks', 'write_picks', 'umask_mode', 'atomic_write_text', 'to_submission',
+           'write_submission_csv', 'tomogram_centres', 'write_star', 'read_star', 'import_mrc']
 
 # %% ../../nbs/02_picks.ipynb #622efc15
 COPICK_PICKS_SCHEMA = {**{c: PICKS_SCHEMA[c] for c in PICK_COLUMNS}, "user": pl.String, "session": pl.String,
@@ -38,6 +39,8 @@ def read_picks(
 ) -> pl.DataFrame:
     "Read copick picks into a table (`run, particle_type, x, y, z` Angstrom, `user, session, score`)."
     names = list(particle_types) if particle_types is not None else project.particle_names
+    if user is not None: check_name(user, "user")
+    if session is not None: check_name(session, "session")
     unknown = sorted(set(names) - set(project.particle_names))
     if unknown: raise KeyError(f"unknown particle type(s) {unknown}; the project has {project.particle_names}")
     frames = []
@@ -64,26 +67,43 @@ def write_picks(
     picks: pl.DataFrame,  # run, particle_type, x, y, z (Angstrom), optional score
     user: str,  # copick user_id to write under
     session: str,  # copick session_id to write under
-    overwrite: bool = False,  # replace existing picks of the same user/session/object
+    overwrite: bool = False,  # replace ALL picks of this user/session in the runs written (every class), never some
+    runs: Sequence[str] | None = None,  # the runs this table covers (default: the runs in it); a run without rows gets none
 ) -> int:
     "Write a picks table to copick picks (one file per run and object). Returns the number of points written."
     _check_table(picks)
+    check_name(user, "user"); check_name(session, "session")
+    for n in set(picks["particle_type"].to_list()): check_name(n, "particle")
     unknown = sorted(set(picks["particle_type"].to_list()) - set(project.particle_names))
     if unknown: raise KeyError(f"unknown particle type(s) {unknown}; the project has {project.particle_names}")
+    runs = sorted(set(picks["run"].to_list()) | set(runs or []))
+    for run in runs:  # check everything before writing anything
+        check_name(run, "run")
+        old = project.run(run).get_picks(user_id=user, session_id=session)
+        if old and not overwrite:
+            raise FileExistsError(f"picks by {user}/{session} already exist in run {run!r} "
+                                  f"({sorted({p.pickable_object_name for p in old})}); pass overwrite=True to replace them all")
     groups = picks.partition_by(["run", "particle_type"], as_dict=True)
-    for (run, name) in groups:  # check everything before writing anything
-        r = project.run(run)
-        if r.get_picks(object_name=name, user_id=user, session_id=session) and not overwrite:
-            raise FileExistsError(f"picks of {name!r} by {user}/{session} already exist in run {run!r}; pass overwrite=True")
     n = 0
-    for (run, name), g in groups.items():
-        pk = project.run(run).new_picks(name, session_id=session, user_id=user, exist_ok=True)
-        scores = g["score"].to_numpy() if "score" in g.columns else None
-        pk.from_numpy(g.select("x", "y", "z").to_numpy().astype(np.float64), scores=scores)
-        n += len(g)
+    for run in runs:
+        r = project.run(run)
+        for name in project.particle_names:  # every class: new rows, or an empty set replacing old picks of that class
+            g = groups.get((run, name))
+            if g is None and not r.get_picks(object_name=name, user_id=user, session_id=session): continue
+            pk = r.new_picks(name, session_id=session, user_id=user, exist_ok=True)
+            if g is None: pk.from_numpy(np.zeros((0, 3)))
+            else:
+                scores = g["score"].to_numpy() if "score" in g.columns else None
+                pk.from_numpy(g.select("x", "y", "z").to_numpy().astype(np.float64), scores=scores)
+                n += len(g)
     return n
 
 # %% ../../nbs/02_picks.ipynb #ee8ced8e
+def umask_mode() -> int:
+    "0o666 less the process umask: the mode `open()` gives a new file (atomic writes use it instead of mkstemp's 0600)."
+    m = os.umask(0); os.umask(m)
+    return 0o666 & ~m
+
 def atomic_write_text(path: str | Path, text: str, overwrite: bool = False) -> Path:
     "Write `text` to `path` through a temporary file and a rename; refuse to replace an existing file unless asked."
     path = Path(path)
@@ -91,6 +111,7 @@ def atomic_write_text(path: str | Path, text: str, overwrite: bool = False) -> P
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, umask_mode())  # mkstemp makes 0600; an output follows the umask like any other file
         with os.fdopen(fd, "w") as f: f.write(text)
         os.replace(tmp, path)
     finally:
@@ -108,37 +129,71 @@ def write_submission_csv(picks: pl.DataFrame, path: str | Path, overwrite: bool 
     return atomic_write_text(path, to_submission(picks).write_csv(), overwrite)
 
 # %% ../../nbs/02_picks.ipynb #cb479cab
+def tomogram_centres(
+    project: Project,  # an open project
+    runs: Sequence[str],  # runs whose centres are needed
+    tomo_type: str = "denoised",  # the tomogram whose shape defines the centre
+    voxel_spacing: float | None = None,  # default: the run's only voxel spacing
+) -> dict[str, tuple[float, float, float]]:
+    "Centre (x, y, z Angstrom) of each run's tomogram as copick's RELION exporter defines it: shape / 2 * voxel size."
+    out = {}
+    for r in runs:
+        t = project.tomogram(r, tomo_type, voxel_spacing)
+        (nz, ny, nx), (vz, vy, vx) = t.shape, t.voxel_size_A
+        out[r] = (nx / 2 * vx, ny / 2 * vy, nz / 2 * vz)
+    return out
+
+def _class_numbers(names: Sequence[str], particles: ParticleSet = CZII_PARTICLES) -> dict[str, int]:
+    "Class numbers: the vocabulary's labels, then further names in sorted order."
+    known = particles.labels
+    extra = sorted(set(names) - set(known))
+    return {**known, **{n: max(known.values(), default=0) + i + 1 for i, n in enumerate(extra)}}
+
 def write_star(
     picks: pl.DataFrame,  # run, particle_type, x, y, z (Angstrom), optional score
     path: str | Path,  # output .star file
-    voxel_size_A: float | Sequence[float],  # pixel size of the tomograms the coordinates refer to, scalar or (z, y, x)
+    centres: Mapping[str, Sequence[float]],  # run -> tomogram centre (x, y, z Angstrom), see `tomogram_centres`
     overwrite: bool = False,
 ) -> Path:
-    "Write a RELION STAR file: `rlnTomoName`, `rlnCoordinateX/Y/Z` in pixels, class, and `rlnAutopickFigureOfMerit`."
+    "Write picks as RELION 5 writes particles: `rlnTomoName`, `rlnCenteredCoordinateX/Y/ZAngst`, angles, class, score."
     _check_table(picks)
-    vz, vy, vx = np.broadcast_to(np.asarray(voxel_size_A, float), (3,))
-    names = sorted(set(picks["particle_type"].to_list()))
-    df = picks.select(pl.col("run").alias("rlnTomoName"), (pl.col("x") / vx).alias("rlnCoordinateX"),
-                      (pl.col("y") / vy).alias("rlnCoordinateY"), (pl.col("z") / vz).alias("rlnCoordinateZ"),
-                      pl.col("particle_type").alias("cryoParticleType"),
-                      (pl.col("particle_type").replace_strict({n: i + 1 for i, n in enumerate(names)}, return_dtype=pl.Int64)).alias("rlnClassNumber"),
+    missing = sorted(set(picks["run"].to_list()) - set(centres))
+    if missing: raise KeyError(f"no tomogram centre for run(s) {missing}")
+    classes = _class_numbers(picks["particle_type"].to_list())
+    c = {ax: pl.col("run").replace_strict({r: float(v[i]) for r, v in centres.items()}, return_dtype=pl.Float64) for i, ax in enumerate("xyz")}
+    df = picks.select(pl.col("run").alias("rlnTomoName"),
+                      *[(pl.col(ax) - c[ax]).alias(f"rlnCenteredCoordinate{ax.upper()}Angst") for ax in "xyz"],
+                      *[pl.lit(0.0).alias(a) for a in ("rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi")],
+                      pl.col("particle_type").replace_strict(classes, return_dtype=pl.Int64).alias("rlnClassNumber"),
                       (pl.col("score") if "score" in picks.columns else pl.lit(1.0)).alias("rlnAutopickFigureOfMerit"))
-    lines = ["", "# written by cryo-data", "", "data_particles", "", "loop_"]
-    lines += [f"_{c} #{i + 1}" for i, c in enumerate(df.columns)]
-    for r in df.iter_rows():
-        lines.append(" ".join(f"{v:.6f}" if isinstance(v, float) else str(v) for v in r))
+    lines = ["", "# version 50001", "# written by cryo-data: coordinates in Angstrom from the tomogram centre (shape / 2 * voxel size)"]
+    lines += [f"# rlnClassNumber {i} = {n}" for n, i in classes.items()]
+    lines += ["", "data_particles", "", "loop_"] + [f"_{col} #{i + 1}" for i, col in enumerate(df.columns)]
+    lines += [" ".join(f"{v:.6f}" if isinstance(v, float) else str(v) for v in r) for r in df.iter_rows()]
     return atomic_write_text(path, "\n".join(lines) + "\n", overwrite)
 
-def read_star(path: str | Path, voxel_size_A: float | Sequence[float]) -> pl.DataFrame:
-    "Read a STAR file written by `write_star` (or any with rlnTomoName and rlnCoordinateX/Y/Z) back to Angstrom."
-    import starfile
+def read_star(
+    path: str | Path,  # a particle STAR file
+    centres: Mapping[str, Sequence[float]],  # run -> tomogram centre (x, y, z Angstrom)
+) -> pl.DataFrame:
+    "Read a RELION 5 particle STAR file (centred Angstrom) back to picks; class names from `write_star`'s header."
+    import re
+    try: import starfile
+    except ImportError: raise ImportError("reading STAR files needs starfile: pip install 'cryo-data[star]'") from None
+    path = Path(path)
     df = starfile.read(path)
-    if isinstance(df, dict): df = next(iter(df.values()))
-    vz, vy, vx = np.broadcast_to(np.asarray(voxel_size_A, float), (3,))
-    pt = df["cryoParticleType"] if "cryoParticleType" in df.columns else df.get("rlnClassNumber").astype(str)
-    return pl.DataFrame({"run": df["rlnTomoName"].astype(str).to_numpy(), "particle_type": np.asarray(pt, dtype=str),
-                         "x": df["rlnCoordinateX"].to_numpy() * vx, "y": df["rlnCoordinateY"].to_numpy() * vy,
-                         "z": df["rlnCoordinateZ"].to_numpy() * vz})
+    if isinstance(df, dict): df = df.get("particles", next(iter(df.values())))
+    cols = [f"rlnCenteredCoordinate{ax}Angst" for ax in "XYZ"]
+    if not set(cols + ["rlnTomoName"]) <= set(df.columns):
+        raise ValueError(f"{path}: expected rlnTomoName and {cols} (RELION 5); columns: {list(df.columns)}")
+    names = {int(m[1]): m[2] for m in re.finditer(r"^# rlnClassNumber (\d+) = (\S+)$", path.read_text(), re.M)}
+    runs = df["rlnTomoName"].astype(str).to_numpy()
+    missing = sorted(set(runs) - set(centres))
+    if missing: raise KeyError(f"no tomogram centre for run(s) {missing}")
+    cls = df["rlnClassNumber"].to_numpy() if "rlnClassNumber" in df.columns else np.ones(len(df), int)
+    xyz = {ax: df[col].to_numpy() + np.array([centres[r][i] for r in runs]) for i, (ax, col) in enumerate(zip("xyz", cols))}
+    return pl.DataFrame({"run": runs, "particle_type": [names.get(int(k), str(int(k))) for k in cls], **xyz},
+                        schema={"run": pl.String, "particle_type": pl.String, "x": pl.Float64, "y": pl.Float64, "z": pl.Float64})
 
 # %% ../../nbs/02_picks.ipynb #194bdf27
 def import_mrc(
@@ -151,12 +206,18 @@ def import_mrc(
 ) -> None:
     "Import an MRC volume as a copick tomogram (OME-Zarr pyramid); the voxel size comes from the MRC header."
     import mrcfile
-    with mrcfile.open(mrc_path, permissive=True) as m:
-        vol = np.asarray(m.data, dtype=np.float32)
-        vs = float(m.voxel_size.x)
+    check_name(run, "run"); check_name(tomo_type, "run")
+    if not Path(mrc_path).is_file(): raise FileNotFoundError(f"no such MRC file: {mrc_path}")
+    try:
+        with mrcfile.open(mrc_path, permissive=True) as m:
+            if m.data is None: raise ValueError("no data block")
+            if np.iscomplexobj(m.data): raise ValueError(f"complex voxels ({m.data.dtype}); expected real numbers")
+            with np.errstate(over="ignore", invalid="ignore"): vol = np.asarray(m.data, dtype=np.float32)
+            vs = float(m.voxel_size.x)
+    except (ValueError, OSError, EOFError) as e: raise ValueError(f"{mrc_path}: cannot read as MRC: {e}") from None
     if voxel_size_A is not None: vs = float(voxel_size_A)
     if not vs > 0: raise ValueError(f"{mrc_path}: no voxel size in the MRC header; pass voxel_size_A")
-    if vol.ndim != 3: raise ValueError(f"{mrc_path}: expected a 3D volume, got shape {vol.shape}")
+    if vol.ndim != 3 or 0 in vol.shape: raise ValueError(f"{mrc_path}: expected a non-empty 3D volume, got shape {vol.shape}")
     if not np.isfinite(vol).all(): raise ValueError(f"{mrc_path}: volume has NaN or infinite voxels")
     r = project.root.get_run(run) or project.root.new_run(run)
     vsp = r.get_voxel_spacing(round(vs, 3)) or r.new_voxel_spacing(round(vs, 3))

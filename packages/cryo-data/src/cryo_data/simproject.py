@@ -6,7 +6,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
@@ -19,11 +21,13 @@ from scipy import ndimage
 from tqdm.auto import tqdm
 
 from .io import copick_config, open_project, write_config
+from cryo_metric.guards import check_name, check_names
+from cryo_metric.particles import CZII_PARTICLES, ParticleSet
 from cryo_metric.score import picks_table
 from .simulate import SimConfig, load_templates, simulate_run
 
 # %% auto #0
-__all__ = ['write_ome_zarr', 'simulate_project']
+__all__ = ['MARKER', 'write_ome_zarr', 'check_replaceable', 'swap_in', 'simulate_project']
 
 # %% ../../nbs/04_simproject.ipynb #a57ac4ac
 def write_ome_zarr(path: str | Path, vol: np.ndarray, voxel_size_A: Sequence[float], levels: int = 3) -> None:
@@ -64,6 +68,46 @@ def _write_run_copick(root, run: str, vols: dict, picks: pl.DataFrame, cfg: SimC
         sel = picks.filter(pl.col("particle_type") == name)
         r.new_picks(name, session_id="0", user_id="curation", exist_ok=True).from_numpy(sel.select("x", "y", "z").to_numpy().reshape(-1, 3))
 
+# %% ../../nbs/04_simproject.ipynb #e85ba119
+MARKER = ".cryo-made"
+"A file in every folder a cryo tool made: only such a folder may be replaced with `--overwrite`."
+
+def check_replaceable(out: Path, overwrite: bool, tool: str) -> None:
+    "Refuse an existing `out` unless `overwrite` and the folder carries a cryo tool's marker."
+    if not out.exists(): return
+    if not overwrite: raise FileExistsError(f"{out} exists; pass --overwrite (overwrite=True) to replace it")
+    if not out.is_dir() or not (out / MARKER).exists():
+        raise FileExistsError(f"{out} exists and was not made by {tool} (no {MARKER} marker): refusing to replace it; "
+                              "choose another output folder or remove it yourself")
+
+def _umask() -> int:
+    m = os.umask(0); os.umask(m)
+    return m
+
+def swap_in(new: Path, out: Path) -> None:
+    "Put the finished folder `new` at `out`, replacing an old `out` only now that the new content is complete."
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        out.rename(old)
+    try: new.rename(out)
+    except BaseException:
+        if old is not None: old.rename(out)
+        raise
+    if old is not None: shutil.rmtree(old, ignore_errors=True)
+
+def _read_layout(layout: str | Path | pl.DataFrame, runs: int, particles: ParticleSet = CZII_PARTICLES) -> tuple[pl.DataFrame, list[str]]:
+    "Read and check a layout table: columns, run names that stay inside the project, finite coordinates, known types."
+    if not isinstance(layout, pl.DataFrame) and not Path(layout).is_file(): raise FileNotFoundError(f"no such layout CSV: {layout}")
+    lay = picks_table(layout, "layout")  # run (or Kaggle's experiment), particle_type, x, y, z; non-numbers and NaN refused
+    if lay.is_empty(): raise ValueError("layout has no rows")
+    xyz = lay.select("x", "y", "z").to_numpy()
+    if (xyz < 0).any(): raise ValueError(f"layout: {int((xyz < 0).any(axis=1).sum())} rows have negative coordinates")
+    unknown = sorted(set(lay["particle_type"].to_list()) - set(particles.names))
+    if unknown: raise ValueError(f"layout: unknown particle type(s) {unknown}; known: {particles.names}")
+    names = sorted(check_names(lay["run"].unique().to_list(), "run"))
+    return lay, names[:runs]
+
 # %% ../../nbs/04_simproject.ipynb #605b9d12
 def simulate_project(
     out: str | Path,  # output folder (must not exist, unless overwrite)
@@ -80,18 +124,24 @@ def simulate_project(
 ) -> Path:  # the copick config (or the Kaggle train/ folder)
     "Simulate a whole project: tomograms of each type per run and ground-truth picks."
     out = Path(out)
-    if out.exists():
-        if not overwrite: raise FileExistsError(f"{out} exists; pass overwrite=True to replace it")
-        shutil.rmtree(out)
+    check_replaceable(out, overwrite, "cryo-data simulate")
+    if not (isinstance(runs, int) and runs >= 1): raise ValueError(f"runs must be an integer >= 1, got {runs!r}")
+    if len(shape) != 3 or not all(int(s) >= 8 for s in shape): raise ValueError(f"shape must be 3 sizes (z, y, x) >= 8 voxels, got {list(shape)}")
+    for t in tomo_types: check_name(t, "run")
+    if not tomo_types: raise ValueError("tomo_types is empty: name at least one tomogram type")
     cfg = replace(SimConfig(), shape=tuple(int(s) for s in shape), tomo_types=tuple(tomo_types), **sim_overrides)
     shapes = load_templates(templates, cfg.voxel_size_A) if templates else None
     names = [f"TS_{seed + i}" for i in range(runs)]
     lay = None
-    if layout is not None:
-        lay = picks_table(layout, "layout")  # run (or Kaggle's experiment), particle_type, x, y, z; NaN refused
-        names = sorted(lay["run"].unique().to_list())[:runs]
-    tmp = out.with_name(out.name + ".partial")
-    if tmp.exists(): shutil.rmtree(tmp)
+    if layout is not None: lay, names = _read_layout(layout, runs, cfg.particles)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))  # beside the output: never a user's folder
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the project follows the umask
+    try: return _simulate_into(tmp, out, names, lay, cfg, shapes, seed, kaggle, progress)
+    finally:
+        if tmp.exists(): shutil.rmtree(tmp)
+
+def _simulate_into(tmp: Path, out: Path, names: list[str], lay, cfg: SimConfig, shapes, seed: int, kaggle: bool, progress: bool) -> Path:
     if kaggle: target = tmp / "train"
     else:
         target = write_config(copick_config(tmp / "overlay", particles=cfg.particles), tmp / "copick.json")
@@ -105,5 +155,6 @@ def simulate_project(
     if not kaggle:  # make the config point at the final location
         c = json.loads(target.read_text()); c["overlay_root"] = "local://" + str((out / "overlay").resolve())
         target.write_text(json.dumps(c, indent=2))
-    tmp.rename(out)  # a crash never leaves a half-written project under the final name
+    (tmp / MARKER).write_text("written by cryo-data simulate; `--overwrite` may replace this folder\n")
+    swap_in(tmp, out)  # a crash or a bad option never leaves a half-written project, nor loses the old one
     return out / "train" if kaggle else out / "copick.json"

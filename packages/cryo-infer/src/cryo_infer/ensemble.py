@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Sequence
@@ -18,8 +19,9 @@ from .tta import SEED_TTA, get_tta
 from .window import SEED_WINDOW, WindowConfig
 
 # %% auto #0
-__all__ = ['MemberSpec', 'EnsembleConfig', 'ensemble_from_dict', 'ensemble_to_dict', 'load_ensemble', 'save_ensemble',
-           'load_members', 'post_config', 'seed_ensemble']
+__all__ = ['MemberSpec', 'EnsembleConfig', 'check_window', 'check_weights', 'ensemble_from_dict', 'ensemble_to_dict',
+           'load_ensemble', 'save_ensemble', 'load_members', 'post_config', 'ensemble_from_checkpoints',
+           'seed_ensemble']
 
 # %% ../../nbs/04_ensemble.ipynb #a50b2550
 @dataclass(frozen=True)
@@ -46,8 +48,38 @@ def _check_keys(d: dict, cls: type, where: str) -> None:
     unknown = sorted(set(d) - known)
     if unknown: raise KeyError(f"{where}: unknown key(s) {unknown}; known: {sorted(known)}")
 
+def _number(v: Any, where: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)): raise ValueError(f"{where} must be a number, got {v!r}")
+    return float(v)
+
+def _ints(v: Any, where: str, lo: int, n: int = 3) -> tuple[int, ...]:
+    if isinstance(v, int) and not isinstance(v, bool): v = [v] * n
+    if not isinstance(v, (list, tuple)) or len(v) != n or not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+        raise ValueError(f"{where} must be {n} integers (z, y, x), got {v!r}")
+    if any(x < lo for x in v): raise ValueError(f"{where} values must be >= {lo}, got {list(v)}")
+    return tuple(v)
+
+def check_window(w: WindowConfig) -> WindowConfig:
+    "Refuse window settings that would fail deep inside prediction or silently change it."
+    _ints(w.roi_size, "window.roi_size", 0); _ints(w.overlap, "window.overlap", 0)
+    if w.blend not in ("seed", "gaussian", "constant"): raise ValueError(f"window.blend must be 'seed', 'gaussian' or 'constant', got {w.blend!r}")
+    if w.normalization not in ("patch", "tomogram", "none"): raise ValueError(f"window.normalization must be 'patch', 'tomogram' or 'none', got {w.normalization!r}")
+    for k in ("edge_weight", "sigma_scale"):
+        v = _number(getattr(w, k), f"window.{k}")
+        if not (math.isfinite(v) and v > 0): raise ValueError(f"window.{k} must be a finite number > 0, got {v}")
+    if not (isinstance(w.sw_batch_size, int) and w.sw_batch_size >= 1): raise ValueError(f"window.sw_batch_size must be an integer >= 1, got {w.sw_batch_size!r}")
+    return w
+
+def check_weights(members: Sequence[MemberSpec]) -> None:
+    "Member weights must be finite and >= 0 with a positive sum (negative or cancelling weights are refused)."
+    w = [m.weight for m in members]
+    bad = [i for i, x in enumerate(w) if not (math.isfinite(x) and x >= 0)]
+    if bad: raise ValueError(f"member weight(s) {[w[i] for i in bad]} (members {bad}) must be finite and >= 0")
+    if not sum(w) > 0: raise ValueError(f"member weights {w} sum to 0: give at least one member a weight > 0")
+
 def ensemble_from_dict(d: dict, base_dir: str | Path = ".") -> EnsembleConfig:
     "Build and validate an EnsembleConfig from plain data."
+    if d is not None and not isinstance(d, dict): raise ValueError(f"an ensemble must be a mapping (members, tta, window, post), got {type(d).__name__}")
     d = dict(d or {})
     _check_keys(d, EnsembleConfig, "ensemble")
     members = []
@@ -55,18 +87,27 @@ def ensemble_from_dict(d: dict, base_dir: str | Path = ".") -> EnsembleConfig:
         if isinstance(m, str): m = {"checkpoint": m}
         _check_keys(m, MemberSpec, f"members[{i}]")
         if "checkpoint" not in m: raise KeyError(f"members[{i}]: 'checkpoint' is required")
-        members.append(MemberSpec(str(m["checkpoint"]), m.get("arch"), float(m.get("weight", 1.0))))
+        members.append(MemberSpec(str(m["checkpoint"]), m.get("arch"), _number(m.get("weight", 1.0), f"members[{i}].weight")))
     if not members: raise ValueError("ensemble has no members")
+    check_weights(members)
     tta = d.get("tta", "seed")
     tta = tuple(t.name for t in get_tta(tta))
     w = dict(d.get("window") or {})
     _check_keys(w, WindowConfig, "window")
-    window = replace(SEED_WINDOW, **{k: tuple(v) if isinstance(v, list) else v for k, v in w.items()})
+    window = check_window(replace(SEED_WINDOW, **{k: tuple(v) if isinstance(v, list) else v for k, v in w.items()}))
     post = d.get("post", "seed")
     if isinstance(post, dict):
         _check_keys(post, PostConfig, "post")
         post = replace(PostConfig(), **{k: tuple(v) if isinstance(v, list) else v for k, v in post.items()})
-    elif post not in POST_PRESETS: raise ValueError(f"unknown post preset {post!r}; choose from {list(POST_PRESETS)}")
+        for k in ("thresholds", "min_sizes"):
+            v = getattr(post, k)
+            if not isinstance(v, dict): raise ValueError(f"post.{k} must be a mapping of class -> value, got {v!r}")
+            unknown = sorted(set(v) - set(SCORED))
+            if unknown: raise ValueError(f"post.{k}: unknown class(es) {unknown}; scored classes: {list(SCORED)}")
+            for c, x in v.items(): _number(x, f"post.{k}.{c}")
+        bad = {c: x for c, x in post.thresholds.items() if not 0 <= x <= 1}
+        if bad: raise ValueError(f"post.thresholds must be probabilities in [0, 1], got {bad}")
+    elif not isinstance(post, str) or post not in POST_PRESETS: raise ValueError(f"unknown post preset {post!r}; choose from {list(POST_PRESETS)}")
     combine = d.get("combine", "softmax")
     if combine not in ("softmax", "logits"): raise ValueError(f"combine must be 'softmax' or 'logits', got {combine!r}")
     return EnsembleConfig(tuple(members), tta, combine, window, post, d.get("amp"), str(d.get("base_dir", base_dir)))
@@ -86,14 +127,13 @@ def load_ensemble(path: str | Path) -> EnsembleConfig:
     "Read an ensemble YAML (member paths relative to its folder)."
     path = Path(path)
     try: d = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as e: raise ValueError(f"cannot read ensemble {path}: {e}") from e
+    except (OSError, yaml.YAMLError) as e: raise ValueError(f"cannot read ensemble {path}: {' '.join(str(e).split())}") from None
     return ensemble_from_dict(d, path.parent)
 
-def save_ensemble(cfg: EnsembleConfig, path: str | Path) -> Path:
-    "Write an ensemble YAML."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(ensemble_to_dict(cfg), sort_keys=False))
-    return path
+def save_ensemble(cfg: EnsembleConfig, path: str | Path, overwrite: bool = False) -> Path:
+    "Write an ensemble YAML atomically; an existing file (a tuned ensemble, say) is replaced only with `overwrite`."
+    from cryo_data.picks import atomic_write_text
+    return atomic_write_text(path, yaml.safe_dump(ensemble_to_dict(cfg), sort_keys=False), overwrite)
 
 # %% ../../nbs/04_ensemble.ipynb #7638f707
 def load_members(cfg: EnsembleConfig, device: str = "cpu") -> list[Member]:
@@ -111,6 +151,18 @@ def load_members(cfg: EnsembleConfig, device: str = "cpu") -> list[Member]:
 def post_config(cfg: EnsembleConfig) -> PostConfig:
     "The ensemble's post-processing as a PostConfig."
     return POST_PRESETS[cfg.post] if isinstance(cfg.post, str) else cfg.post
+
+# %% ../../nbs/04_ensemble.ipynb #30b42fa3
+def ensemble_from_checkpoints(
+    checkpoints: Sequence[str | Path],  # one or more cryo-models checkpoints (.pt), equal weights
+    tta: str | Sequence[str] = "seed",  # TTA preset or view names
+    post: str = "seed",  # post-processing preset
+) -> EnsembleConfig:
+    "An ensemble of checkpoints without a YAML (what `cryo-infer run --checkpoint A.pt --checkpoint B.pt` uses)."
+    if not checkpoints: raise ValueError("no checkpoint given")
+    missing = [str(c) for c in checkpoints if not Path(c).is_file()]
+    if missing: raise FileNotFoundError(f"checkpoint(s) not found: {missing}")
+    return ensemble_from_dict({"members": [str(Path(c).resolve()) for c in checkpoints], "tta": tta, "post": post})
 
 # %% ../../nbs/04_ensemble.ipynb #c231b318
 def seed_ensemble(

@@ -186,6 +186,17 @@ def _codes(values: pl.Series, categories: list[str]) -> np.ndarray:
 def _xyz(df: pl.DataFrame) -> np.ndarray:
     return np.ascontiguousarray(df.select("x", "y", "z").to_numpy(), dtype=np.float64).reshape(-1, 3)
 
+# %% ../../nbs/01_score.ipynb #bea6ea3f
+def _check_score_args(beta: float, distance_multiplier: float, particles: ParticleSet) -> None:
+    "Refuse arguments that would give a meaningless score instead of an error."
+    try: b, d = float(beta), float(distance_multiplier)
+    except (TypeError, ValueError): raise ValueError(f"beta and distance_multiplier must be numbers, got {beta!r}, {distance_multiplier!r}") from None
+    if not (np.isfinite(b) and b > 0): raise ValueError(f"beta must be a finite number > 0 (4 for the competition), got {beta}")
+    if not (np.isfinite(d) and d > 0): raise ValueError(f"distance_multiplier must be a finite number > 0, got {distance_multiplier}")
+    if len(particles) == 0: raise ValueError("the particle set is empty: nothing to score")
+    if not particles.total_weight > 0:
+        raise ValueError(f"every particle weight is 0 ({particles.names}): the weighted score is undefined; give at least one weight > 0")
+
 # %% ../../nbs/01_score.ipynb #8578caa0
 def score(
     solution: Any,  # reference picks: DataFrame or CSV path with run (or Kaggle's experiment), particle_type, x, y, z (Angstrom)
@@ -198,7 +209,7 @@ def score(
 ) -> ScoreResult:
     "Score `submission` against `solution` with the competition's weighted F-beta."
     if matching not in ("kaggle", "hungarian"): raise ValueError(f"matching must be 'kaggle' or 'hungarian', got {matching!r}")
-    if not distance_multiplier > 0: raise ValueError(f"distance_multiplier must be > 0, got {distance_multiplier}")
+    _check_score_args(beta, distance_multiplier, particles)
     sol, sub = picks_table(solution, "solution"), picks_table(submission, "submission")
     names = [p.name for p in particles]
     st, ct = _codes(sol["particle_type"], names), _codes(sub["particle_type"], names)  # strings are encoded once

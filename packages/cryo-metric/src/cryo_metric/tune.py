@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 
 from .particles import CZII_PARTICLES, ParticleSet
-from .score import _check_duplicates, _check_types, _codes, _pairs, _xyz, picks_table
+from .score import _check_duplicates, _check_score_args, _check_types, _codes, _pairs, _xyz, picks_table
 
 # %% auto #0
 __all__ = ['TuneResult', 'tune_thresholds']
@@ -57,6 +57,7 @@ def tune_thresholds(
     particles: ParticleSet = CZII_PARTICLES,  # radii and weights
 ) -> TuneResult:
     "Find per-class thresholds on `score_column` that maximise the competition metric (kaggle matching)."
+    _check_score_args(beta, distance_multiplier, particles)
     sol, sub = picks_table(solution, "solution"), picks_table(submission, "submission", (score_column,))
     _check_types(sub, particles, "submission"); _check_types(sol, particles, "solution"); _check_duplicates(sol)
     runs = sol["run"].unique(maintain_order=True).to_list()

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import os
+import pickle
+import re
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,7 +19,8 @@ from torch import nn
 from .registry import ARCHITECTURES, class_layout, create_model, get_spec
 
 # %% auto #0
-__all__ = ['CheckpointInfo', 'CheckpointMismatchError', 'match_architecture', 'strict_load', 'load_checkpoint', 'save_checkpoint']
+__all__ = ['CheckpointInfo', 'CheckpointMismatchError', 'safe_load', 'match_architecture', 'strict_load', 'load_checkpoint',
+           'save_checkpoint']
 
 # %% ../../nbs/06_checkpoint.ipynb #81b105b1
 @dataclass
@@ -32,6 +35,32 @@ class CheckpointInfo:
 
 class CheckpointMismatchError(ValueError):
     "A checkpoint's tensors do not fit the requested architecture."
+
+# %% ../../nbs/06_checkpoint.ipynb #9d3f6590
+def _allowed_globals() -> list:
+    "Classes a checkpoint may name besides what torch's weights_only loader allows (tensors, dict, OrderedDict, lists, numbers, strings)."
+    return []  # nothing: the seed's and our Lightning checkpoints hold plain containers only (hyper_parameters as a dict)
+
+def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
+    "torch.load with weights_only=True (tensors, plain containers and an allowlist): a file's contents never run."
+    path = Path(path)
+    if not path.is_file(): raise FileNotFoundError(f"no such checkpoint: {path}")
+    try:
+        with torch.serialization.safe_globals(_allowed_globals()):
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        msg = str(e)
+        names = sorted(set(re.findall(r"GLOBAL ([\w.]+)", msg)))
+        detail = re.search(r"WeightsUnpickler error:\s*(.+)", msg, flags=re.S)
+        detail = " ".join(detail.group(1).split("Check the documentation")[0].split()) if detail else ""
+        if names: detail = f"it needs {', '.join(names)}"
+        if not detail or "Unsupported operand" in detail:
+            raise ValueError(f"cannot read checkpoint {path}: truncated, corrupt or not a PyTorch file") from None
+        raise ValueError(f"refusing to load checkpoint {path}: {detail}, which is not allowed (only tensors and plain "
+                         "containers are; nothing in a checkpoint is executed)") from None
+    except (RuntimeError, EOFError, OSError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ValueError(f"cannot read checkpoint {path}: truncated, corrupt or not a PyTorch file ({first})") from None
 
 # %% ../../nbs/06_checkpoint.ipynb #ae588f5e
 _SIGS: dict[str, dict[str, tuple[int, ...]]] = {}
@@ -101,10 +130,9 @@ def load_checkpoint(
 ) -> nn.Module:  # the model in eval mode, with `.cryo_info` (a CheckpointInfo)
     "Load a checkpoint strictly into a registry model."
     path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"no such checkpoint: {path}")
-    try: obj = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as e: raise ValueError(f"cannot read checkpoint {path}: {e}") from e
-    fmt, sd, meta = _unwrap(obj)
+    obj = safe_load(path, map_location)
+    try: fmt, sd, meta = _unwrap(obj)
+    except ValueError as e: raise ValueError(f"{path}: {e}") from None
     if fmt == "cryo-models":
         arch = name or meta["arch"]
         if name and name != meta["arch"]:
@@ -152,6 +180,8 @@ def save_checkpoint(
            "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    m = os.umask(0); os.umask(m)
+    os.fchmod(fd, 0o666 & ~m)  # mkstemp makes 0600: follow the umask like any other output
     os.close(fd)
     try:
         torch.save(obj, tmp)

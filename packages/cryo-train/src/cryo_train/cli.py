@@ -6,12 +6,16 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.resources
+import shutil
 import sys
 from pathlib import Path
 from typing import Sequence
 
-from cryo_data.io import open_project
+from cryo_data.cli import HelpFormatter
+from cryo_data.io import Project, open_project
+from cryo_metric.guards import USER_ERRORS, report
 from .config import TrainConfig, load_config
 
 # %% auto #0
@@ -31,24 +35,62 @@ def resolve_config(name_or_path: str, overrides: Sequence[str] = ()) -> TrainCon
     return load_config(p, TrainConfig, overrides)
 
 # %% ../../nbs/04_cli.ipynb #6fa4ce8f
+def _sub(sub, name: str, help: str, example: str) -> argparse.ArgumentParser:
+    return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".", epilog=f"example:\n  {example}",
+                          formatter_class=HelpFormatter)
+
 def build_parser() -> argparse.ArgumentParser:
     "The argument parser of `cryo-train`."
-    ap = argparse.ArgumentParser(prog="cryo-train", description="Train cryo-ET particle segmentation models.")
+    ap = argparse.ArgumentParser(prog="cryo-train", description="Train cryo-ET particle segmentation models.", formatter_class=HelpFormatter,
+                                 epilog="example:\n  cryo-train fit --config unet_v1 --data SIM --valid-run TS_3")
     sub = ap.add_subparsers(dest="command", required=True)
+    examples = {"fit": "cryo-train fit --config unet_v1 --data SIM --valid-run TS_3 --max-epochs 20 --set data.roi_size=[64,128,128]",
+                "cv": "cryo-train cv --config unet_v1 --data SIM --out cv --max-epochs 20"}
     for name in ("fit", "cv"):
-        s = sub.add_parser(name, help="train one fold" if name == "fit" else "leave-one-run-out cross-validation")
-        s.add_argument("--config", required=True); s.add_argument("--data", required=True)
-        s.add_argument("--max-epochs", type=int, default=None); s.add_argument("--resume", action="store_true")
-        s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override, repeatable")
-        s.add_argument("--out", default=None); s.add_argument("--quiet", action="store_true")
-    sub.choices["fit"].add_argument("--valid-run", required=True, nargs="+")
-    sub.choices["cv"].add_argument("--folds", nargs="*", default=None)
-    t = sub.add_parser("tune-thresholds", help="per-class thresholds from out-of-fold picks, into an ensemble YAML")
-    t.add_argument("--cv", required=True); t.add_argument("--data", required=True); t.add_argument("--ensemble", required=True)
-    sub.add_parser("configs", help="list the shipped configs")
+        s = _sub(sub, name, "train one fold" if name == "fit" else "leave-one-run-out cross-validation (one fit per run)", examples[name])
+        s.add_argument("--config", required=True, help="a shipped config name (see cryo-train configs) or a YAML path")
+        s.add_argument("--data", required=True, help="copick config, folder with copick.json, or Kaggle train/ folder")
+        s.add_argument("--max-epochs", type=int, default=None, help="epochs (default: the config's trainer.max_epochs)")
+        s.add_argument("--resume", action="store_true", help="continue from OUT's last checkpoint (checkpoints/last.ckpt)")
+        s.add_argument("--overwrite", action="store_true", help="start again in an OUT that holds no checkpoint "
+                       "(e.g. left by a run that failed before its first epoch ended)")
+        s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="config override, repeatable, e.g. --set optim.lr=0.002 --set data.roi_size=[64,128,128]")
+        s.add_argument("--quiet", action="store_true", help="no progress bars")
+    sub.choices["fit"].add_argument("--out", default=None, help="output folder (default: runs/<model>_<valid runs>)")
+    sub.choices["cv"].add_argument("--out", default=None, help="output folder, one fold_<run>/ per fold (default: runs/<model>_cv)")
+    sub.choices["fit"].add_argument("--valid-run", required=True, nargs="+", help="held-out run(s), validated with the official metric")
+    sub.choices["cv"].add_argument("--folds", nargs="*", default=None, help="runs to hold out, one fold each (default: every run)")
+    t = _sub(sub, "tune-thresholds", "per-class thresholds from out-of-fold picks, into an ensemble YAML",
+             "cryo-train tune-thresholds --cv cv --data SIM --ensemble ens.yaml")
+    t.add_argument("--cv", required=True, help="a cryo-train cv output folder (fold_*/oof_picks.csv)")
+    t.add_argument("--data", required=True, help="the project the folds were trained on (its ground truth scores the picks)")
+    t.add_argument("--ensemble", required=True, help="ensemble YAML to update; created from the folds' best.pt if missing")
+    _sub(sub, "configs", "list the shipped configs", "cryo-train configs")
     return ap
 
 # %% ../../nbs/04_cli.ipynb #b4d4455d
+def _prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
+    "Refuse a non-empty OUT unless resuming; --overwrite clears one that holds no checkpoint."
+    if resume or not out.exists() or not any(out.iterdir()): return
+    ckpts = [p for p in out.rglob("*") if p.suffix in (".ckpt", ".pt")]
+    if not overwrite:
+        raise FileExistsError(f"{out} is not empty: pass --resume to continue from its last checkpoint, --overwrite to start "
+                              f"again (only when it holds no checkpoint), or choose another --out")
+    if ckpts: raise FileExistsError(f"{out} holds checkpoints ({ckpts[0].name}, ...): --overwrite does not delete trained "
+                                    f"models; use --resume, delete the folder yourself, or choose another --out")
+    shutil.rmtree(out)
+
+def _available_types(cfg: TrainConfig, prj: Project, runs: Sequence[str]) -> TrainConfig:
+    "The config restricted to the tomogram types every run has (e.g. the simulator's default: denoised only)."
+    have = [t for t in cfg.data.tomo_types if all(t in prj.tomo_types(r) for r in runs)]
+    if not have:
+        raise ValueError(f"no run has all of the config's tomogram types {list(cfg.data.tomo_types)}; "
+                         f"{runs[0]} has {prj.tomo_types(runs[0])}: pass --set data.tomo_types=[...]")
+    if len(have) < len(cfg.data.tomo_types):
+        print(f"training on tomogram types {have} (the project lacks {[t for t in cfg.data.tomo_types if t not in have]})", file=sys.stderr)
+    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, tomo_types=tuple(have)))
+
 def main(argv: Sequence[str] | None = None) -> int:
     "Entry point of `cryo-train`."
     args = build_parser().parse_args(argv)
@@ -59,24 +101,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         prj = open_project(args.data)
         if args.command == "fit":
             from cryo_train.fit import fit
-            cfg = resolve_config(args.config, args.set)
-            out = args.out or f"runs/{cfg.model.name}_{'_'.join(args.valid_run)}"
+            cfg = _available_types(resolve_config(args.config, args.set), prj, prj.runs())
+            out = Path(args.out or f"runs/{cfg.model.name}_{'_'.join(args.valid_run)}")
+            _prepare_out(out, args.resume, args.overwrite)
             r = fit(cfg, prj, args.valid_run, out, max_epochs=args.max_epochs, resume=args.resume, progress=not args.quiet)
+            if r.best_checkpoint is None:  # e.g. a time budget that ended before the first validation: say so
+                print(f"no validation epoch finished: no best checkpoint and no {r.out_dir / 'best.pt'}; resume with --resume "
+                      "and more epochs or time", file=sys.stderr)
+                return 1
             print(f"best validation F-beta {r.best_fbeta}; checkpoint {r.best_checkpoint}; model {r.out_dir / 'best.pt'}")
         elif args.command == "cv":
             from cryo_train.fit import cross_validate
-            cfg = resolve_config(args.config, args.set)
-            out = args.out or f"runs/{cfg.model.name}_cv"
+            cfg = _available_types(resolve_config(args.config, args.set), prj, prj.runs())
+            out = Path(args.out or f"runs/{cfg.model.name}_cv")
+            _prepare_out(out, args.resume, args.overwrite)
             table = cross_validate(cfg, prj, out, args.folds, args.max_epochs, args.resume, not args.quiet)
             print(table); print(f"mean F-beta {table['best_fbeta'].mean():.4f}")
         elif args.command == "tune-thresholds":
             from cryo_train.fit import tune_from_cv, write_thresholds
             thr, sc = tune_from_cv(args.cv, prj)
+            if not Path(args.ensemble).exists():
+                from cryo_infer.ensemble import ensemble_from_checkpoints, save_ensemble
+                save_ensemble(ensemble_from_checkpoints(sorted(Path(args.cv).glob("fold_*/best.pt")), post="full"), args.ensemble)
+                print(f"created {args.ensemble} from the folds' best.pt")
             write_thresholds(args.ensemble, thr)
             print(f"thresholds {thr}; out-of-fold F-beta with them {sc:.4f}; written to {args.ensemble}")
-    except (FileNotFoundError, FileExistsError, KeyError, ValueError) as e:
-        print(f"cryo-train: error: {e}", file=sys.stderr)
-        return 2
+    except USER_ERRORS as e:
+        return report("cryo-train", e)
     return 0
 
 # %% ../../nbs/04_cli.ipynb #b445e811

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ import yaml
 
 # %% auto #0
 __all__ = ['ModelConfig', 'DataConfig', 'OptimConfig', 'ValConfig', 'TrainerConfig', 'TrainConfig', 'from_dict', 'to_dict',
-           'load_config', 'save_config', 'apply_overrides']
+           'load_config', 'save_config', 'apply_overrides', 'check_config']
 
 # %% ../../nbs/00_config.ipynb #513e8fe4
 @dataclass(frozen=True)
@@ -141,16 +142,30 @@ def to_dict(cfg: Any) -> dict:
     return {k: plain(v) for k, v in dataclasses.asdict(cfg).items()}
 
 # %% ../../nbs/00_config.ipynb #04521977
-def load_config(path: str | Path, cls: type = TrainConfig, overrides: Sequence[str] = ()) -> Any:
-    "Read a YAML config into `cls`, then apply `a.b=c` overrides."
-    path = Path(path)
+def _merge(base: dict, delta: dict) -> dict:
+    "Deep merge: `delta`'s values win; nested mappings merge key by key."
+    out = dict(base)
+    for k, v in delta.items(): out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
+    "A config file as plain data, with `extends: other.yaml` (relative to the file) merged underneath it."
+    if path.resolve() in seen: raise ValueError(f"config {path}: 'extends' forms a cycle through {[str(s) for s in seen]}")
     try: data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as e: raise ValueError(f"cannot read config {path}: {e}") from e
-    return apply_overrides(from_dict(cls, data), overrides)
+    except (OSError, yaml.YAMLError) as e: raise ValueError(f"cannot read config {path}: {' '.join(str(e).split())}") from None
+    if not isinstance(data, dict): raise ValueError(f"config {path}: expected a mapping at the top level, got {type(data).__name__}")
+    parent = data.pop("extends", None)
+    if parent is None: return data
+    return _merge(_read_yaml(path.parent / str(parent), seen + (path.resolve(),)), data)
+
+def load_config(path: str | Path, cls: type = TrainConfig, overrides: Sequence[str] = ()) -> Any:
+    "Read a YAML config (following `extends:`) into `cls`, then apply `a.b=c` overrides."
+    return apply_overrides(from_dict(cls, _read_yaml(Path(path))), overrides)
 
 def save_config(cfg: Any, path: str | Path) -> None:
-    "Write `cfg` as YAML."
-    Path(path).write_text(yaml.safe_dump(to_dict(cfg), sort_keys=False))
+    "Write `cfg` as YAML (atomically: a kill never leaves half a config)."
+    from cryo_data.picks import atomic_write_text
+    atomic_write_text(path, yaml.safe_dump(to_dict(cfg), sort_keys=False), overwrite=True)
 
 def apply_overrides(cfg: Any, overrides: Sequence[str]) -> Any:
     "Return a copy of `cfg` with `key.sub=value` overrides (values parsed as YAML) applied and type-checked."
@@ -164,5 +179,27 @@ def apply_overrides(cfg: Any, overrides: Sequence[str]) -> Any:
             node = node[p]
         if parts[-1] not in node and not (len(parts) > 1 and parts[-2] == "overrides"):
             raise KeyError(f"override {key!r}: unknown key {parts[-1]!r}")
-        node[parts[-1]] = yaml.safe_load(val)
+        try: node[parts[-1]] = yaml.safe_load(val)
+        except yaml.YAMLError as e: raise ValueError(f"override {o!r}: the value is not valid YAML ({str(e).splitlines()[0]})") from None
     return from_dict(type(cfg), data)
+
+# %% ../../nbs/00_config.ipynb #d1a7c323
+def check_config(cfg: TrainConfig) -> TrainConfig:
+    "Refuse values that would train nothing, forever, or fail deep inside Lightning; the error names the key and what is valid."
+    def need(ok: bool, key: str, valid: str, value: Any) -> None:
+        if not ok: raise ValueError(f"config {key} must be {valid}, got {value!r}")
+    d, o, v, t = cfg.data, cfg.optim, cfg.val, cfg.trainer
+    need(all(r >= 8 for r in d.roi_size), "data.roi_size", "3 sizes (z, y, x) >= 8", list(d.roi_size))
+    for k in ("samples_per_volume", "batch_size"): need(getattr(d, k) >= 1, f"data.{k}", "an integer >= 1", getattr(d, k))
+    need(d.num_workers >= 0, "data.num_workers", "an integer >= 0", d.num_workers)
+    need(len(d.ratios) == 7 and all(r >= 0 for r in d.ratios) and sum(d.ratios) > 0, "data.ratios",
+         "7 numbers >= 0 (background + 6 classes) with a positive sum", list(d.ratios))
+    need(len(d.tomo_types) >= 1, "data.tomo_types", "at least one tomogram type", list(d.tomo_types))
+    need(d.normalization in ("patch", "tomogram"), "data.normalization", "'patch' or 'tomogram'", d.normalization)
+    need(math.isfinite(o.lr) and o.lr > 0, "optim.lr", "a finite number > 0", o.lr)
+    need(math.isfinite(o.weight_decay) and o.weight_decay >= 0, "optim.weight_decay", "a finite number >= 0", o.weight_decay)
+    need(v.every_n_epochs >= 1, "val.every_n_epochs", "an integer >= 1", v.every_n_epochs)
+    need(v.top_k >= 1, "val.top_k", "an integer >= 1", v.top_k)
+    need(t.max_epochs >= 1, "trainer.max_epochs (--max-epochs)", "an integer >= 1", t.max_epochs)
+    need(t.limit_train_batches is None or t.limit_train_batches >= 1, "trainer.limit_train_batches", "None or an integer >= 1", t.limit_train_batches)
+    return cfg

@@ -5,6 +5,7 @@
 # %% ../../nbs/03_fit.ipynb #14486142
 from __future__ import annotations
 
+import csv
 import dataclasses
 import warnings
 from dataclasses import dataclass
@@ -17,13 +18,16 @@ import torch
 import yaml
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 
 from cryo_data.io import Project
 from cryo_data.picks import atomic_write_text, read_picks
 from cryo_infer.postprocess import PostConfig
 from cryo_metric import score, tune_thresholds
-from cryo_models import load_checkpoint, save_checkpoint
-from .config import TrainConfig, save_config, to_dict
+from cryo_metric.guards import check_names
+from cryo_models import load_checkpoint, safe_load, save_checkpoint
+from cryo_models.checkpoint import _allowed_globals
+from .config import TrainConfig, check_config, save_config, to_dict
 from .module import SegDataModule, SegModule, predict_run
 
 # %% auto #0
@@ -70,6 +74,23 @@ def plot_curves(metrics: pl.DataFrame, path: str | Path) -> Path | None:
     fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
     return Path(path)
 
+# %% ../../nbs/03_fit.ipynb #fd6aa1d9
+class _AppendingWriter(ExperimentWriter):
+    "Lightning's CSV writer, except that an existing metrics.csv is kept and appended to (a resumed run keeps its epochs)."
+    def _check_log_dir_exists(self) -> None:
+        if self._fs.isfile(self.metrics_file_path):
+            with self._fs.open(self.metrics_file_path, "r", newline="") as f: self.metrics_keys = sorted(next(csv.reader(f), []))
+
+def _trim_metrics(path: Path, last_epoch: int) -> None:
+    "Drop rows of epochs after `last_epoch` (a killed, unfinished epoch that the resumed run logs again)."
+    if not path.is_file(): return
+    with open(path, newline="") as f: rows = list(csv.DictReader(f))
+    if not rows: return
+    keep = [r for r in rows if not r.get("epoch") or int(float(r["epoch"])) <= last_epoch]
+    import io
+    buf = io.StringIO(); w = csv.DictWriter(buf, fieldnames=list(rows[0].keys())); w.writeheader(); w.writerows(keep)
+    atomic_write_text(path, buf.getvalue(), overwrite=True)
+
 # %% ../../nbs/03_fit.ipynb #6c815ac1
 def fit(
     cfg: TrainConfig,  # the training configuration
@@ -84,14 +105,25 @@ def fit(
     "Train one fold; validate with the official metric; keep the top-k checkpoints; resumable."
     out = Path(out_dir)
     if max_epochs is not None: cfg = dataclasses.replace(cfg, trainer=dataclasses.replace(cfg.trainer, max_epochs=max_epochs))
-    valid_runs = list(valid_runs)
-    missing = [r for r in valid_runs if r not in project.runs()]
+    check_config(cfg)
+    valid_runs = check_names(list(valid_runs), "run")
+    if not valid_runs: raise ValueError("no validation run given (--valid-run)")
+    missing = [r for r in valid_runs if r not in project.require_runs()]
     if missing: raise KeyError(f"validation run(s) {missing} not found; runs: {project.runs()}")
     train_runs = list(train_runs) if train_runs is not None else [r for r in project.runs() if r not in valid_runs]
+    if not train_runs: raise ValueError(f"every run of the project is used for validation ({valid_runs}): nothing is left to train on")
+    missing = [r for r in train_runs if r not in project.runs()]
+    if missing: raise KeyError(f"training run(s) {missing} not found; runs: {project.runs()}")
     last = out / "checkpoints" / "last.ckpt"
+    if out.exists() and not out.is_dir(): raise FileExistsError(f"{out} is a file, not an output folder")
     if out.exists() and any(out.iterdir()) and not resume:
         raise FileExistsError(f"{out} is not empty; pass resume=True (--resume) to continue, or choose another output folder")
     if resume and not last.exists(): raise FileNotFoundError(f"cannot resume: {last} does not exist")
+    if resume:  # a truncated or foreign last.ckpt is refused here, with its name, before Lightning touches it
+        ck = safe_load(last)
+        if not (isinstance(ck, dict) and "epoch" in ck and "state_dict" in ck and "loops" in ck):
+            raise ValueError(f"cannot resume: {last} is not a Lightning training checkpoint (no epoch/state_dict/loops)")
+        _trim_metrics(out / "csv" / "version_0" / "metrics.csv", int(ck["epoch"]))
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out / "config.yaml")
     pl_.seed_everything(cfg.trainer.seed, workers=True, verbose=False)
@@ -101,6 +133,7 @@ def fit(
     last_cb = ModelCheckpoint(dirpath=out / "checkpoints", filename="last", every_n_epochs=1, save_top_k=1, enable_version_counter=False,
                               save_on_train_epoch_end=True)  # every epoch, validated or not: what resume needs
     loggers = [CSVLogger(out, name="csv", version=0)]
+    if resume: loggers[0]._experiment = _AppendingWriter(loggers[0].log_dir)  # metrics.csv appends: earlier epochs stay
     try: loggers.append(TensorBoardLogger(out, name="tensorboard", version=0))
     except ModuleNotFoundError: warnings.warn("TensorBoard logging needs tensorboard or tensorboardX; CSV logs only")
     t = cfg.trainer
@@ -112,7 +145,8 @@ def fit(
                           limit_train_batches=t.limit_train_batches, max_time=t.max_time)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-        trainer.fit(module, datamodule=dm, ckpt_path=str(last) if resume else None)
+        with torch.serialization.safe_globals(_allowed_globals()):  # the checkpoint's contents never run
+            trainer.fit(module, datamodule=dm, ckpt_path=str(last) if resume else None, weights_only=True)
     metrics = epoch_metrics(out / "csv")
     plot_curves(metrics, out / "curves.png")
     best = Path(best_cb.best_model_path) if best_cb.best_model_path else None
@@ -159,13 +193,21 @@ def tune_from_cv(cv_dir: str | Path, project: Project) -> tuple[dict[str, float]
 
 def write_thresholds(ensemble_yaml: str | Path, thresholds: dict[str, float]) -> None:
     "Store per-class thresholds in an ensemble YAML's post-processing section (other settings kept)."
+    from cryo_infer.ensemble import ensemble_from_dict
     p = Path(ensemble_yaml)
-    d = yaml.safe_load(p.read_text()) if p.exists() else {}
+    if not p.is_file(): raise FileNotFoundError(f"no such ensemble YAML: {p} (write one first, e.g. with cryo-infer preset)")
+    try: d = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as e: raise ValueError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(d, dict): raise ValueError(f"{p} is not an ensemble (a YAML mapping with members, tta, window, post); "
+                                                 f"it holds a {type(d).__name__}: nothing was written")
     post = d.get("post", "seed")
+    if isinstance(post, str) and post not in __import__("cryo_infer.postprocess", fromlist=["POST_PRESETS"]).POST_PRESETS:
+        raise ValueError(f"{p}: unknown post preset {post!r}")
     if isinstance(post, str):
         from cryo_infer.postprocess import POST_PRESETS
         post = {k: (list(v) if isinstance(v, tuple) else dict(v) if isinstance(v, dict) else v)
                 for k, v in dataclasses.asdict(POST_PRESETS[post]).items()}
     post["thresholds"] = {**post.get("thresholds", {}), **{k: float(v) for k, v in thresholds.items()}}
     d["post"] = post
+    ensemble_from_dict(d, p.parent)  # the result must still be a valid ensemble before it replaces the file
     atomic_write_text(p, yaml.safe_dump(d, sort_keys=False), overwrite=True)

@@ -1,0 +1,80 @@
+"""`cryo-infer run` without a YAML (--checkpoint), on plain MRC files (--mrc) and with --format star/copick; help texts."""
+import argparse
+
+import mrcfile
+import numpy as np
+import pytest
+import starfile
+
+from cryo_data.io import open_project
+from cryo_data.picks import read_picks, read_star, tomogram_centres
+from cryo_data.simproject import simulate_project
+from cryo_infer.cli import build_parser, main
+from cryo_models import create_model, save_checkpoint
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    cfg = simulate_project(d / "p", runs=1, shape=(32, 64, 64), seed=5, crowding=8.0, progress=False)
+    save_checkpoint(create_model("unet_v1", channels=(8, 16, 16, 16)).eval(), d / "m.pt")
+    return d, cfg
+
+
+FAST = ["--tta", "none", "--roi", "32", "64", "64", "--quiet"]
+
+
+def test_checkpoint_without_yaml_and_star(setup, tmp_path):
+    d, cfg = setup
+    assert main(["run", "--data", str(cfg), "--checkpoint", str(d / "m.pt"), "--checkpoint", str(d / "m.pt"),
+                 "--out", str(tmp_path / "o"), "--format", "star", *FAST]) == 0
+    assert (tmp_path / "o" / "submission.csv").exists()
+    s = starfile.read(tmp_path / "o" / "particles.star")
+    if len(s):  # an untrained net may pick nothing; the header and columns still must be RELION 5's
+        assert "rlnCenteredCoordinateXAngst" in s.columns
+    text = (tmp_path / "o" / "particles.star").read_text()
+    assert "rlnClassNumber 1 = apo-ferritin" in text and "cryoParticleType" not in text
+
+
+def test_mrc_files_without_project(setup, tmp_path):
+    d, cfg = setup
+    vol = open_project(cfg).tomogram("TS_5").numpy()
+    with mrcfile.new(tmp_path / "tomoA.mrc") as m:
+        m.set_data(vol)
+    rc = main(["run", "--mrc", str(tmp_path / "tomoA.mrc"), "--voxel-size", "10.012", "--checkpoint", str(d / "m.pt"),
+               "--out", str(tmp_path / "o"), "--format", "copick", *FAST])
+    assert rc == 0
+    prj = open_project(tmp_path / "o" / "project")
+    assert prj.runs() == ["tomoA"] and prj.tomogram("tomoA").shape == vol.shape
+    # a rerun resumes: the imported tomogram is reused, the finished run skipped
+    assert main(["run", "--mrc", str(tmp_path / "tomoA.mrc"), "--voxel-size", "10.012", "--checkpoint", str(d / "m.pt"),
+                 "--out", str(tmp_path / "o"), *FAST]) == 0
+
+
+def test_errors_name_the_problem(setup, tmp_path, capsys):
+    d, cfg = setup
+    assert main(["run", "--data", str(cfg), "--checkpoint", str(tmp_path / "nope.pt"), "--out", str(tmp_path / "o")]) == 2
+    assert "nope.pt" in capsys.readouterr().err
+    assert main(["run", "--mrc", str(tmp_path / "missing.mrc"), "--checkpoint", str(d / "m.pt"), "--out", str(tmp_path / "o")]) == 2
+    assert "missing.mrc" in capsys.readouterr().err
+
+
+def test_star_round_trip_matches_picks(setup, tmp_path):
+    d, cfg = setup
+    prj = open_project(cfg)
+    truth = read_picks(prj)
+    from cryo_data.picks import write_star
+    c = tomogram_centres(prj, prj.runs())
+    back = read_star(write_star(truth, tmp_path / "t.star", c), c).sort("particle_type", "x")
+    assert np.allclose(back["x"].to_numpy(), truth.sort("particle_type", "x")["x"].to_numpy(), atol=1e-4)
+
+
+def _subparsers(ap):
+    return [a for a in ap._actions if isinstance(a, argparse._SubParsersAction)][0].choices
+
+
+def test_every_option_has_help_and_every_subcommand_an_example():
+    for name, sp in _subparsers(build_parser()).items():
+        assert sp.epilog and "example" in sp.epilog and "cryo-infer " + name in sp.epilog, name
+        for a in sp._actions:
+            assert a.help, f"{name} {a.option_strings or a.dest} has no help"

@@ -1,0 +1,322 @@
+"""Robustness suite, cryo-infer: bad inputs give one readable `cryo-infer: error:` line, exit 2, no traceback, and leave
+every input and unrelated file as it was; a rerun into an --out made with other inputs is refused, listing them.
+Categories: security, names, data loss, stale (resume), silent, message, permissions."""
+import json
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import torch
+import yaml
+import zarr
+
+from cryo_data.io import open_project
+from cryo_data.picks import read_picks
+from cryo_data.simproject import simulate_project
+from cryo_infer.cli import main
+from cryo_models import create_model, save_checkpoint
+
+
+# ---- shared helpers (the same in every package's robustness suite) ----
+def snapshot(root: Path, skip: tuple = ()) -> dict:
+    "Every file and folder under `root` (but `skip`) with size and mtime: compare before/after to prove nothing changed."
+    out = {}
+    for p in sorted(Path(root).rglob("*")):
+        rel = str(p.relative_to(root))
+        if rel.split(os.sep)[0] in skip: continue
+        st = p.stat()
+        out[rel] = ("d", 0, 0) if p.is_dir() else ("f", st.st_size, st.st_mtime_ns)
+    return out
+
+
+def cli(argv, capsys):
+    "Run main(argv) in-process; return (exit code, stdout, stderr)."
+    try: code = main([str(a) for a in argv])
+    except SystemExit as e: code = e.code
+    o = capsys.readouterr()
+    return code, o.out, o.err
+
+
+def assert_clean_error(code, err, contains, prog="cryo-infer"):
+    assert code == 2, (code, err)
+    assert "Traceback" not in err, err
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"{prog}: error:"), err
+    assert contains in lines[0], (contains, err)
+
+
+def expect_error(root, argv, contains, capsys, skip=()):
+    before = snapshot(root, skip)
+    code, out, err = cli(argv, capsys)
+    assert_clean_error(code, err, contains)
+    assert snapshot(root, skip) == before  # inputs and unrelated files untouched
+
+
+def copy_project(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    cfg = json.loads((dst / "copick.json").read_text())
+    cfg["overlay_root"] = "local://" + str((dst / "overlay").resolve())
+    (dst / "copick.json").write_text(json.dumps(cfg))
+    return dst
+
+
+# ---- fixtures: a 2-run project (denoised + wbp), a tiny model, an ensemble ----
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pristine")
+    simulate_project(d / "p", runs=2, shape=(32, 64, 64), seed=0, crowding=4.0, tomo_types=("denoised", "wbp"), progress=False)
+    torch.manual_seed(0)
+    save_checkpoint(create_model("unet_v1", channels=(8, 16, 16, 16)), d / "m.pt")
+    return d
+
+
+ENS = {"members": [{"checkpoint": "m.pt"}], "tta": ["identity"], "window": {"roi_size": [32, 64, 64]}, "post": "full"}
+
+
+def write_ens(path: Path, **changes) -> Path:
+    d = json.loads(json.dumps(ENS))
+    for k, v in changes.items():
+        if k == "window": d["window"].update(v)
+        else: d[k] = v
+    path.write_text(yaml.safe_dump(d))
+    return path
+
+
+@pytest.fixture()
+def world(pristine, tmp_path):
+    copy_project(pristine / "p", tmp_path / "p")
+    shutil.copy(pristine / "m.pt", tmp_path / "m.pt")
+    write_ens(tmp_path / "ens.yaml")
+    (tmp_path / "unrelated.txt").write_text("keep me")
+    return tmp_path
+
+
+def run_args(world, *extra, out="out", ens="ens.yaml"):
+    return ["run", "--data", world / "p", "--ensemble", world / ens, "--out", world / out, "--quiet", *extra]
+
+
+def ok(world, capsys, *extra, **kw):
+    code, out, err = cli(run_args(world, *extra, **kw), capsys)
+    assert code == 0, err
+    return out
+
+
+# ---- security: a checkpoint's pickle never runs ----
+class Evil:
+    def __init__(self, marker): self.marker = marker
+    def __reduce__(self): return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("how", ["torch.save", "raw pickle", "nested in state_dict"])
+def test_security_malicious_checkpoint_never_runs(world, how, capsys):
+    marker = world / "PWNED"
+    if how == "torch.save": torch.save({"format": "cryo-models", "x": Evil(marker)}, world / "m.pt")
+    elif how == "raw pickle": (world / "m.pt").write_bytes(pickle.dumps({"state_dict": Evil(marker)}))
+    else: torch.save({"state_dict": {"model.w": torch.ones(1), "model.v": Evil(marker)}}, world / "m.pt")
+    expect_error(world, run_args(world), "refusing to load checkpoint" if how != "raw pickle" else "checkpoint", capsys)
+    assert not marker.exists()
+    assert not (world / "out").exists()  # nothing was written before the refusal
+
+
+def test_security_error_names_the_global(world, capsys):
+    torch.save({"x": Evil(world / "PWNED")}, world / "m.pt")
+    expect_error(world, run_args(world), "refusing to load checkpoint", capsys)
+    assert not (world / "PWNED").exists()
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint", None])
+def test_security_truncated_or_garbage_checkpoint(world, content, capsys):
+    p = world / "m.pt"
+    p.write_bytes(p.read_bytes()[:200] if content is None else content)
+    expect_error(world, run_args(world), "cannot read checkpoint", capsys)
+
+
+# ---- names ----
+@pytest.mark.parametrize("opt,value,msg", [("--user", "cura_tion", "invalid user name"), ("--user", "../x", "invalid user name"),
+                                           ("--session", "a_b", "invalid session name"), ("--runs", "../../x", "invalid run name"),
+                                           ("--runs", "a/b", "invalid run name")])
+def test_names_refused(world, opt, value, msg, capsys):
+    extra = [f"{opt}={value}"] + (["--user", "cryo"] if opt == "--session" else [])
+    expect_error(world, run_args(world, *extra), msg, capsys)
+
+
+# ---- data loss ----
+def test_dataloss_preset_never_replaces_a_yaml(world, capsys):
+    (world / "tuned.yaml").write_text("post: {thresholds: {ribosome: 0.3}}\n")
+    expect_error(world, ["preset", "seed7", "--checkpoints", world, "--out", world / "tuned.yaml"], "exists", capsys)
+
+
+def test_dataloss_preset_overwrite_when_asked(world, capsys):
+    (world / "tuned.yaml").write_text("old\n")
+    code, out, err = cli(["preset", "seed7", "--checkpoints", world, "--out", world / "tuned.yaml", "--overwrite"], capsys)
+    assert code == 0, err and "members" in (world / "tuned.yaml").read_text()
+
+
+@pytest.mark.parametrize("foreign", ["submission.csv", "picks/TS_0.csv", "notes.txt"])
+def test_dataloss_foreign_out_refused(world, foreign, capsys):
+    f = world / "out" / foreign
+    f.parent.mkdir(parents=True, exist_ok=True); f.write_text("id,experiment\n0,other\n")
+    expect_error(world, run_args(world), "was not made by cryo-infer run", capsys)
+    expect_error(world, run_args(world, "--overwrite"), "was not made by cryo-infer run", capsys)
+
+
+def test_dataloss_out_is_a_file(world, capsys):
+    (world / "out").write_text("x")
+    expect_error(world, run_args(world), "is a file", capsys)
+
+
+def _seed_picks(world, user, obj="beta-amylase"):
+    import copick
+    root = copick.from_file(str(world / "p" / "copick.json"))
+    root.get_run("TS_0").new_picks(obj, session_id="0", user_id=user).from_numpy(np.array([[100.0, 100.0, 100.0]]))
+
+
+def test_dataloss_existing_copick_user_refused(world, capsys):
+    _seed_picks(world, "cryo")
+    expect_error(world, run_args(world, "--user", "cryo"), "already exist in runs ['TS_0']", capsys)
+
+
+def test_dataloss_copick_overwrite_replaces_every_class(world, capsys):
+    _seed_picks(world, "cryo")  # beta-amylase: a class the models never predict
+    ok(world, capsys, "--user", "cryo", "--overwrite")
+    back = read_picks(open_project(world / "p"), ["TS_0"], user="cryo", session="0")
+    assert "beta-amylase" not in back["particle_type"].to_list()
+    csv = pl.read_csv(world / "out" / "picks" / "TS_0.csv")
+    assert len(back) == len(csv)
+
+
+# ---- stale results: a rerun with other inputs is refused, naming them ----
+@pytest.mark.parametrize("change,field", [("tomo", "tomo_type"), ("user", "user"), ("vs", "voxel_spacing"),
+                                          ("weights", "ensemble"), ("post", "post"), ("data", "data")])
+def test_stale_rerun_with_other_inputs_refused(world, change, field, capsys):
+    ok(world, capsys)
+    extra, ens = [], "ens.yaml"
+    if change == "tomo": extra = ["--tomo-type", "wbp"]
+    elif change == "user": extra = ["--user", "cryo"]
+    elif change == "vs": extra = ["--voxel-spacing", "10.012"]
+    elif change == "weights":
+        torch.manual_seed(1); save_checkpoint(create_model("unet_v1", channels=(8, 16, 16, 16)), world / "m.pt", overwrite=True)
+    elif change == "post": write_ens(world / "ens2.yaml", post="seed"); ens = "ens2.yaml"
+    elif change == "data": copy_project(world / "p", world / "p2"); extra = []
+    argv = run_args(world, *extra, ens=ens)
+    if change == "data": argv[argv.index(world / "p")] = world / "p2"
+    expect_error(world, argv, f"{field}:", capsys)
+
+
+def test_stale_changed_tomogram_data_refused(world, capsys):
+    ok(world, capsys)
+    z = next((world / "p" / "overlay" / "ExperimentRuns" / "TS_0").glob("VoxelSpacing*")) / "denoised.zarr"
+    a = zarr.open_array(zarr.NestedDirectoryStore(str(z / "0")), mode="r+")
+    a[...] = np.random.default_rng(5).standard_normal(a.shape).astype(np.float32)
+    expect_error(world, run_args(world), "run TS_0: tomogram data changed", capsys)
+
+
+def test_stale_same_inputs_resume_and_kill_between_copick_and_csv(world, capsys):
+    "A kill after the copick write but before the per-run CSV: the rerun redoes the run and replaces its copick picks."
+    ok(world, capsys, "--user", "cryo")
+    first = pl.read_csv(world / "out" / "picks" / "TS_0.csv")
+    (world / "out" / "picks" / "TS_0.csv").unlink()  # as if killed between the two writes
+    ok(world, capsys, "--user", "cryo")
+    again = pl.read_csv(world / "out" / "picks" / "TS_0.csv")
+    assert again.equals(first)
+    back = read_picks(open_project(world / "p"), ["TS_0"], user="cryo", session="0")
+    assert len(back) == len(first)
+    man = json.loads((world / "out" / "manifest.json").read_text())
+    assert {"data", "tomo_type", "voxel_spacing", "ensemble", "post", "user", "session", "runs"} <= set(man)
+
+
+def test_stale_overwrite_redoes_with_new_inputs(world, capsys):
+    ok(world, capsys)
+    ok(world, capsys, "--tomo-type", "wbp", "--overwrite")
+    assert json.loads((world / "out" / "manifest.json").read_text())["tomo_type"] == "wbp"
+
+
+# ---- silent wrong results ----
+@pytest.mark.parametrize("members,msg", [([{"checkpoint": "m.pt", "weight": -1}], "must be finite and >= 0"),
+                                         ([{"checkpoint": "m.pt", "weight": 1}, {"checkpoint": "m.pt", "weight": -1}], "must be finite and >= 0"),
+                                         ([{"checkpoint": "m.pt", "weight": 0}], "sum to 0"),
+                                         ([{"checkpoint": "m.pt", "weight": float("nan")}], "must be finite"),
+                                         ([{"checkpoint": "m.pt", "weight": "heavy"}], "must be a number")])
+def test_silent_member_weights(world, members, msg, capsys):
+    write_ens(world / "ens.yaml", members=members)
+    expect_error(world, run_args(world), msg, capsys)
+
+
+def test_silent_config_points_at_nothing(world, capsys):
+    cfg = json.loads((world / "p" / "copick.json").read_text())
+    cfg["overlay_root"] = "local://" + str(world / "nowhere")
+    (world / "p" / "copick.json").write_text(json.dumps(cfg))
+    expect_error(world, run_args(world), "has no runs", capsys)
+
+
+@pytest.mark.parametrize("thr", [1.5, -0.1])
+def test_silent_threshold_outside_0_1(world, thr, capsys):
+    write_ens(world / "ens.yaml", post={"thresholds": {"ribosome": thr}})
+    expect_error(world, run_args(world), "probabilities in [0, 1]", capsys)
+
+
+# ---- tracebacks become one-line messages ----
+@pytest.mark.parametrize("window,msg", [({"roi_size": "big"}, "window.roi_size must be 3 integers"),
+                                        ({"roi_size": [32, 64]}, "window.roi_size must be 3 integers"),
+                                        ({"roi_size": [32, -64, 64]}, ">= 0"),
+                                        ({"sw_batch_size": 0}, "sw_batch_size"),
+                                        ({"blend": "fancy"}, "window.blend"),
+                                        ({"normalization": "global"}, "window.normalization"),
+                                        ({"edge_weight": 0}, "window.edge_weight")])
+def test_message_window(world, window, msg, capsys):
+    write_ens(world / "ens.yaml", window=window)
+    expect_error(world, run_args(world), msg, capsys)
+
+
+@pytest.mark.parametrize("text,msg", [("[1, 2]\n", "must be a mapping"), ("members: [\n", "cannot read ensemble"),
+                                      ("members: [m.pt]\nwindw: {}\n", "unknown key"), ("members: []\n", "no members"),
+                                      ("members: [m.pt]\npost: magic\n", "unknown post preset"),
+                                      ("members: [missing.pt]\n", "not found")])
+def test_message_ensemble_yaml(world, text, msg, capsys):
+    (world / "ens.yaml").write_text(text)
+    expect_error(world, run_args(world), msg, capsys)
+
+
+def test_message_roi_option(world, capsys):
+    expect_error(world, run_args(world, "--roi", "0", "64", "-1"), ">= 0", capsys)
+
+
+def test_message_unknown_run(world, capsys):
+    expect_error(world, run_args(world, "--runs", "TS_9"), "run 'TS_9' not found", capsys)
+
+
+def test_message_missing_data(world, capsys):
+    argv = run_args(world); argv[argv.index(world / "p")] = world / "nope"
+    expect_error(world, argv, "no such project", capsys)
+
+
+def test_message_out_under_a_file(world, capsys):
+    expect_error(world, run_args(world, out="unrelated.txt/out"), "unrelated.txt", capsys)
+
+
+def test_message_corrupt_chunk_names_run_and_chunk(world, capsys):
+    z = next((world / "p" / "overlay" / "ExperimentRuns" / "TS_1").glob("VoxelSpacing*")) / "denoised.zarr"
+    (z / "0" / "0" / "0" / "0").write_bytes(b"garbage")
+    expect_error(world, run_args(world), "run 'TS_1', tomogram 'denoised': cannot decode chunk", capsys, skip=("out",))
+
+
+@pytest.mark.parametrize("value", [float("nan"), 1e300])
+def test_silent_bad_voxels_name_the_run(world, value, capsys):
+    z = next((world / "p" / "overlay" / "ExperimentRuns" / "TS_0").glob("VoxelSpacing*")) / "denoised.zarr"
+    shutil.rmtree(z / "0")
+    data = np.ones((32, 64, 64), np.float64); data[3, 4, 5] = value
+    zarr.open_array(zarr.NestedDirectoryStore(str(z / "0")), mode="w", shape=data.shape, dtype=data.dtype, chunks=data.shape)[...] = data
+    expect_error(world, run_args(world, "--runs", "TS_0"), "run 'TS_0', tomogram 'denoised': NaN or infinite voxels", capsys, skip=("out",))
+
+
+# ---- permissions ----
+def test_permissions_outputs_follow_umask(world, capsys):
+    old = os.umask(0o022)
+    try: ok(world, capsys)
+    finally: os.umask(old)
+    for f in ["submission.csv", "manifest.json", "ensemble.yaml", "picks/TS_0.csv"]:
+        assert (world / "out" / f).stat().st_mode & 0o777 == 0o644, f

@@ -1,0 +1,245 @@
+"""Robustness suite, cryo-train: bad options, configs, checkpoints and folders give one readable `cryo-train: error:`
+line, exit 2, no traceback, and leave every input and unrelated file as it was (no training starts).
+Categories: security, names, data loss, silent, message."""
+import json
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+import torch
+import yaml
+
+from cryo_data.simproject import simulate_project
+from cryo_train.cli import main
+from cryo_train.config import TrainConfig, apply_overrides
+from cryo_train.fit import fit
+
+
+# ---- shared helpers (the same in every package's robustness suite) ----
+def snapshot(root: Path) -> dict:
+    "Every file and folder under `root` with size and mtime: compare before/after to prove nothing changed."
+    out = {}
+    for p in sorted(Path(root).rglob("*")):
+        st = p.stat()
+        out[str(p.relative_to(root))] = ("d", 0, 0) if p.is_dir() else ("f", st.st_size, st.st_mtime_ns)
+    return out
+
+
+def cli(argv, capsys):
+    "Run main(argv) in-process; return (exit code, stdout, stderr)."
+    try: code = main([str(a) for a in argv])
+    except SystemExit as e: code = e.code
+    o = capsys.readouterr()
+    return code, o.out, o.err
+
+
+def assert_clean_error(code, err, contains, prog="cryo-train"):
+    assert code == 2, (code, err)
+    assert "Traceback" not in err, err
+    lines = [l for l in err.splitlines() if l.strip()]
+    assert len(lines) == 1 and lines[0].startswith(f"{prog}: error:"), err
+    assert contains in lines[0], (contains, err)
+
+
+def expect_error(root, argv, contains, capsys):
+    before = snapshot(root)
+    code, out, err = cli(argv, capsys)
+    assert_clean_error(code, err, contains)
+    assert snapshot(root) == before  # inputs and unrelated files untouched
+
+
+def copy_project(src: Path, dst: Path) -> Path:
+    shutil.copytree(src, dst)
+    cfg = json.loads((dst / "copick.json").read_text())
+    cfg["overlay_root"] = "local://" + str((dst / "overlay").resolve())
+    (dst / "copick.json").write_text(json.dumps(cfg))
+    return dst
+
+
+# ---- fixtures ----
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pristine")
+    simulate_project(d / "p", runs=2, shape=(32, 64, 64), seed=0, crowding=4.0, progress=False)
+    return d / "p"
+
+
+@pytest.fixture()
+def world(pristine, tmp_path):
+    copy_project(pristine, tmp_path / "p")
+    (tmp_path / "unrelated.txt").write_text("keep me")
+    (tmp_path / "cfg.yaml").write_text(yaml.safe_dump({"data": {"roi_size": [32, 64, 64], "tomo_types": ["denoised"]}}))
+    return tmp_path
+
+
+def fit_args(world, *extra, out="out"):
+    return ["fit", "--config", world / "cfg.yaml", "--data", world / "p", "--valid-run", "TS_1", "--out", world / out,
+            "--quiet", *extra]
+
+
+# ---- silent: options that trained nothing, forever, or on nothing ----
+@pytest.mark.parametrize("epochs", ["0", "-1"])
+def test_silent_max_epochs(world, epochs, capsys):
+    expect_error(world, fit_args(world, f"--max-epochs={epochs}"), "trainer.max_epochs (--max-epochs) must be an integer >= 1", capsys)
+
+
+def test_silent_every_run_for_validation(world, capsys):
+    argv = fit_args(world); argv[argv.index("TS_1")] = "TS_0"; argv.insert(argv.index("TS_0") + 1, "TS_1")
+    expect_error(world, argv, "every run of the project is used for validation", capsys)
+
+
+def test_silent_config_points_at_nothing(world, capsys):
+    cfg = json.loads((world / "p" / "copick.json").read_text())
+    cfg["overlay_root"] = "local://" + str(world / "nowhere")
+    (world / "p" / "copick.json").write_text(json.dumps(cfg))
+    expect_error(world, fit_args(world), "has no runs", capsys)
+
+
+@pytest.mark.parametrize("override,msg", [("optim.lr=-1", "optim.lr must be a finite number > 0"),
+                                          ("optim.lr=.nan", "optim.lr must be a finite number > 0"),
+                                          ("data.batch_size=0", "data.batch_size must be an integer >= 1"),
+                                          ("val.top_k=0", "val.top_k"), ("val.every_n_epochs=0", "val.every_n_epochs"),
+                                          ("data.ratios=[0,0,0,0,0,0,0]", "data.ratios"), ("data.roi_size=[4,64,64]", "data.roi_size"),
+                                          ("data.tomo_types=[]", "data.tomo_types")])
+def test_silent_config_values(world, override, msg, capsys):
+    expect_error(world, fit_args(world, "--set", override), msg, capsys)
+
+
+def test_silent_max_epochs_api(world):
+    from cryo_data.io import open_project
+    with pytest.raises(ValueError, match="max_epochs"):
+        fit(TrainConfig(), open_project(world / "p"), ["TS_1"], world / "out", max_epochs=0)
+    assert not (world / "out").exists()
+
+
+# ---- tracebacks become one-line messages ----
+@pytest.mark.parametrize("override,msg", [("optim.lr=abc", "optim.lr: expected float, got 'abc'"),
+                                          ("data.roi_size=big", "data.roi_size: expected a list"),
+                                          ("nope=1", "unknown key 'nope'"), ("optim.lr=[1", "not valid YAML"),
+                                          ("optim.lr", "is not of the form key=value"),
+                                          ("optim.nope.x=1", "is not a config section"),
+                                          ("trainer.devices=[1", "not valid YAML")])
+def test_message_set_overrides(world, override, msg, capsys):
+    expect_error(world, fit_args(world, "--set", override), msg, capsys)
+
+
+@pytest.mark.parametrize("text,msg", [("[1, 2]\n", "expected a mapping"), ("data: [\n", "cannot read config"),
+                                      ("window: {roi_size: big}\n", "unknown config key"), ("data: {roi_size: big}\n", "data.roi_size")])
+def test_message_config_file(world, text, msg, capsys):
+    (world / "cfg.yaml").write_text(text)
+    expect_error(world, fit_args(world), msg, capsys)
+
+
+def test_message_missing_config(world, capsys):
+    argv = fit_args(world); argv[argv.index(world / "cfg.yaml")] = "nope"
+    expect_error(world, argv, "no config 'nope'", capsys)
+
+
+@pytest.mark.parametrize("run,msg", [("TS_9", "not found"), ("../../x", "invalid run name"), ("a/b", "invalid run name")])
+def test_message_valid_run(world, run, msg, capsys):
+    argv = fit_args(world); argv[argv.index("TS_1")] = run
+    expect_error(world, argv, msg, capsys)
+
+
+def test_message_cv_bad_fold(world, capsys):
+    expect_error(world, ["cv", "--config", world / "cfg.yaml", "--data", world / "p", "--out", world / "cv", "--folds", "../x"],
+                 "invalid run name", capsys)
+
+
+def test_message_missing_data(world, capsys):
+    argv = fit_args(world); argv[argv.index(world / "p")] = world / "nope"
+    expect_error(world, argv, "no such project", capsys)
+
+
+# ---- data loss: never train into a folder holding other results ----
+def test_dataloss_out_not_empty(world, capsys):
+    (world / "out").mkdir(); (world / "out" / "notes.txt").write_text("mine")
+    expect_error(world, fit_args(world), "is not empty", capsys)
+
+
+def test_dataloss_out_is_a_file(world, capsys):
+    expect_error(world, fit_args(world, out="unrelated.txt"), "is a file", capsys)
+
+
+# ---- resume: missing, truncated, foreign or malicious last.ckpt ----
+def _last(world) -> Path:
+    p = world / "out" / "checkpoints" / "last.ckpt"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def test_message_resume_without_checkpoint(world, capsys):
+    expect_error(world, fit_args(world, "--resume"), "cannot resume", capsys)
+
+
+@pytest.mark.parametrize("content", [b"", b"\x80\x02garbage", "cut"])
+def test_message_resume_truncated_checkpoint(world, content, capsys):
+    p = _last(world)
+    if content == "cut":
+        torch.save({"epoch": 1, "state_dict": {"w": torch.ones(100)}, "loops": {}}, p)
+        p.write_bytes(p.read_bytes()[:300])
+    else: p.write_bytes(content)
+    expect_error(world, fit_args(world, "--resume"), "cannot read checkpoint", capsys)
+
+
+def test_message_resume_not_a_lightning_checkpoint(world, capsys):
+    torch.save({"format": "cryo-models", "state_dict": {}}, _last(world))
+    expect_error(world, fit_args(world, "--resume"), "is not a Lightning training checkpoint", capsys)
+
+
+class Evil:
+    def __init__(self, marker): self.marker = marker
+    def __reduce__(self): return (os.system, (f"touch {self.marker}",))
+
+
+def test_security_resume_malicious_checkpoint(world, capsys):
+    torch.save({"epoch": 0, "state_dict": {}, "loops": Evil(world / "PWNED")}, _last(world))
+    expect_error(world, fit_args(world, "--resume"), "refusing to load checkpoint", capsys)
+    assert not (world / "PWNED").exists()
+
+
+# ---- tune-thresholds ----
+@pytest.fixture()
+def cv(world):
+    "A cross-validation folder with out-of-fold picks (the ground truth itself, with scores)."
+    from cryo_data.io import open_project
+    from cryo_data.picks import read_picks
+    pk = read_picks(open_project(world / "p"), ["TS_1"]).select("run", "particle_type", "x", "y", "z").with_columns(score=pl.lit(0.9))
+    (world / "cv" / "fold_TS_1").mkdir(parents=True)
+    pk.write_csv(world / "cv" / "fold_TS_1" / "oof_picks.csv")
+    return world / "cv"
+
+
+def tune_args(world, ens):
+    return ["tune-thresholds", "--cv", world / "cv", "--data", world / "p", "--ensemble", ens]
+
+
+@pytest.mark.parametrize("text,msg", [("[1, 2]\n", "is not an ensemble"), ("just a string\n", "is not an ensemble"),
+                                      ("members: [\n", "not valid YAML"), ("members: [m.pt]\npost: magic\n", "unknown post preset")])
+def test_dataloss_tune_thresholds_into_bad_yaml(world, cv, text, msg, capsys):
+    (world / "ens.yaml").write_text(text)
+    expect_error(world, tune_args(world, world / "ens.yaml"), msg, capsys)
+
+
+def test_message_tune_thresholds_missing_yaml(world, cv, capsys):
+    expect_error(world, tune_args(world, world / "nope.yaml"), "no such ensemble YAML", capsys)
+
+
+def test_message_tune_thresholds_without_oof(world, capsys):
+    (world / "ens.yaml").write_text("members: [m.pt]\n")
+    (world / "cv").mkdir()
+    expect_error(world, tune_args(world, world / "ens.yaml"), "no fold_*/oof_picks.csv", capsys)
+
+
+def test_tune_thresholds_valid_yaml_updated(world, cv, capsys):
+    "Control: a valid ensemble gets its thresholds, other settings kept, nothing else touched."
+    (world / "ens.yaml").write_text("members: [m.pt]\ntta: [identity]\n")
+    code, out, err = cli(tune_args(world, world / "ens.yaml"), capsys)
+    assert code == 0, err
+    d = yaml.safe_load((world / "ens.yaml").read_text())
+    assert d["tta"] == ["identity"] and set(d["post"]["thresholds"]) >= {"ribosome"}
+    assert (world / "unrelated.txt").read_text() == "keep me"
