@@ -49,22 +49,35 @@ def _half_res(p: np.ndarray) -> np.ndarray:
     "2 x 2 average pooling in y and x (what the seed's bilinear x0.5 interpolation computes)."
     return F.avg_pool2d(torch.from_numpy(np.ascontiguousarray(p))[None], 2)[0].numpy()
 
-def _components(p: np.ndarray, thr: float, min_size: int, connectivity: int, score: str) -> tuple[np.ndarray, np.ndarray]:
+def _components(p: np.ndarray, thr: float, min_size: int, connectivity: int, score: str,
+                slab_voxels: int = 1 << 22) -> tuple[np.ndarray, np.ndarray]:
     "Centroids (z, y, x voxels) and scores of components of `p > thr` larger than `min_size`."
+    if score not in ("max", "mean"): raise ValueError(f"unknown score {score!r}; choose 'max' or 'mean'")
     fg = p > thr
     labels, n = cc3d.connected_components(fg, connectivity=connectivity, return_N=True)
     if n == 0: return np.zeros((0, 3)), np.zeros(0)
-    idx = np.flatnonzero(fg); del fg  # statistics over the foreground voxels only: no full-volume pass, sort or copy
-    lab = labels.reshape(-1)[idx].astype(np.intp); del labels
-    val = p.reshape(-1)[idx]
-    counts = np.bincount(lab, minlength=n + 1)
+    # statistics over the foreground voxels only, z-slab by z-slab (bounded memory however much is foreground);
+    # integer sums are exact and *.at ufuncs accumulate in raster order, as bincount over the whole volume would
+    counts, csum = np.zeros(n + 1, np.int64), np.zeros((3, n + 1))
+    sc = np.full(n + 1, -np.inf, p.dtype) if score == "max" else np.zeros(n + 1)
+    plane = int(np.prod(p.shape[1:]))
+    dz = max(1, slab_voxels // max(plane, 1))
+    for z0 in range(0, p.shape[0], dz):
+        idx = np.flatnonzero(fg[z0:z0 + dz])
+        if idx.size == 0: continue
+        lab = labels[z0:z0 + dz].reshape(-1)[idx].astype(np.intp)
+        val = p[z0:z0 + dz].reshape(-1)[idx]
+        counts += np.bincount(lab, minlength=n + 1)
+        for a, c in enumerate(np.unravel_index(idx, (min(dz, p.shape[0] - z0),) + p.shape[1:])):
+            csum[a] += np.bincount(lab, c + z0 if a == 0 else c, minlength=n + 1)
+        if score == "max": np.maximum.at(sc, lab, val)
+        else: np.add.at(sc, lab, val.astype(np.float64))
+        del idx, lab, val
+    del fg, labels
     keep = np.flatnonzero(counts[1:] > min_size) + 1
     if keep.size == 0: return np.zeros((0, 3)), np.zeros(0)
-    cent = np.stack([np.bincount(lab, c, minlength=n + 1)[keep] for c in np.unravel_index(idx, p.shape)], 1) / counts[keep, None]
-    if score == "max":
-        sc = np.full(n + 1, -np.inf, val.dtype); np.maximum.at(sc, lab, val); sc = sc[keep]
-    elif score == "mean": sc = np.bincount(lab, val, minlength=n + 1)[keep] / counts[keep]
-    else: raise ValueError(f"unknown score {score!r}; choose 'max' or 'mean'")
+    cent = csum[:, keep].T / counts[keep, None]
+    sc = sc[keep] if score == "max" else sc[keep] / counts[keep]
     return cent.reshape(-1, 3), np.asarray(sc, np.float64).reshape(-1)
 
 def _peaks(p: np.ndarray, thr: float, radius_vox: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -70,7 +70,10 @@ def picks_table(
 
 # %% ../../nbs/01_score.ipynb #242cf0b1
 def _stack4(xyz: np.ndarray, group: np.ndarray, sep: float) -> np.ndarray:
-    return np.column_stack([xyz, group.astype(np.float64) * sep])
+    out = np.empty((len(xyz), 4))
+    out[:, :3] = xyz
+    np.multiply(group, sep, out=out[:, 3], casting="unsafe")
+    return out
 
 def _within(a: np.ndarray, b: np.ndarray, dist: float) -> np.ndarray:
     "`|a - b| <= dist` per row (last axis x, y, z) as scipy's KD-tree ball query decides it: `(dx² + dy²) + dz² <= dist²`."
@@ -163,7 +166,12 @@ def _check_codes(df: pl.DataFrame, codes: np.ndarray, particles: ParticleSet, wh
     "`_check_types` from precomputed particle-type codes (-1: unknown)."
     if (codes < 0).any(): _check_types(df.filter(pl.Series(codes < 0)), particles, what)
 
-def _check_duplicates(sol: pl.DataFrame) -> None:
+def _check_duplicates(sol: pl.DataFrame, run_codes: np.ndarray | None = None, xyz: np.ndarray | None = None) -> None:
+    if run_codes is not None and xyz is not None and len(xyz):  # fast path: a hash of (run, x, y, z); exact check on a clash
+        h = (np.ascontiguousarray(xyz) + 0.0).view(np.uint64)  # + 0.0: -0.0 hashes as 0.0 * np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], np.uint64)
+        h = h[:, 0] ^ h[:, 1] ^ h[:, 2] ^ (run_codes.astype(np.uint64) * np.uint64(0x27D4EB2F165667C5))
+        h.sort()
+        if not (h[1:] == h[:-1]).any(): return
     dup = sol.filter(sol.select("run", "x", "y", "z").is_duplicated())
     if len(dup):
         r = dup.row(0, named=True)
@@ -176,7 +184,7 @@ def _codes(values: pl.Series, categories: list[str]) -> np.ndarray:
     return values.cast(pl.Enum(categories), strict=False).to_physical().fill_null(-1).to_numpy().astype(np.int64)
 
 def _xyz(df: pl.DataFrame) -> np.ndarray:
-    return df.select("x", "y", "z").to_numpy().astype(np.float64).reshape(-1, 3)
+    return np.ascontiguousarray(df.select("x", "y", "z").to_numpy(), dtype=np.float64).reshape(-1, 3)
 
 # %% ../../nbs/01_score.ipynb #bea6ea3f
 def _check_score_args(beta: float, distance_multiplier: float, particles: ParticleSet) -> None:
@@ -205,10 +213,11 @@ def score(
     sol, sub = picks_table(solution, "solution"), picks_table(submission, "submission")
     names = [p.name for p in particles]
     st, ct = _codes(sol["particle_type"], names), _codes(sub["particle_type"], names)  # strings are encoded once
-    _check_codes(sub, ct, particles, "submission"); _check_codes(sol, st, particles, "solution"); _check_duplicates(sol)
+    _check_codes(sub, ct, particles, "submission"); _check_codes(sol, st, particles, "solution")
     experiments = sol["run"].unique(maintain_order=True).to_list()
     sg, cg_all = _codes(sol["run"], experiments), _codes(sub["run"], experiments)  # -1: a run absent from the solution
     sx, cx_all = _xyz(sol), _xyz(sub)
+    _check_duplicates(sol, sg, sx)
     n_sol_type = np.bincount(st, minlength=len(names))
     n_exp, rows, exp_rows = len(experiments), [], []
     for k, p in enumerate(particles):
