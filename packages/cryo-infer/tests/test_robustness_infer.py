@@ -231,8 +231,10 @@ def test_stale_same_inputs_resume_and_kill_between_copick_and_csv(world, capsys)
 
 def test_stale_overwrite_redoes_with_new_inputs(world, capsys):
     ok(world, capsys)
-    ok(world, capsys, "--tomo-type", "wbp", "--overwrite")
+    ok(world, capsys, "--tomo-type", "wbp", "--overwrite", "--runs", "TS_0")
     assert json.loads((world / "out" / "manifest.json").read_text())["tomo_type"] == "wbp"
+    # TS_1's picks came from the old inputs: gone, so a later run with the new inputs redoes it instead of reusing them
+    assert sorted(p.name for p in (world / "out" / "picks").iterdir()) == ["TS_0.csv"]
 
 
 # ---- silent wrong results ----

@@ -243,3 +243,19 @@ def test_tune_thresholds_valid_yaml_updated(world, cv, capsys):
     d = yaml.safe_load((world / "ens.yaml").read_text())
     assert d["tta"] == ["identity"] and set(d["post"]["thresholds"]) >= {"ribosome"}
     assert (world / "unrelated.txt").read_text() == "keep me"
+
+
+# ---- resume: continues from last.ckpt (loaded with weights_only=True) and appends to metrics.csv ----
+def test_stale_resume_appends_metrics(world, capsys):
+    from cryo_data.io import open_project
+    tiny = ["data.roi_size=[32,64,64]", "data.tomo_types=[denoised]", "data.samples_per_volume=2", "data.augment=false",
+            "model.overrides={channels: [8, 16, 16, 16]}", "val.post=full", "trainer.limit_train_batches=1"]
+    cfg = apply_overrides(TrainConfig(), tiny)
+    fit(cfg, open_project(world / "p"), ["TS_1"], world / "out", max_epochs=1, progress=False)
+    metrics = world / "out" / "csv" / "version_0" / "metrics.csv"
+    first = pl.read_csv(metrics, infer_schema_length=None)
+    r = fit(cfg, open_project(world / "p"), ["TS_1"], world / "out", max_epochs=2, resume=True, progress=False)
+    both = pl.read_csv(metrics, infer_schema_length=None)
+    assert both.head(len(first)).equals(first)  # epoch 0's rows kept, not rewritten
+    assert both.filter(pl.col("train_loss_epoch").is_not_null())["epoch"].to_list() == [0, 1]
+    assert r.metrics["epoch"].to_list() == [0, 1] and (world / "out" / "best.pt").exists()

@@ -97,7 +97,10 @@ def check_out(out: Path, manifest: dict, overwrite: bool) -> bool:
         if diff and not overwrite:
             raise FileExistsError(f"{out} holds results made with different inputs ({'; '.join(diff)}); choose another --out "
                                   "or pass --overwrite to redo every run")
-        manifest = {**manifest, "runs": {**old.get("runs", {}), **manifest["runs"]}}
+        if diff:  # --overwrite with other inputs: results of runs not redone now would be stale, so they go
+            for f in (out / "picks").glob("*.csv"):
+                if f.stem not in manifest["runs"]: f.unlink()
+        else: manifest = {**manifest, "runs": {**old.get("runs", {}), **manifest["runs"]}}
     out.mkdir(parents=True, exist_ok=True)
     if not (out / MARKER).exists(): atomic_write_text(out / MARKER, "written by cryo-infer run\n")
     atomic_write_text(man, json.dumps(manifest, indent=1, default=str), overwrite=True)
