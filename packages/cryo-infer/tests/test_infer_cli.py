@@ -48,7 +48,7 @@ def test_mrc_files_without_project(setup, tmp_path):
     assert prj.runs() == ["tomoA"] and prj.tomogram("tomoA").shape == vol.shape
     # a rerun resumes: the imported tomogram is reused, the finished run skipped
     assert main(["run", "--mrc", str(tmp_path / "tomoA.mrc"), "--voxel-size", "10.012", "--checkpoint", str(d / "m.pt"),
-                 "--out", str(tmp_path / "o"), *FAST]) == 0
+                 "--out", str(tmp_path / "o"), "--format", "copick", *FAST]) == 0
 
 
 def test_errors_name_the_problem(setup, tmp_path, capsys):

@@ -145,15 +145,28 @@ def test_names_refused(world, opt, value, msg, capsys):
 
 
 # ---- data loss ----
+def _published_names(folder):
+    """Empty files under the published checkpoint names: `preset` checks that every needed file is there."""
+    from cryo_models import seed_table
+    for name in seed_table()["checkpoint"].to_list(): (folder / name).write_bytes(b"")
+    return folder
+
+
 def test_dataloss_preset_never_replaces_a_yaml(world, capsys):
     (world / "tuned.yaml").write_text("post: {thresholds: {ribosome: 0.3}}\n")
+    _published_names(world)
     expect_error(world, ["preset", "seed7", "--checkpoints", world, "--out", world / "tuned.yaml"], "exists", capsys)
 
 
 def test_dataloss_preset_overwrite_when_asked(world, capsys):
     (world / "tuned.yaml").write_text("old\n")
+    _published_names(world)
     code, out, err = cli(["preset", "seed7", "--checkpoints", world, "--out", world / "tuned.yaml", "--overwrite"], capsys)
     assert code == 0, err and "members" in (world / "tuned.yaml").read_text()
+
+
+def test_message_preset_lists_missing_checkpoints(world, capsys):
+    expect_error(world, ["preset", "seed10", "--checkpoints", world, "--out", world / "s10.yaml"], "10 of 10 checkpoint(s) missing", capsys)
 
 
 @pytest.mark.parametrize("foreign", ["submission.csv", "picks/TS_0.csv", "notes.txt"])
@@ -252,7 +265,7 @@ def test_silent_config_points_at_nothing(world, capsys):
     cfg = json.loads((world / "p" / "copick.json").read_text())
     cfg["overlay_root"] = "local://" + str(world / "nowhere")
     (world / "p" / "copick.json").write_text(json.dumps(cfg))
-    expect_error(world, run_args(world), "has no runs", capsys)
+    expect_error(world, run_args(world), "overlay_root", capsys)  # a root that does not exist is named
 
 
 @pytest.mark.parametrize("thr", [1.5, -0.1])

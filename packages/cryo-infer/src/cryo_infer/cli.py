@@ -13,7 +13,8 @@ from typing import Sequence
 
 from cryo_data.cli import HelpFormatter
 from cryo_data.io import Project, copick_config, open_project, write_config
-from cryo_data.picks import import_mrc, tomogram_centres, write_star
+from cryo_data.picks import atomic_write_text, import_mrc, tomogram_centres, write_star
+from cryo_data.simproject import MARKER
 from cryo_models.registry import SEED_ENSEMBLES
 from .ensemble import check_window, ensemble_from_checkpoints, load_ensemble, save_ensemble, seed_ensemble
 from .postprocess import POST_PRESETS
@@ -24,6 +25,13 @@ from .run import run_batch
 __all__ = ['mrc_project', 'build_parser', 'main']
 
 # %% ../../nbs/06_cli.ipynb #9c59438c
+def _claim_out(out: Path) -> None:
+    "Make `out` a cryo-infer output folder before anything is written into it; refuse a non-empty folder of someone else."
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
+        raise FileExistsError(f"{out} is not empty and was not made by cryo-infer run (no {MARKER}); choose an empty or new --out")
+    out.mkdir(parents=True, exist_ok=True)
+    if not (out / MARKER).exists(): atomic_write_text(out / MARKER, "written by cryo-infer run\n")
+
 def mrc_project(
     files: Sequence[str | Path],  # MRC tomograms, one run each, named after the file (TS_5.mrc -> run TS_5)
     out: str | Path,  # folder of the work project (created; reused by a rerun)
@@ -106,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             tta = args.tta if "," not in args.tta else [t.strip() for t in args.tta.split(",") if t.strip()]
             ens = ensemble_from_checkpoints(args.checkpoint, tta, args.post)
+        if args.mrc: _claim_out(Path(args.out))  # the imported project lives in OUT: OUT is cryo-infer's from now on
         prj = mrc_project(args.mrc, Path(args.out) / "project", args.voxel_size, args.tomo_type) if args.mrc else open_project(args.data)
         if args.roi is not None: ens = replace(ens, window=check_window(replace(ens.window, roi_size=tuple(args.roi))))
         user = args.user if args.user is not None or args.format != "copick" else "cryo-infer"
