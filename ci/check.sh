@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's test command: every package's pytest suite, its notebook tests, the notebooks <-> modules sync check,
-# and the end-to-end notebooks. Failures are collected across packages: one failing package does not hide the others.
+# the end-to-end notebooks, the repository checks, ruff, the docs site and the reproducibility check. Failures are collected across packages: one failing package does not hide the others.
 # A step that ran zero tests counts as a failure.
 #
 # Isolation of the pytest step: the five wheels are built once into a wheelhouse (ci/wheels.sh), then each package is
@@ -79,6 +79,11 @@ for pkg in "${PKGS[@]}"; do
 done
 if [ $# -eq 0 ] && ls notebooks/*.ipynb >/dev/null 2>&1; then
   step "notebooks" nbdev hatch run notebooks:run
+fi
+if [ $# -eq 0 ]; then
+  step "repository" pytest hatch run pytest tests -q -p no:cacheprovider   # the one-vocabulary rule across packages
+  step "lint" exit hatch run lint:check                                    # ruff lint + format check
+  step "docs" exit hatch run docs:build                                    # the docs site from the notebooks (strict)
 fi
 if [ $# -eq 0 ] && [ -f ci/repro.sh ]; then
   step "reproducibility" exit bash ci/repro.sh
