@@ -89,8 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     sh = sub.add_parser("show", help="figure of orthogonal slices with picks")
     sh.add_argument("project"); sh.add_argument("run"); sh.add_argument("--out", required=True)
     sh.add_argument("--type", default="denoised")
+    sh.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go (default: a cache under the temp dir)")
     i = sub.add_parser("info", help="table of runs, tomogram types, shapes, voxel sizes and pick counts")
     i.add_argument("project")
+    i.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go (default: a cache under the temp dir)")
     return ap
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,11 +105,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  args.templates, args.layout, args.kaggle, args.overwrite, crowding=args.crowding)
             print(f"wrote {p}")
         elif args.command == "show":
-            show_run(open_project(args.project), args.run, args.out, args.type)
+            show_run(open_project(args.project, args.work_dir), args.run, args.out, args.type)
             print(f"wrote {args.out}")
         elif args.command == "info":
             with pl.Config(tbl_rows=-1, tbl_width_chars=160, fmt_str_lengths=40):
-                print(open_project(args.project).info())
+                print(open_project(args.project, args.work_dir).info())
     except (FileNotFoundError, FileExistsError, KeyError, ValueError) as e:
         print(f"cryo-data: error: {e}", file=sys.stderr)
         return 2

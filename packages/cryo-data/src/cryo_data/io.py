@@ -5,8 +5,11 @@
 # %% ../../nbs/00_io.ipynb #dbd6a58b
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -18,8 +21,8 @@ import zarr
 from cryo_metric.particles import CZII_PARTICLES, Particle, ParticleSet
 
 # %% auto #0
-__all__ = ['copick_config', 'write_config', 'Tomogram', 'ome_zarr_voxel_size', 'Project', 'open_kaggle', 'open_project',
-           'open_portal']
+__all__ = ['copick_config', 'write_config', 'Tomogram', 'ome_zarr_voxel_size', 'Project', 'default_work_dir', 'check_work_dir',
+           'open_kaggle', 'open_project', 'open_portal']
 
 # %% ../../nbs/00_io.ipynb #23ad727b
 def copick_config(
@@ -164,23 +167,38 @@ def _from_config(path: Path) -> Project:
 def _is_kaggle(path: Path) -> bool:
     return (path / "static" / "ExperimentRuns").is_dir()
 
+def default_work_dir(folder: str | Path) -> Path:
+    "A per-input cache folder outside the input tree: `$CRYO_WORK_DIR` (else the system temp dir)/cryo-work/<name>-<hash>."
+    folder = Path(folder).resolve()
+    base = Path(os.environ.get("CRYO_WORK_DIR") or tempfile.gettempdir())
+    return base / "cryo-work" / f"{folder.name}-{hashlib.sha1(str(folder).encode()).hexdigest()[:12]}"
+
+def check_work_dir(work_dir: str | Path, inputs: str | Path) -> Path:
+    "Refuse a work folder inside the input tree (Kaggle mounts its inputs read-only; nothing is ever written there)."
+    work, inp = Path(work_dir).resolve(), Path(inputs).resolve()
+    if work == inp or inp in work.parents:
+        raise ValueError(f"work folder {work} lies inside the input {inp}; nothing is written under an input tree: "
+                         "choose another --work-dir")
+    return work
+
 def open_kaggle(
     folder: str | Path,  # a Kaggle `train/` or `test/` folder (with static/ and, for train, overlay/)
-    work_dir: str | Path | None = None,  # where the config and working overlay go (default: <folder>/../cryo_<name>)
+    work_dir: str | Path | None = None,  # where the config and working overlay go (default: `default_work_dir(folder)`)
 ) -> Project:
-    "Open the raw Kaggle layout: build a copick config and copy picks to `curation_0_<particle>.json` in a working overlay."
+    "Open the raw Kaggle layout read-only: a copick config and the picks as `curation_0_<particle>.json` go to a work folder."
     folder = Path(folder)
     if not _is_kaggle(folder): raise FileNotFoundError(f"{folder} is not a Kaggle train/ or test/ folder (no static/ExperimentRuns)")
-    work = Path(work_dir) if work_dir else folder.parent / f"cryo_{folder.name}"
+    work = check_work_dir(work_dir if work_dir is not None else default_work_dir(folder), folder)
     overlay = work / "overlay"
     src = folder / "overlay" / "ExperimentRuns"
     if src.is_dir():
         for f in sorted(src.glob("*/Picks/*.json")):
             name = f.name if f.name.startswith("curation_0_") else f"curation_0_{f.name}"
             dst = overlay / "ExperimentRuns" / f.parent.parent.name / "Picks" / name
-            if not dst.exists():
+            if not dst.exists():  # copied once per work folder; atomic, so parallel ranks never read half a file
                 dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(f, dst)
+                fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp"); os.close(fd)
+                shutil.copyfile(f, tmp); os.replace(tmp, dst)
     for run_dir in sorted((folder / "static" / "ExperimentRuns").iterdir()):  # runs without picks exist too
         (overlay / "ExperimentRuns" / run_dir.name).mkdir(parents=True, exist_ok=True)
     cfg = write_config(copick_config(overlay, folder / "static"), work / "copick.json")
@@ -189,7 +207,7 @@ def open_kaggle(
 # %% ../../nbs/00_io.ipynb #910b4363
 def open_project(
     path: str | Path,  # a copick config, a folder holding copick.json, or a Kaggle train/ or test/ folder
-    work_dir: str | Path | None = None,  # for Kaggle folders: where the generated config goes
+    work_dir: str | Path | None = None,  # for Kaggle folders: where the config and picks copy go (never inside `path`)
 ) -> Project:
     "Open a copick project or a raw Kaggle folder."
     path = Path(path)

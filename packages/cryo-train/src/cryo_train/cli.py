@@ -41,10 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--max-epochs", type=int, default=None); s.add_argument("--resume", action="store_true")
         s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override, repeatable")
         s.add_argument("--out", default=None); s.add_argument("--quiet", action="store_true")
+        s.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go")
     sub.choices["fit"].add_argument("--valid-run", required=True, nargs="+")
     sub.choices["cv"].add_argument("--folds", nargs="*", default=None)
     t = sub.add_parser("tune-thresholds", help="per-class thresholds from out-of-fold picks, into an ensemble YAML")
     t.add_argument("--cv", required=True); t.add_argument("--data", required=True); t.add_argument("--ensemble", required=True)
+    t.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go")
     sub.add_parser("configs", help="list the shipped configs")
     return ap
 
@@ -56,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "configs":
             for f in sorted(CONFIG_DIR.glob("*.yaml")): print(f.stem, f)
             return 0
-        prj = open_project(args.data)
+        prj = open_project(args.data, args.work_dir)
         if args.command == "fit":
             from cryo_train.fit import fit
             cfg = resolve_config(args.config, args.set)
