@@ -90,6 +90,14 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("project"); sh.add_argument("run"); sh.add_argument("--out", required=True)
     sh.add_argument("--type", default="denoised")
     sh.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go (default: a cache under the temp dir)")
+    po = sub.add_parser("portal", help="write a copick config for CZ cryoET Data Portal datasets (needs network)")
+    po.add_argument("--datasets", type=int, nargs="+", required=True, help="dataset ids, e.g. 10440 (training) or 10445 10446 (test)")
+    po.add_argument("--overlay", required=True, help="local folder for everything written into the project")
+    po.add_argument("--out", required=True, help="the config JSON to write")
+    po.add_argument("--name-map", default=None, help="YAML of portal object name -> particle name (default: the built-in map)")
+    po.add_argument("--truth-user", default="data-portal", help="copick user of the ground truth (default: data-portal)")
+    po.add_argument("--truth-session", default="*", help="its session ('*': any; default: *)")
+    po.add_argument("--overwrite", action="store_true")
     i = sub.add_parser("info", help="table of runs, tomogram types, shapes, voxel sizes and pick counts")
     i.add_argument("project")
     i.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go (default: a cache under the temp dir)")
@@ -107,10 +115,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "show":
             show_run(open_project(args.project, args.work_dir), args.run, args.out, args.type)
             print(f"wrote {args.out}")
+        elif args.command == "portal":
+            from cryo_data.io import load_name_map
+            from cryo_data.portal import portal_config
+            print(f"wrote {portal_config(args.datasets, args.overlay, args.out, load_name_map(args.name_map), args.truth_user, args.truth_session, args.overwrite)}")
         elif args.command == "info":
             with pl.Config(tbl_rows=-1, tbl_width_chars=160, fmt_str_lengths=40):
                 print(open_project(args.project, args.work_dir).info())
-    except (FileNotFoundError, FileExistsError, KeyError, ValueError) as e:
+    except (FileNotFoundError, FileExistsError, KeyError, ValueError, ConnectionError) as e:
         print(f"cryo-data: error: {e}", file=sys.stderr)
         return 2
     return 0

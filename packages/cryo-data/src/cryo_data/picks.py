@@ -17,13 +17,16 @@ from .io import Project
 from cryo_metric.particles import PICK_COLUMNS, PICKS_SCHEMA
 
 # %% auto #0
-__all__ = ['COPICK_PICKS_SCHEMA', 'empty_picks', 'read_picks', 'write_picks', 'atomic_write_text', 'to_submission',
+__all__ = ['COPICK_PICKS_SCHEMA', 'TRUTH', 'empty_picks', 'read_picks', 'write_picks', 'atomic_write_text', 'to_submission',
            'write_submission_csv', 'write_star', 'read_star', 'import_mrc']
 
 # %% ../../nbs/02_picks.ipynb #622efc15
 COPICK_PICKS_SCHEMA = {**{c: PICKS_SCHEMA[c] for c in PICK_COLUMNS}, "user": pl.String, "session": pl.String,
                        "score": pl.Float64}
 "The picks schema of the vocabulary plus the copick user and session the picks were read from."
+
+TRUTH = "<project truth>"
+"Default user/session of `read_picks`: the project's ground truth (`Project.truth_user` / `truth_session`, default curation/0)."
 
 def empty_picks() -> pl.DataFrame:
     "An empty picks table with the copick picks schema."
@@ -32,21 +35,23 @@ def empty_picks() -> pl.DataFrame:
 def read_picks(
     project: Project,  # an open project
     runs: Sequence[str] | None = None,  # runs to read (default: all)
-    user: str | None = "curation",  # copick user_id (None: any)
-    session: str | None = "0",  # copick session_id (None: any)
+    user: str | None = TRUTH,  # copick user_id (None: any; default: the project's ground truth, curation unless configured)
+    session: str | None = TRUTH,  # copick session_id (None: any; default: the project's ground-truth session, "0")
     particle_types: Sequence[str] | None = None,  # objects to read (default: every particle object)
 ) -> pl.DataFrame:
     "Read copick picks into a table (`run, particle_type, x, y, z` Angstrom, `user, session, score`)."
     names = list(particle_types) if particle_types is not None else project.particle_names
     unknown = sorted(set(names) - set(project.particle_names))
     if unknown: raise KeyError(f"unknown particle type(s) {unknown}; the project has {project.particle_names}")
+    if user == TRUTH: user = getattr(project, "truth_user", "curation")
+    if session == TRUTH: session = getattr(project, "truth_session", "0")
     frames = []
     for run in (runs if runs is not None else project.runs()):
-        for pk in project.run(run).get_picks(object_name=names, user_id=user, session_id=session):
+        for pk in project.run(run).get_picks(object_name=[project.copick_name(n) for n in names], user_id=user, session_id=session):
             pts = pk.points or []
             if not pts: continue
             xyz = np.array([[p.location.x, p.location.y, p.location.z] for p in pts], np.float64)
-            frames.append(pl.DataFrame({"run": run, "particle_type": pk.pickable_object_name, "x": xyz[:, 0],
+            frames.append(pl.DataFrame({"run": run, "particle_type": project.our_name(pk.pickable_object_name), "x": xyz[:, 0],
                                         "y": xyz[:, 1], "z": xyz[:, 2], "user": pk.user_id, "session": pk.session_id,
                                         "score": [float(p.score if p.score is not None else 1.0) for p in pts]},
                                        schema=COPICK_PICKS_SCHEMA))
@@ -73,11 +78,11 @@ def write_picks(
     groups = picks.partition_by(["run", "particle_type"], as_dict=True)
     for (run, name) in groups:  # check everything before writing anything
         r = project.run(run)
-        if r.get_picks(object_name=name, user_id=user, session_id=session) and not overwrite:
+        if r.get_picks(object_name=project.copick_name(name), user_id=user, session_id=session) and not overwrite:
             raise FileExistsError(f"picks of {name!r} by {user}/{session} already exist in run {run!r}; pass overwrite=True")
     n = 0
     for (run, name), g in groups.items():
-        pk = project.run(run).new_picks(name, session_id=session, user_id=user, exist_ok=True)
+        pk = project.run(run).new_picks(project.copick_name(name), session_id=session, user_id=user, exist_ok=True)
         scores = g["score"].to_numpy() if "score" in g.columns else None
         pk.from_numpy(g.select("x", "y", "z").to_numpy().astype(np.float64), scores=scores)
         n += len(g)
