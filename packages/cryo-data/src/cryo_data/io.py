@@ -85,7 +85,7 @@ def ome_zarr_voxel_size(group: Any, level: int) -> tuple[float, float, float]:
     s = dict(zip(axes, [float(v) for v in scale[-3:]]))
     return (s["z"], s["y"], s["x"])
 
-# %% ../../nbs/00_io.ipynb #362bf9fe
+# %% ../../nbs/00_io.ipynb #659be2ad
 TOMO_TYPE_ALIASES: dict[str, tuple[str, ...]] = {
     "denoised": ("*-denoised*",),  # the portal's denoised reconstruction, e.g. wbp-denoised-denoiset-ctfdeconv
     "isonetcorrected": ("*isonet*",),

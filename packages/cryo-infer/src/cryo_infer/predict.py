@@ -17,7 +17,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .tta import get_tta
-from cryo_metric.particles import BACKGROUND, CZII_PARTICLES
+from cryo_metric.particles import BACKGROUND, CZII_PARTICLES, ParticleSet
 from .window import SEED_WINDOW, WindowConfig, blend_weights, fit_roi, tile_grid
 
 # %% auto #0
@@ -27,9 +27,9 @@ __all__ = ['SCORED', 'scored_channels', 'Member', 'predict_volume']
 SCORED = CZII_PARTICLES.scored
 "The five classes that are scored (beta-amylase has weight 0 and is never predicted), from the vocabulary."
 
-def scored_channels(classes: Sequence[str], with_background: bool = False) -> list[int]:
-    "Output-channel indices of the scored classes (optionally background first) in a model's class layout."
-    names = ((BACKGROUND,) if with_background else ()) + SCORED
+def scored_channels(classes: Sequence[str], with_background: bool = False, particles: ParticleSet | None = None) -> list[int]:
+    "Output-channel indices of the scored classes of `particles` (default: the competition's; optionally background first) in a model's class layout."
+    names = ((BACKGROUND,) if with_background else ()) + (SCORED if particles is None else particles.scored)
     missing = [n for n in names if n not in classes]
     if missing: raise ValueError(f"model classes {list(classes)} lack {missing}")
     return [list(classes).index(n) for n in names]
@@ -71,9 +71,9 @@ def _normalise(tile: np.ndarray, mode: str, stats: tuple[float, float] | None) -
     return (tile - m) / (s if s > 0 else 1.0)
 
 # %% ../../nbs/02_predict.ipynb #c2e77c93
-def _forward_views(member: Member, fn: Callable, x: torch.Tensor, views, batch: int, device, amp_dtype, combine: str) -> torch.Tensor:
+def _forward_views(member: Member, fn: Callable, x: torch.Tensor, views, batch: int, device, amp_dtype, combine: str, particles=None) -> torch.Tensor:
     "Average over TTA views of one member on one tile: (C_out, z, y, x) probabilities or logits of the chosen channels."
-    idx = scored_channels(member.classes, with_background=(combine == "logits"))
+    idx = scored_channels(member.classes, with_background=(combine == "logits"), particles=particles)
     acc = None
     for i in range(0, len(views), batch):
         group = views[i:i + batch]
@@ -137,7 +137,8 @@ def predict_volume(
     amp: str | None = None,  # "fp16" or "bf16" autocast on GPU; None: float32
     progress: bool = True,
     compile: bool = False,  # torch.compile each model with frozen weights (faster on CPU; compiles once per tile shape)
-) -> np.ndarray:  # float32 (5, z, y, x): probabilities of SCORED
+    particles: ParticleSet | None = None,  # whose scored classes to return (default: the competition's SCORED)
+) -> np.ndarray:  # float32 (n_scored, z, y, x): probabilities of the scored classes, in the set's order
     "Probability maps of the five scored classes for a whole tomogram."
     members, views = _as_members(models), get_tta(tta)
     if combine not in ("softmax", "logits"): raise ValueError(f"combine must be 'softmax' or 'logits', got {combine!r}")
@@ -154,7 +155,7 @@ def predict_volume(
         pad = [(0, p - s) for p, s in zip(padded, shape)]
         volume = np.pad(np.asarray(volume[...], np.float32), pad, mode="edge")
     stats = _tomogram_stats(volume) if window.normalization == "tomogram" else None
-    n_out = len(SCORED) + (combine == "logits")
+    n_out = len(SCORED if particles is None else particles.scored) + (combine == "logits")
     acc = np.zeros((n_out,) + padded, np.float32)
     wt = blend_weights(roi, window)
     wt_t = torch.from_numpy(wt)
@@ -169,7 +170,7 @@ def predict_volume(
         x = torch.from_numpy(_normalise(tile, window.normalization, stats))[None, None]
         t_acc = None
         for m, fn in zip(members, fns):
-            y = _forward_views(m, fn, x, views, window.sw_batch_size, device, amp_dtype, combine).cpu().mul_(m.weight / total_w)
+            y = _forward_views(m, fn, x, views, window.sw_batch_size, device, amp_dtype, combine, particles).cpu().mul_(m.weight / total_w)
             if t_acc is None: t_acc = y
             else: t_acc += y
         acc[(slice(None),) + sl] += t_acc.mul_(wt_t).numpy()

@@ -61,6 +61,7 @@ def load_table(
 def _particles(spec: str, solution: str) -> ParticleSet:
     if spec == "czii": return CZII_PARTICLES
     if spec == "copick": return ParticleSet.from_copick_config(solution)
+    if spec.endswith((".yaml", ".yml")): return ParticleSet.from_yaml(spec)
     df = pl.read_csv(spec)
     return ParticleSet.from_mapping(dict(zip(df["particle_type"], df["radius_A"])),
                                     dict(zip(df["particle_type"], df["weight"])) if "weight" in df.columns else None)
@@ -82,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--distance-multiplier", type=float, default=0.5)
     s.add_argument("--matching", choices=["kaggle", "hungarian"], default="kaggle")
     s.add_argument("--particles", default="czii",
-                   help="'czii' (default), 'copick' (radii from the solution's config) or a CSV particle_type,radius_A,weight")
+                   help="'czii' (default), 'copick' (radii from the solution's config), a YAML particle set or a CSV particle_type,radius_A,weight")
     return ap
 
 # %% ../../nbs/03_cli.ipynb #f7b51ffb

@@ -216,7 +216,7 @@ def class_layout(out_channels: int, particles: ParticleSet | None = None) -> tup
         if len(lay) == out_channels: return lay
     return tuple(f"class_{i}" for i in range(out_channels))
 
-# %% ../../nbs/00_particles.ipynb #09fa4f34
+# %% ../../nbs/00_particles.ipynb #3067093d
 PORTAL_NAMES = {"ferritin_complex": "apo-ferritin", "beta_amylase": "beta-amylase", "beta_galactosidase": "beta-galactosidase",
                 "cytosolic_ribosome": "ribosome", "thyroglobulin": "thyroglobulin", "pp7_vlp": "virus-like-particle"}
 "Object names of the CZ cryoET Data Portal (datasets 10440-10446) -> the competition's names."

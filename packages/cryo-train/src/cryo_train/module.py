@@ -21,6 +21,7 @@ from cryo_infer.postprocess import POST_PRESETS, probs_to_picks
 from cryo_infer.predict import Member, predict_volume
 from cryo_infer.window import WindowConfig
 from cryo_metric import score
+from cryo_metric.particles import class_layout
 from cryo_models import create_model
 from .config import TrainConfig, to_dict
 from .loss import make_loss
@@ -44,7 +45,8 @@ class SegDataModule(pl_.LightningDataModule):
         d, n_cls = self.cfg.data, create_model(self.cfg.model.name, **self.cfg.model.overrides).cryo_constructor["out_channels"]
         aug = AugmentConfig(label_mode=d.label_mode) if d.augment else None
         self.train_ds = PatchDataset(self.project, self.train_runs, d.tomo_types, d.roi_size, d.samples_per_volume, d.ratios,
-                                     d.radii, 7 if n_cls == 7 else 6, d.normalization, aug, self.cfg.trainer.seed, d.cache)
+                                     d.radii, n_cls, d.normalization, aug, self.cfg.trainer.seed, d.cache,
+                                     particles=self.project.particles)
 
     def train_dataloader(self) -> DataLoader:
         d = self.cfg.data
@@ -63,7 +65,8 @@ class SegModule(pl_.LightningModule):
         self.cfg = cfg.effective()
         self.model = create_model(self.cfg.model.name, **self.cfg.model.overrides)
         n_cls = self.model.cryo_constructor["out_channels"]
-        self.loss_fn = make_loss(self.cfg.optim.loss, n_cls)
+        self.model.cryo_classes = class_layout(n_cls, project.particles if project is not None else None)
+        self.loss_fn = make_loss(self.cfg.optim.loss, n_cls, project.particles if project is not None else None)
         self.project = project
         self._val_picks: list[pl.DataFrame] = []
 
@@ -95,8 +98,8 @@ def predict_run(model: torch.nn.Module, project: Project, run: str, cfg: TrainCo
     "Picks (with scores) of one run by one model, with the validation settings of `cfg`."
     t = project.tomogram(run, cfg.val.tomo_type)
     dev = next(model.parameters()).device
-    probs = predict_volume(Member(model), t.array, _window(cfg), cfg.val.tta, device=dev, progress=progress)
-    return probs_to_picks(probs, t.voxel_size_A, post if post is not None else cfg.val.post, run=run)
+    probs = predict_volume(Member(model), t.array, _window(cfg), cfg.val.tta, device=dev, progress=progress, particles=project.particles)
+    return probs_to_picks(probs, t.voxel_size_A, post if post is not None else cfg.val.post, run=run, particles=project.particles)
 
 def _validation_step(self, run: str, batch_idx: int) -> None:
     self._val_picks.append(predict_run(self.model, self.project, run, self.cfg))
@@ -106,7 +109,7 @@ def _on_validation_epoch_end(self) -> None:
     picks = pl.concat(self._val_picks); self._val_picks = []
     runs = picks["run"].unique().to_list() if len(picks) else self.trainer.datamodule.valid_runs
     truth = read_picks(self.project, self.trainer.datamodule.valid_runs)
-    res = score(truth, picks)
+    res = score(truth, picks, particles=self.project.particles)
     self.log("val_fbeta", res.score, prog_bar=True, sync_dist=True)
     for r in res.per_class.iter_rows(named=True):
         if r["weight"] > 0: self.log(f"val_fbeta/{r['particle_type']}", r["fbeta"], sync_dist=True)
