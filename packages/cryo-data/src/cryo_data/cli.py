@@ -89,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     sh = sub.add_parser("show", help="figure of orthogonal slices with picks")
     sh.add_argument("project"); sh.add_argument("run"); sh.add_argument("--out", required=True)
     sh.add_argument("--type", default="denoised")
+    sh.add_argument("--truth-user", default=None, help="copick user of the ground truth (default: the config's cryo block, else curation)")
+    sh.add_argument("--truth-session", default=None, help="its session ('*': any; default: the config's, else 0)")
     sh.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go (default: a cache under the temp dir)")
     po = sub.add_parser("portal", help="write a copick config for CZ cryoET Data Portal datasets (needs network)")
     po.add_argument("--datasets", type=int, nargs="+", required=True, help="dataset ids, e.g. 10440 (training) or 10445 10446 (test)")
@@ -113,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  args.templates, args.layout, args.kaggle, args.overwrite, crowding=args.crowding)
             print(f"wrote {p}")
         elif args.command == "show":
-            show_run(open_project(args.project, args.work_dir), args.run, args.out, args.type)
+            show_run(open_project(args.project, args.work_dir, truth_user=args.truth_user, truth_session=args.truth_session), args.run, args.out, args.type)
             print(f"wrote {args.out}")
         elif args.command == "portal":
             from cryo_data.io import load_name_map

@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--ensemble", required=True, help="ensemble YAML")
     r.add_argument("--out", required=True, help="output folder (picks/<run>.csv, submission.csv)")
     r.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go (default: <out>/work)")
+    r.add_argument("--name-map", default=None, help="YAML of the project's object names -> particle names (default: the portal's names)")
     r.add_argument("--runs", nargs="*", default=None, help="runs to process (default: all)")
     r.add_argument("--tomo-type", default="denoised")
     r.add_argument("--voxel-spacing", type=float, default=None)
@@ -54,7 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             save_ensemble(ens, args.out)
             print(f"wrote {args.out}")
             return 0
-        prj = open_project(args.data, args.work_dir or f"{args.out}/work")
+        prj = open_project(args.data, args.work_dir or f"{args.out}/work", args.name_map)
         ens = load_ensemble(args.ensemble)
         if args.roi is not None: ens = replace(ens, window=replace(ens.window, roi_size=tuple(args.roi)))
         picks = run_batch(prj, ens, args.out, args.runs, args.tomo_type, args.voxel_spacing, args.user, args.session,

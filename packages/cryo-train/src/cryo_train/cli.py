@@ -42,11 +42,17 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="config override, repeatable")
         s.add_argument("--out", default=None); s.add_argument("--quiet", action="store_true")
         s.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go")
+        s.add_argument("--truth-user", default=None, help="copick user of the ground truth (default: the config's cryo block, else curation)")
+        s.add_argument("--truth-session", default=None, help="its session ('*': any; default: the config's, else 0)")
+        s.add_argument("--name-map", default=None, help="YAML of the project's object names -> particle names (default: the portal's names)")
     sub.choices["fit"].add_argument("--valid-run", required=True, nargs="+")
     sub.choices["cv"].add_argument("--folds", nargs="*", default=None)
     t = sub.add_parser("tune-thresholds", help="per-class thresholds from out-of-fold picks, into an ensemble YAML")
     t.add_argument("--cv", required=True); t.add_argument("--data", required=True); t.add_argument("--ensemble", required=True)
     t.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go")
+    t.add_argument("--truth-user", default=None, help="copick user of the ground truth (default: the config's cryo block, else curation)")
+    t.add_argument("--truth-session", default=None, help="its session ('*': any; default: the config's, else 0)")
+    t.add_argument("--name-map", default=None, help="YAML of the project's object names -> particle names")
     sub.add_parser("configs", help="list the shipped configs")
     return ap
 
@@ -58,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "configs":
             for f in sorted(CONFIG_DIR.glob("*.yaml")): print(f.stem, f)
             return 0
-        prj = open_project(args.data, args.work_dir)
+        prj = open_project(args.data, args.work_dir, args.name_map, args.truth_user, args.truth_session)
         if args.command == "fit":
             from cryo_train.fit import fit
             cfg = resolve_config(args.config, args.set)
