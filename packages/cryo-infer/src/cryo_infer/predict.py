@@ -144,7 +144,10 @@ def predict_volume(
     if combine not in ("softmax", "logits"): raise ValueError(f"combine must be 'softmax' or 'logits', got {combine!r}")
     if window.normalization not in ("patch", "tomogram", "none"): raise ValueError(f"unknown normalization {window.normalization!r}")
     device = torch.device(device)
-    amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16, None: None}[amp] if device.type != "cpu" else None
+    if amp not in ("fp16", "bf16", "half", None): raise ValueError(f"amp must be 'fp16', 'bf16', 'half' or None, got {amp!r}")
+    half = amp == "half" and device.type != "cpu"  # the seed: .half() models and inputs, float16 accumulation (GPU only)
+    amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16, "half": None, None: None}[amp] if device.type != "cpu" else None
+    if window.input_dtype not in ("float32", "float16"): raise ValueError(f"input_dtype must be 'float32' or 'float16', got {window.input_dtype!r}")
     shape = tuple(int(s) for s in volume.shape)
     divisor = tuple(math.lcm(*[m.divisor[a] for m in members]) for a in range(3))
     roi, padded = fit_roi(shape, window.roi_size, divisor)
@@ -156,24 +159,27 @@ def predict_volume(
         volume = np.pad(np.asarray(volume[...], np.float32), pad, mode="edge")
     stats = _tomogram_stats(volume) if window.normalization == "tomogram" else None
     n_out = len(SCORED if particles is None else particles.scored) + (combine == "logits")
-    acc = np.zeros((n_out,) + padded, np.float32)
+    acc = np.zeros((n_out,) + padded, np.float16 if half else np.float32)
     wt = blend_weights(roi, window)
     wt_t = torch.from_numpy(wt)
     total_w = sum(m.weight for m in members)
-    for m in members: m.model.eval().to(device)
+    for m in members: m.model.eval().to(device, torch.float16 if half else None)
     fns = [_compiled(m.model) if compile else m.model for m in members]
     grid = tile_grid(padded, roi, window.overlap)
     for start in tqdm(grid, desc="tiles", disable=not progress, leave=False):
         sl = tuple(slice(s, s + r) for s, r in zip(start, roi))
         tile = np.asarray(volume[sl], np.float32)
         if not np.isfinite(tile).all(): raise ValueError(f"NaN or infinite voxels in the tile at {start}")
+        if window.input_dtype == "float16": tile = tile.astype(np.float16).astype(np.float32)  # normalised in float32, as MONAI did
         x = torch.from_numpy(_normalise(tile, window.normalization, stats))[None, None]
+        if half: x = x.half()
         t_acc = None
         for m, fn in zip(members, fns):
             y = _forward_views(m, fn, x, views, window.sw_batch_size, device, amp_dtype, combine, particles).cpu().mul_(m.weight / total_w)
             if t_acc is None: t_acc = y
             else: t_acc += y
-        acc[(slice(None),) + sl] += t_acc.mul_(wt_t).numpy()
+        acc[(slice(None),) + sl] += t_acc.mul_(wt_t).numpy().astype(acc.dtype, copy=False)
     _divide_by_weights(acc, grid, roi, wt)
+    acc = acc.astype(np.float32, copy=False)
     if combine == "logits": acc = torch.softmax(torch.from_numpy(acc), dim=0)[1:].numpy()
     return np.ascontiguousarray(acc[(slice(None),) + tuple(slice(0, s) for s in shape)])
