@@ -43,5 +43,6 @@ PYEOF
 rm -f "$report"
 "$PY" -m pip download --quiet --no-deps --only-binary=:all: --python-version "$PYVER" --implementation cp "${plat_args[@]}" \
   -d "$OUT" -r "$OUT/requirements.txt"
+cp benchmarks/wheel_install.sh "$OUT/"  # the wheelhouse installs itself (a Kaggle dataset holds both)
 echo "wheelhouse $OUT: $(ls "$OUT"/*.whl | wc -l) wheels for cp$PYVER ($(du -sh "$OUT" | cut -f1)); install with:"
 echo "  bash benchmarks/wheel_install.sh $OUT [TARGET]"
