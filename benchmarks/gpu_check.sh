@@ -9,7 +9,11 @@ cd "$(dirname "$0")/.."
 RES="${1:-benchmarks/results}"
 mkdir -p "$RES"
 if ! python -c "import cryo_infer, cryo_train" 2>/dev/null; then
-  pip install -q -e packages/cryo-metric -e packages/cryo-data -e packages/cryo-models -e packages/cryo-infer -e packages/cryo-train
+  if [ -d .whl ]; then  # no network on a lent GPU machine: the wheelhouse of benchmarks/gpu_wheels.sh, nothing else
+    PYTHON=python source benchmarks/wheel_install.sh .whl "${CRYO_SITE:-/tmp/cryo-site}"
+  else
+    pip install -q -e packages/cryo-metric -e packages/cryo-data -e packages/cryo-models -e packages/cryo-infer -e packages/cryo-train
+  fi
 fi
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv | tee "$RES/gpu_info.txt" || true
 python benchmarks/transfer_bytes.py --results "$RES" >/dev/null || echo "transfer_bytes.py failed"

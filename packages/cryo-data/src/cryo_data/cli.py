@@ -113,8 +113,21 @@ def build_parser() -> argparse.ArgumentParser:
     sh.add_argument("--type", default="denoised", help="tomogram type to show")
     sh.add_argument("--picks", default=None, help="CSV of predictions (run or experiment, particle_type, x, y, z in Angstrom), "
                                                    "e.g. a submission.csv, drawn as crosses over the ground truth")
+    sh.add_argument("--truth-user", default=None, help="copick user of the ground truth (default: the config's cryo block, else curation)")
+    sh.add_argument("--truth-session", default=None, help="its session ('*': any; default: the config's, else 0)")
+    sh.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go (default: a cache under the temp dir)")
+    po = _sub(sub, "portal", "write a copick config for CZ cryoET Data Portal datasets (needs network)",
+              "cryo-data portal --datasets 10440 --overlay portal_overlay --out portal.json")
+    po.add_argument("--datasets", type=int, nargs="+", required=True, help="dataset ids, e.g. 10440 (training) or 10445 10446 (test)")
+    po.add_argument("--overlay", required=True, help="local folder for everything written into the project")
+    po.add_argument("--out", required=True, help="the config JSON to write")
+    po.add_argument("--name-map", default=None, help="YAML of portal object name -> particle name (default: the built-in map)")
+    po.add_argument("--truth-user", default="data-portal", help="copick user of the ground truth (default: data-portal)")
+    po.add_argument("--truth-session", default="*", help="its session ('*': any; default: *)")
+    po.add_argument("--overwrite", action="store_true", help="replace an existing config file")
     i = _sub(sub, "info", "table of runs, tomogram types, shapes, voxel sizes and pick counts", "cryo-data info SIM")
     i.add_argument("project", help="copick config, folder with copick.json, or Kaggle train/ folder")
+    i.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go (default: a cache under the temp dir)")
     return ap
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -131,10 +144,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.picks is not None:
                 if not Path(args.picks).is_file(): raise FileNotFoundError(f"no such picks CSV: {args.picks}")
                 extra = picks_table(args.picks, str(args.picks))  # a submission CSV (experiment) or a picks table (run)
-            show_run(open_project(args.project), args.run, args.out, args.type, extra_picks=extra)
+            prj = open_project(args.project, args.work_dir, truth_user=args.truth_user, truth_session=args.truth_session)
+            show_run(prj, args.run, args.out, args.type, extra_picks=extra)
             print(f"wrote {args.out}")
+        elif args.command == "portal":
+            from cryo_data.io import load_name_map
+            from cryo_data.portal import portal_config
+            print(f"wrote {portal_config(args.datasets, args.overlay, args.out, load_name_map(args.name_map), args.truth_user, args.truth_session, args.overwrite)}")
         elif args.command == "info":
-            prj = open_project(args.project)
+            prj = open_project(args.project, args.work_dir)
             prj.require_runs()
             with pl.Config(tbl_rows=-1, tbl_width_chars=160, fmt_str_lengths=40):
                 print(prj.info())

@@ -5,22 +5,26 @@
 # %% ../../nbs/00_io.ipynb #dbd6a58b
 from __future__ import annotations
 
+import fnmatch
+import hashlib
 import json
+import os
 import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import polars as pl
 import zarr
 
 from cryo_metric.guards import check_name
-from cryo_metric.particles import CZII_PARTICLES, Particle, ParticleSet
+from cryo_metric.particles import CZII_PARTICLES, Particle, ParticleSet, canonical_name
 
 # %% auto #0
-__all__ = ['copick_config', 'write_config', 'CheckedArray', 'Tomogram', 'ome_zarr_voxel_size', 'Project', 'open_kaggle',
-           'open_project', 'open_portal']
+__all__ = ['TOMO_TYPE_ALIASES', 'copick_config', 'write_config', 'CheckedArray', 'Tomogram', 'ome_zarr_voxel_size', 'Project',
+           'load_name_map', 'default_work_dir', 'check_work_dir', 'open_kaggle', 'open_project', 'open_portal']
 
 # %% ../../nbs/00_io.ipynb #23ad727b
 def copick_config(
@@ -129,14 +133,40 @@ def ome_zarr_voxel_size(group: Any, level: int) -> tuple[float, float, float]:
         raise ValueError(f"OME-Zarr voxel size of level {level} must be finite and > 0 Angstrom, got {scale[-3:]} (z, y, x)")
     return (s["z"], s["y"], s["x"])
 
+# %% ../../nbs/00_io.ipynb #659be2ad
+TOMO_TYPE_ALIASES: dict[str, tuple[str, ...]] = {
+    "denoised": ("*-denoised*",),  # the portal's denoised reconstruction, e.g. wbp-denoised-denoiset-ctfdeconv
+    "isonetcorrected": ("*isonet*",),
+    "ctfdeconvolved": ("*-filtered-*ctfdeconv*", "*-filtered-ctfdeconv"),
+    "wbp": ("wbp-raw*", "wbp-none*", "wbp-filtered"),
+}
+"Our tomogram type -> patterns (fnmatch) of copick type names that select it where no type has our name (the portal's)."
+
 # %% ../../nbs/00_io.ipynb #f730a318
 class Project:
     "A copick project, with listing, lazy tomogram access and clear errors."
-    def __init__(self, root: Any, config_path: Path | None = None):
+    def __init__(self, root: Any, config_path: Path | None = None,
+                 name_map: Mapping[str, str] | None = None,  # copick object name -> ours (default: PORTAL_NAMES, variants too)
+                 truth_user: str = "curation", truth_session: str | None = "0",  # who wrote the ground truth (None: any session)
+                 tomo_aliases: Mapping[str, Sequence[str]] | None = None):  # our tomogram type -> copick type patterns
         self.root, self.config_path = root, config_path
+        self.truth_user, self.truth_session = truth_user, truth_session
+        self.tomo_aliases = dict(TOMO_TYPE_ALIASES if tomo_aliases is None else tomo_aliases)
+        names = [o.name for o in root.pickable_objects if o.is_particle]
+        ours = {n: canonical_name(n, name_map) for n in names}
+        self._ours = {n: (o if o == n or (o not in names and list(ours.values()).count(o) == 1) else n) for n, o in ours.items()}
+        self._copick = {o: n for n, o in self._ours.items()}
+
+    def our_name(self, copick_name: str) -> str:
+        "Our particle name for a copick object name (the name map applied)."
+        return self._ours.get(copick_name, copick_name)
+
+    def copick_name(self, name: str) -> str:
+        "The copick object name behind one of our particle names."
+        return self._copick.get(name, name)
 
     @property
-    def particle_names(self) -> list[str]: return [o.name for o in self.root.pickable_objects if o.is_particle]
+    def particle_names(self) -> list[str]: return [self.our_name(o.name) for o in self.root.pickable_objects if o.is_particle]
 
     @property
     def particles(self) -> ParticleSet:
@@ -145,6 +175,9 @@ class Project:
         for o in self.root.pickable_objects:
             if not o.is_particle: continue
             k = known.get(o.name)
+            if self.our_name(o.name) != o.name:  # a renamed object (a portal name): the vocabulary's particle, radius included
+                out.append(known.get(self.our_name(o.name)) or Particle(self.our_name(o.name), float(o.radius or 1)))
+                continue
             if not (o.radius or 0) > 0: raise ValueError(f"copick object {o.name!r} has no positive radius in the config")
             out.append(Particle(o.name, float(o.radius), k.weight if k else 1.0, int(o.label or 0),
                                 k.colour if k else "#808080", k.paint_radius_A if k else None, o.pdb_id or "",
@@ -187,10 +220,19 @@ class Project:
         "Tomogram types of `run` at a voxel spacing."
         return sorted(t.tomo_type for t in self._vs(run, voxel_spacing).tomograms)
 
+    def resolve_tomo_type(self, run: str, tomo_type: str, voxel_spacing: float | None = None) -> str:
+        "The copick tomogram type that `tomo_type` selects in `run`: itself, or the one type its alias patterns match."
+        types = self.tomo_types(run, voxel_spacing)
+        if tomo_type in types: return tomo_type
+        hits = sorted({t for t in types for pat in self.tomo_aliases.get(tomo_type, ()) if fnmatch.fnmatchcase(t, pat)})
+        if len(hits) > 1:
+            raise KeyError(f"run {run!r}: tomogram type {tomo_type!r} is ambiguous, it matches {hits}; name one of them")
+        return hits[0] if hits else tomo_type
+
     def tomogram(self, run: str, tomo_type: str = "denoised", voxel_spacing: float | None = None, level: int = 0) -> Tomogram:
         "A lazily read tomogram level."
         vs = self._vs(run, voxel_spacing)
-        ts = vs.get_tomograms(tomo_type)
+        ts = vs.get_tomograms(tomo_type) or vs.get_tomograms(self.resolve_tomo_type(run, tomo_type, voxel_spacing))
         if not ts: raise KeyError(f"run {run!r} has no tomogram {tomo_type!r}; available: {self.tomo_types(run, voxel_spacing)}")
         group = zarr.open(ts[0].zarr(), mode="r")
         levels = sorted(k for k in group.array_keys())
@@ -221,7 +263,18 @@ def _local_root(value: str, base: Path) -> tuple[str, Path | None]:
     if not p.is_absolute(): p = (base / p).resolve()
     return "local://" + str(p), p
 
-def _from_config(path: Path) -> Project:
+def load_name_map(spec: Mapping[str, str] | str | Path | None) -> dict[str, str] | None:
+    "A name map (source particle name -> ours) from a mapping or a YAML file holding one (top level or under `name_map`)."
+    if spec is None or isinstance(spec, Mapping): return None if spec is None else dict(spec)
+    import yaml
+    try: d = yaml.safe_load(Path(spec).read_text())
+    except (OSError, yaml.YAMLError) as e: raise ValueError(f"cannot read name map {spec}: {e}") from e
+    d = d.get("name_map", d) if isinstance(d, dict) else d
+    if not isinstance(d, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in d.items()):
+        raise ValueError(f"name map {spec}: expected a mapping of source name -> particle name")
+    return d
+
+def _from_config(path: Path, **overrides) -> Project:
     import copick
     try: cfg = json.loads(Path(path).read_text())
     except Exception as e: raise ValueError(f"cannot open copick config {path}: {type(e).__name__}: {e}") from e
@@ -235,7 +288,11 @@ def _from_config(path: Path) -> Project:
                                     f"absolute path: edit {key} in {path}; a relative path is resolved against its folder)")
     try: root = copick.from_string(json.dumps(cfg)) if changed else copick.from_file(str(path))
     except Exception as e: raise ValueError(f"cannot open copick config {path}: {type(e).__name__}: {e}") from e
-    prj = Project(root, path)
+    extra = cfg.get("cryo") or {} if isinstance(cfg, dict) else {}
+    kw = {k: extra[k] for k in ("name_map", "truth_user", "truth_session", "tomo_aliases") if k in extra}
+    kw.update({k: v for k, v in overrides.items() if v is not None})
+    if kw.get("truth_session") == "*": kw["truth_session"] = None
+    prj = Project(root, path, **kw)
     bad = []
     for r in root.runs:  # a run name becomes a folder of outputs (picks/<run>.csv): refuse names that escape it
         try: check_name(r.name, "run")
@@ -246,39 +303,59 @@ def _from_config(path: Path) -> Project:
 def _is_kaggle(path: Path) -> bool:
     return (path / "static" / "ExperimentRuns").is_dir()
 
+def default_work_dir(folder: str | Path) -> Path:
+    "A per-input cache folder outside the input tree: `$CRYO_WORK_DIR` (else the system temp dir)/cryo-work/<name>-<hash>."
+    folder = Path(folder).resolve()
+    base = Path(os.environ.get("CRYO_WORK_DIR") or tempfile.gettempdir())
+    return base / "cryo-work" / f"{folder.name}-{hashlib.sha1(str(folder).encode()).hexdigest()[:12]}"
+
+def check_work_dir(work_dir: str | Path, inputs: str | Path) -> Path:
+    "Refuse a work folder inside the input tree (Kaggle mounts its inputs read-only; nothing is ever written there)."
+    work, inp = Path(work_dir).resolve(), Path(inputs).resolve()
+    if work == inp or inp in work.parents:
+        raise ValueError(f"work folder {work} lies inside the input {inp}; nothing is written under an input tree: "
+                         "choose another --work-dir")
+    return work
+
 def open_kaggle(
     folder: str | Path,  # a Kaggle `train/` or `test/` folder (with static/ and, for train, overlay/)
-    work_dir: str | Path | None = None,  # where the config and working overlay go (default: <folder>/../cryo_<name>)
+    work_dir: str | Path | None = None,  # where the config and working overlay go (default: `default_work_dir(folder)`)
+    **project_args,  # name_map, truth_user, truth_session, tomo_aliases (see `Project`)
 ) -> Project:
-    "Open the raw Kaggle layout: build a copick config and copy picks to `curation_0_<particle>.json` in a working overlay."
+    "Open the raw Kaggle layout read-only: a copick config and the picks as `curation_0_<particle>.json` go to a work folder."
     folder = Path(folder)
     if not _is_kaggle(folder): raise FileNotFoundError(f"{folder} is not a Kaggle train/ or test/ folder (no static/ExperimentRuns)")
-    work = Path(work_dir) if work_dir else folder.parent / f"cryo_{folder.name}"
+    work = check_work_dir(work_dir if work_dir is not None else default_work_dir(folder), folder)
     overlay = work / "overlay"
     src = folder / "overlay" / "ExperimentRuns"
     if src.is_dir():
         for f in sorted(src.glob("*/Picks/*.json")):
             name = f.name if f.name.startswith("curation_0_") else f"curation_0_{f.name}"
             dst = overlay / "ExperimentRuns" / f.parent.parent.name / "Picks" / name
-            if not dst.exists():
+            if not dst.exists():  # copied once per work folder; atomic, so parallel ranks never read half a file
                 dst.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(f, dst)
+                fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp"); os.close(fd)
+                shutil.copyfile(f, tmp); os.replace(tmp, dst)
     for run_dir in sorted((folder / "static" / "ExperimentRuns").iterdir()):  # runs without picks exist too
         (overlay / "ExperimentRuns" / run_dir.name).mkdir(parents=True, exist_ok=True)
     cfg = write_config(copick_config(overlay, folder / "static"), work / "copick.json")
-    return _from_config(cfg)
+    return _from_config(cfg, **project_args)
 
 # %% ../../nbs/00_io.ipynb #910b4363
 def open_project(
     path: str | Path,  # a copick config, a folder holding copick.json, or a Kaggle train/ or test/ folder
-    work_dir: str | Path | None = None,  # for Kaggle folders: where the generated config goes
+    work_dir: str | Path | None = None,  # for Kaggle folders: where the config and picks copy go (never inside `path`)
+    name_map: Mapping[str, str] | str | Path | None = None,  # copick object name -> ours, or a YAML of it (default: the config's, else PORTAL_NAMES)
+    truth_user: str | None = None,  # copick user of the ground truth (default: the config's, else "curation")
+    truth_session: str | None = None,  # ... and its session ("*": any; default: the config's, else "0")
 ) -> Project:
-    "Open a copick project or a raw Kaggle folder."
+    "Open a copick project (filesystem or data-portal config) or a raw Kaggle folder."
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"no such project: {path}")
-    if path.is_file(): return _from_config(path)
-    if (path / "copick.json").exists(): return _from_config(path / "copick.json")
-    if _is_kaggle(path): return open_kaggle(path, work_dir)
+    kw = dict(name_map=load_name_map(name_map), truth_user=truth_user, truth_session=truth_session)
+    if path.is_file(): return _from_config(path, **kw)
+    if (path / "copick.json").exists(): return _from_config(path / "copick.json", **kw)
+    if _is_kaggle(path): return open_kaggle(path, work_dir, **kw)
     raise FileNotFoundError(f"{path} holds neither copick.json nor a Kaggle layout (static/ExperimentRuns)")
 
 def open_portal(dataset_ids: Sequence[int], overlay_root: str | Path) -> Project:

@@ -18,13 +18,16 @@ from cryo_metric.guards import check_name
 from cryo_metric.particles import CZII_PARTICLES, PICK_COLUMNS, PICKS_SCHEMA, ParticleSet
 
 # %% auto #0
-__all__ = ['COPICK_PICKS_SCHEMA', 'empty_picks', 'read_picks', 'write_picks', 'umask_mode', 'atomic_write_text', 'to_submission',
-           'write_submission_csv', 'tomogram_centres', 'write_star', 'read_star', 'import_mrc']
+__all__ = ['COPICK_PICKS_SCHEMA', 'TRUTH', 'empty_picks', 'read_picks', 'write_picks', 'umask_mode', 'atomic_write_text',
+           'to_submission', 'write_submission_csv', 'tomogram_centres', 'write_star', 'read_star', 'import_mrc']
 
 # %% ../../nbs/02_picks.ipynb #622efc15
 COPICK_PICKS_SCHEMA = {**{c: PICKS_SCHEMA[c] for c in PICK_COLUMNS}, "user": pl.String, "session": pl.String,
                        "score": pl.Float64}
 "The picks schema of the vocabulary plus the copick user and session the picks were read from."
+
+TRUTH = "<project truth>"
+"Default user/session of `read_picks`: the project's ground truth (`Project.truth_user` / `truth_session`, default curation/0)."
 
 def empty_picks() -> pl.DataFrame:
     "An empty picks table with the copick picks schema."
@@ -33,8 +36,8 @@ def empty_picks() -> pl.DataFrame:
 def read_picks(
     project: Project,  # an open project
     runs: Sequence[str] | None = None,  # runs to read (default: all)
-    user: str | None = "curation",  # copick user_id (None: any)
-    session: str | None = "0",  # copick session_id (None: any)
+    user: str | None = TRUTH,  # copick user_id (None: any; default: the project's ground truth, curation unless configured)
+    session: str | None = TRUTH,  # copick session_id (None: any; default: the project's ground-truth session, "0")
     particle_types: Sequence[str] | None = None,  # objects to read (default: every particle object)
 ) -> pl.DataFrame:
     "Read copick picks into a table (`run, particle_type, x, y, z` Angstrom, `user, session, score`)."
@@ -43,13 +46,15 @@ def read_picks(
     if session is not None: check_name(session, "session")
     unknown = sorted(set(names) - set(project.particle_names))
     if unknown: raise KeyError(f"unknown particle type(s) {unknown}; the project has {project.particle_names}")
+    if user == TRUTH: user = getattr(project, "truth_user", "curation")
+    if session == TRUTH: session = getattr(project, "truth_session", "0")
     frames = []
     for run in (runs if runs is not None else project.runs()):
-        for pk in project.run(run).get_picks(object_name=names, user_id=user, session_id=session):
+        for pk in project.run(run).get_picks(object_name=[project.copick_name(n) for n in names], user_id=user, session_id=session):
             pts = pk.points or []
             if not pts: continue
             xyz = np.array([[p.location.x, p.location.y, p.location.z] for p in pts], np.float64)
-            frames.append(pl.DataFrame({"run": run, "particle_type": pk.pickable_object_name, "x": xyz[:, 0],
+            frames.append(pl.DataFrame({"run": run, "particle_type": project.our_name(pk.pickable_object_name), "x": xyz[:, 0],
                                         "y": xyz[:, 1], "z": xyz[:, 2], "user": pk.user_id, "session": pk.session_id,
                                         "score": [float(p.score if p.score is not None else 1.0) for p in pts]},
                                        schema=COPICK_PICKS_SCHEMA))
@@ -88,9 +93,10 @@ def write_picks(
     for run in runs:
         r = project.run(run)
         for name in project.particle_names:  # every class: new rows, or an empty set replacing old picks of that class
+            cname = project.copick_name(name)  # the copick object behind our name (portal projects)
             g = groups.get((run, name))
-            if g is None and not r.get_picks(object_name=name, user_id=user, session_id=session): continue
-            pk = r.new_picks(name, session_id=session, user_id=user, exist_ok=True)
+            if g is None and not r.get_picks(object_name=cname, user_id=user, session_id=session): continue
+            pk = r.new_picks(cname, session_id=session, user_id=user, exist_ok=True)
             if g is None: pk.from_numpy(np.zeros((0, 3)))
             else:
                 scores = g["score"].to_numpy() if "score" in g.columns else None

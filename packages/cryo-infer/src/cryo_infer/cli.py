@@ -78,6 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--format", choices=["csv", "copick", "star"], default="csv",
                    help="csv: the CSVs only; copick: also copick picks under --user; star: also OUT/particles.star "
                         "(RELION 5: Angstrom from the tomogram centre)")
+    r.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go (default: a cache under the temp dir, never under the input)")
+    r.add_argument("--name-map", default=None, help="YAML of the project's object names -> particle names (default: the portal's names)")
     r.add_argument("--runs", nargs="*", default=None, help="runs to process (default: all)")
     r.add_argument("--voxel-size", type=float, default=None, help="with --mrc: Angstrom per voxel (default: from the MRC headers)")
     r.add_argument("--tomo-type", default="denoised", help="tomogram type to predict (with --mrc: the type the files are imported as)")
@@ -115,7 +117,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             tta = args.tta if "," not in args.tta else [t.strip() for t in args.tta.split(",") if t.strip()]
             ens = ensemble_from_checkpoints(args.checkpoint, tta, args.post)
         if args.mrc: _claim_out(Path(args.out))  # the imported project lives in OUT: OUT is cryo-infer's from now on
-        prj = mrc_project(args.mrc, Path(args.out) / "project", args.voxel_size, args.tomo_type) if args.mrc else open_project(args.data)
+        prj = mrc_project(args.mrc, Path(args.out) / "project", args.voxel_size, args.tomo_type) if args.mrc else open_project(args.data, args.work_dir, args.name_map)
         if args.roi is not None: ens = replace(ens, window=check_window(replace(ens.window, roi_size=tuple(args.roi))))
         user = args.user if args.user is not None or args.format != "copick" else "cryo-infer"
         picks = run_batch(prj, ens, args.out, args.runs, args.tomo_type, args.voxel_spacing, user, args.session,

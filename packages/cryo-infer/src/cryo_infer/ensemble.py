@@ -186,4 +186,6 @@ def seed_ensemble(
     if check_files and missing:
         raise FileNotFoundError(f"ensemble {name!r}: {len(missing)} of {len(rows)} checkpoint(s) missing in {base}: {missing}")
     members = tuple(MemberSpec(str(base / r["checkpoint"]), r["arch"], 1.0) for r in rows)
-    return EnsembleConfig(members, SEED_TTA, "softmax", SEED_WINDOW, post, "fp16", str(checkpoint_dir))
+    parity = post == "seed_parity"  # also the seed's float16 tomogram, half-precision models and float16 accumulation
+    window = replace(SEED_WINDOW, input_dtype="float16") if parity else SEED_WINDOW
+    return EnsembleConfig(members, SEED_TTA, "softmax", window, post, "half" if parity else "fp16", str(checkpoint_dir))

@@ -12,7 +12,7 @@ import polars as pl
 from tqdm.auto import tqdm
 
 from cryo_data.io import Project
-from cryo_data.picks import read_picks
+from cryo_data.picks import TRUTH, read_picks
 from .ensemble import EnsembleConfig, load_members, post_config
 from .postprocess import PostConfig, probs_to_picks
 from .predict import predict_volume
@@ -42,20 +42,21 @@ def score_picks(
     project: Project,  # the project holding the ground truth
     picks: pl.DataFrame,  # picks in the vocabulary's schema (run, particle_type, x, y, z)
     runs: Sequence[str] | None = None,  # runs to score (default: the runs of `picks`)
-    truth_user: str = "curation",  # copick user of the ground truth
-    truth_session: str = "0",  # ... and its session
-    particles: ParticleSet = CZII_PARTICLES,  # radii and weights of the metric
+    truth_user: str | None = TRUTH,  # copick user of the ground truth (default: the project's, curation unless configured)
+    truth_session: str | None = TRUTH,  # ... and its session (None: any)
+    particles: ParticleSet | None = None,  # radii and weights of the metric (default: the project's particles)
     beta: float = 4.0,  # F-beta's beta
 ) -> EvalResult:
     "Score picks against the project's ground truth of the same runs (a run without any pick still counts)."
     runs = sorted(set(picks["run"].to_list())) if runs is None else list(runs)
     if not runs: raise ValueError("no runs to score: `picks` is empty and no `runs` were given")
     truth = read_picks(project, runs, truth_user, truth_session)
+    if truth_user == TRUTH: truth_user, truth_session = project.truth_user, project.truth_session
     if len(truth) == 0:
         raise ValueError(f"no ground-truth picks by {truth_user}/{truth_session} in runs {runs}; "
                          "set truth_user/truth_session to the curator's names")
     picks = picks.filter(pl.col("run").is_in(runs))
-    return EvalResult(score(truth, picks, beta=beta, particles=particles), picks, truth)
+    return EvalResult(score(truth, picks, beta=beta, particles=particles or project.particles), picks, truth)
 
 # %% ../../nbs/07_evaluate.ipynb #1c8e7d62
 def predict_picks(
@@ -69,6 +70,7 @@ def predict_picks(
     voxel_spacing: float | None = None,  # voxel spacing to read (default: the only one)
     device: Any = "cpu",  # torch device
     progress: bool = False,  # show progress bars
+    particles: ParticleSet | None = None,  # whose scored classes to pick (default: the project's particles)
 ) -> pl.DataFrame:  # run, particle_type, x, y, z (Angstrom), score
     "Predict picks for `runs`: sliding-window + TTA probabilities, then post-processing, one run at a time."
     combine, amp = "softmax", None
@@ -77,11 +79,12 @@ def predict_picks(
         window, tta, post = window or ens.window, tta or ens.tta, post or post_config(ens)
         combine, amp, models = ens.combine, ens.amp, load_members(ens, str(device))
     window, tta, post = window or SEED_WINDOW, tta or "seed", post or "seed"
+    particles = particles or project.particles
     frames = []
     for r in tqdm(list(runs), desc="runs", disable=not progress):
         t = project.tomogram(r, tomo_type, voxel_spacing)
-        probs = predict_volume(models, t.array, window, tta, combine, device, amp, progress)
-        frames.append(probs_to_picks(probs, t.voxel_size_A, post, run=r))
+        probs = predict_volume(models, t.array, window, tta, combine, device, amp, progress, particles=particles)
+        frames.append(probs_to_picks(probs, t.voxel_size_A, post, run=r, particles=particles))
         del probs
     return pl.concat(frames) if frames else pl.DataFrame(schema=PICKS_SCHEMA)
 
@@ -93,12 +96,12 @@ def evaluate(
     tta: Sequence[str] | str | None = None,  # TTA views
     post: PostConfig | str | None = None,  # post-processing
     tomo_type: str = "denoised",  # tomogram type
-    truth_user: str = "curation",  # copick user of the ground truth
-    truth_session: str = "0",  # ... and its session
-    particles: ParticleSet = CZII_PARTICLES,  # radii and weights of the metric
+    truth_user: str | None = TRUTH,  # copick user of the ground truth (default: the project's)
+    truth_session: str | None = TRUTH,  # ... and its session
+    particles: ParticleSet | None = None,  # classes to pick, radii and weights of the metric (default: the project's)
     device: Any = "cpu",  # torch device
     progress: bool = False,  # show progress bars
 ) -> EvalResult:
     "Predict, then score: the one evaluation path of training validation, the demo, the LB table and the tests."
-    picks = predict_picks(project, models, runs, window, tta, post, tomo_type, device=device, progress=progress)
+    picks = predict_picks(project, models, runs, window, tta, post, tomo_type, device=device, progress=progress, particles=particles)
     return score_picks(project, picks, runs, truth_user, truth_session, particles)

@@ -15,12 +15,15 @@ import torch
 import torch.nn.functional as F
 
 from .predict import SCORED
-from cryo_metric.particles import CZII_PARTICLES
+from cryo_metric.particles import CZII_PARTICLES, ParticleSet
 
 # %% auto #0
-__all__ = ['SEED_HALF_RES', 'POST_PRESETS', 'RADII_A', 'PostConfig', 'probs_to_picks']
+__all__ = ['DEFAULT_THRESHOLD', 'SEED_HALF_RES', 'POST_PRESETS', 'RADII_A', 'PostConfig', 'probs_to_picks']
 
 # %% ../../nbs/03_postprocess.ipynb #1c660a8a
+DEFAULT_THRESHOLD = 0.15
+"Probability threshold of a class that a PostConfig does not list (another particle set's classes)."
+
 @dataclass(frozen=True)
 class PostConfig:
     "How probability maps become picks."
@@ -94,22 +97,25 @@ def probs_to_picks(
     voxel_size_A: Sequence[float] | float,  # Angstrom per voxel (z, y, x), read from the tomogram
     cfg: PostConfig | str = "seed",  # a PostConfig or a preset name
     run: str = "",  # run name written to the table
+    particles: ParticleSet | None = None,  # whose scored classes `probs` holds (default: the competition's SCORED); radii from it
 ) -> pl.DataFrame:  # run, particle_type, x, y, z (Angstrom), score
     "Turn probability maps into picks."
     cfg = POST_PRESETS[cfg] if isinstance(cfg, str) else cfg
-    if probs.ndim != 4 or probs.shape[0] != len(SCORED): raise ValueError(f"probs must be (5, z, y, x), got {probs.shape}")
-    if not all(np.isfinite(probs[c].sum(dtype=np.float64)) for c in range(len(SCORED))):  # no full-size boolean temporary
+    names = SCORED if particles is None else particles.scored
+    radii = RADII_A if particles is None else particles.radii("official")
+    if probs.ndim != 4 or probs.shape[0] != len(names): raise ValueError(f"probs must be ({len(names)}, z, y, x), got {probs.shape}")
+    if not all(np.isfinite(probs[c].sum(dtype=np.float64)) for c in range(len(names))):  # no full-size boolean temporary
         raise ValueError("probability maps contain NaN or infinite values")
     vs = np.broadcast_to(np.asarray(voxel_size_A, np.float64), (3,))
     frames = []
-    for c, name in enumerate(SCORED):
+    for c, name in enumerate(names):
         p, half = probs[c], name in cfg.half_resolution
         if half: p = _half_res(p)
         if cfg.method == "components":
-            zyx, sc = _components(p, cfg.thresholds[name], cfg.min_sizes.get(name, 0), cfg.connectivity, cfg.score)
+            zyx, sc = _components(p, cfg.thresholds.get(name, DEFAULT_THRESHOLD), cfg.min_sizes.get(name, 0), cfg.connectivity, cfg.score)
         elif cfg.method == "peaks":
-            rv = RADII_A[name] * cfg.peak_radius_fraction / vs / (np.array([1, 2, 2]) if half else 1)
-            zyx, sc = _peaks(p, cfg.thresholds[name], rv)
+            rv = radii[name] * cfg.peak_radius_fraction / vs / (np.array([1, 2, 2]) if half else 1)
+            zyx, sc = _peaks(p, cfg.thresholds.get(name, DEFAULT_THRESHOLD), rv)
         else: raise ValueError(f"unknown method {cfg.method!r}; choose 'components' or 'peaks'")
         if half:
             zyx = zyx * np.array([1.0, 2.0, 2.0])

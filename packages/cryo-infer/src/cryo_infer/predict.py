@@ -17,7 +17,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .tta import get_tta
-from cryo_metric.particles import BACKGROUND, CZII_PARTICLES
+from cryo_metric.particles import BACKGROUND, CZII_PARTICLES, ParticleSet
 from .window import SEED_WINDOW, WindowConfig, blend_weights, fit_roi, tile_grid
 
 # %% auto #0
@@ -27,9 +27,9 @@ __all__ = ['SCORED', 'scored_channels', 'Member', 'predict_volume']
 SCORED = CZII_PARTICLES.scored
 "The five classes that are scored (beta-amylase has weight 0 and is never predicted), from the vocabulary."
 
-def scored_channels(classes: Sequence[str], with_background: bool = False) -> list[int]:
-    "Output-channel indices of the scored classes (optionally background first) in a model's class layout."
-    names = ((BACKGROUND,) if with_background else ()) + SCORED
+def scored_channels(classes: Sequence[str], with_background: bool = False, particles: ParticleSet | None = None) -> list[int]:
+    "Output-channel indices of the scored classes of `particles` (default: the competition's; optionally background first) in a model's class layout."
+    names = ((BACKGROUND,) if with_background else ()) + (SCORED if particles is None else particles.scored)
     missing = [n for n in names if n not in classes]
     if missing: raise ValueError(f"model classes {list(classes)} lack {missing}")
     return [list(classes).index(n) for n in names]
@@ -71,9 +71,9 @@ def _normalise(tile: np.ndarray, mode: str, stats: tuple[float, float] | None) -
     return (tile - m) / (s if s > 0 else 1.0)
 
 # %% ../../nbs/02_predict.ipynb #c2e77c93
-def _forward_views(member: Member, fn: Callable, x: torch.Tensor, views, batch: int, device, amp_dtype, combine: str) -> torch.Tensor:
+def _forward_views(member: Member, fn: Callable, x: torch.Tensor, views, batch: int, device, amp_dtype, combine: str, particles=None) -> torch.Tensor:
     "Average over TTA views of one member on one tile: (C_out, z, y, x) probabilities or logits of the chosen channels."
-    idx = scored_channels(member.classes, with_background=(combine == "logits"))
+    idx = scored_channels(member.classes, with_background=(combine == "logits"), particles=particles)
     acc = None
     for i in range(0, len(views), batch):
         group = views[i:i + batch]
@@ -157,14 +157,17 @@ def predict_volume(
     progress: bool = True,
     compile: bool = False,  # torch.compile each model with frozen weights (faster on CPU; compiles once per tile shape)
     accumulate_on: str = "auto",  # "device": blend on the compute device, one copy to the host; "host"; "auto": device on a GPU if it fits
-) -> np.ndarray:  # float32 (5, z, y, x): probabilities of SCORED
+    particles: ParticleSet | None = None,  # whose scored classes to return (default: the competition's SCORED)
+) -> np.ndarray:  # float32 (n_scored, z, y, x): probabilities of the scored classes, in the set's order
     "Probability maps of the five scored classes for a whole tomogram."
     members, views = _as_members(models), get_tta(tta)
     if combine not in ("softmax", "logits"): raise ValueError(f"combine must be 'softmax' or 'logits', got {combine!r}")
     if window.normalization not in ("patch", "tomogram", "none"): raise ValueError(f"unknown normalization {window.normalization!r}")
     device = torch.device(device)
-    if amp not in ("fp16", "bf16", None): raise ValueError(f"amp must be 'fp16', 'bf16' or None, got {amp!r}")
-    amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16, None: None}[amp] if device.type != "cpu" else None
+    if amp not in ("fp16", "bf16", "half", None): raise ValueError(f"amp must be 'fp16', 'bf16', 'half' or None, got {amp!r}")
+    half = amp == "half" and device.type != "cpu"  # the seed: .half() models and inputs, float16 accumulation (GPU only)
+    amp_dtype = {"fp16": torch.float16, "bf16": torch.bfloat16, "half": None, None: None}[amp] if device.type != "cpu" else None
+    if window.input_dtype not in ("float32", "float16"): raise ValueError(f"input_dtype must be 'float32' or 'float16', got {window.input_dtype!r}")
     shape = tuple(int(s) for s in volume.shape)
     divisor = tuple(math.lcm(*[m.divisor[a] for m in members]) for a in range(3))
     roi, padded = fit_roi(shape, window.roi_size, divisor)
@@ -175,34 +178,37 @@ def predict_volume(
         pad = [(0, p - s) for p, s in zip(padded, shape)]
         volume = np.pad(np.asarray(volume[...], np.float32), pad, mode="edge")
     stats = _tomogram_stats(volume) if window.normalization == "tomogram" else None
-    n_out = len(SCORED) + (combine == "logits")
-    where = _accumulate_where(accumulate_on, device, 4 * n_out * math.prod(padded))
-    acc = torch.zeros((n_out,) + padded, dtype=torch.float32, device=device) if where == "device" else np.zeros((n_out,) + padded, np.float32)
+    n_out = len(SCORED if particles is None else particles.scored) + (combine == "logits")
+    where = "host" if half else _accumulate_where(accumulate_on, device, 4 * n_out * math.prod(padded))  # the seed's float16: on the host
+    acc = torch.zeros((n_out,) + padded, dtype=torch.float32, device=device) if where == "device" else np.zeros((n_out,) + padded, np.float16 if half else np.float32)
     wt = blend_weights(roi, window)
     wt_t = torch.from_numpy(wt).to(device if where == "device" else "cpu")
     total_w = sum(m.weight for m in members)
-    for m in members: m.model.eval().to(device)
+    for m in members: m.model.eval().to(device, torch.float16 if half else None)
     fns = [_compiled(m.model) if compile else m.model for m in members]
     grid = tile_grid(padded, roi, window.overlap_vox)
     for start in tqdm(grid, desc="tiles", disable=not progress, leave=False):
         sl = tuple(slice(s, s + r) for s, r in zip(start, roi))
         tile = np.asarray(volume[sl], np.float32)
         if not np.isfinite(tile).all(): raise ValueError(f"NaN or infinite voxels in the tile at {start}")
+        if window.input_dtype == "float16": tile = tile.astype(np.float16).astype(np.float32)  # normalised in float32, as MONAI did
         x = torch.from_numpy(_normalise(tile, window.normalization, stats))[None, None].to(device)  # one copy per tile
+        if half: x = x.half()
         t_acc = None
         for m, fn in zip(members, fns):
-            y = _forward_views(m, fn, x, views, window.views_per_pass, device, amp_dtype, combine)
+            y = _forward_views(m, fn, x, views, window.views_per_pass, device, amp_dtype, combine, particles)
             if where == "host": y = y.cpu()
             y = y.mul_(m.weight / total_w)
             if t_acc is None: t_acc = y
             else: t_acc += y
         if where == "device": acc[(slice(None),) + sl] += t_acc.mul_(wt_t)
-        else: acc[(slice(None),) + sl] += t_acc.mul_(wt_t).numpy()
+        else: acc[(slice(None),) + sl] += t_acc.mul_(wt_t).numpy().astype(acc.dtype, copy=False)
     if where == "device":
         _divide_by_weights_t(acc, grid, roi, wt_t)
         if combine == "logits": acc = torch.softmax(acc, dim=0)[1:]
         acc = acc[(slice(None),) + tuple(slice(0, s) for s in shape)].cpu().numpy()  # the one copy to the host
         return np.ascontiguousarray(acc)
     _divide_by_weights(acc, grid, roi, wt)
+    acc = acc.astype(np.float32, copy=False)
     if combine == "logits": acc = torch.softmax(torch.from_numpy(acc), dim=0)[1:].numpy()
     return np.ascontiguousarray(acc[(slice(None),) + tuple(slice(0, s) for s in shape)])

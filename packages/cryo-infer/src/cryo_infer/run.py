@@ -24,6 +24,7 @@ from cryo_metric.guards import check_name
 from .ensemble import EnsembleConfig, ensemble_to_dict, load_members, post_config
 from .postprocess import probs_to_picks
 from .predict import Member, predict_volume
+from cryo_metric.particles import ParticleSet
 
 # %% auto #0
 __all__ = ['PICK_SCHEMA', 'dist_info', 'build_manifest', 'check_out', 'run_batch']
@@ -121,6 +122,7 @@ def run_batch(
     device: str | None = None,  # default: this rank's GPU if any, else CPU
     progress: bool = True,
     compile: bool = False,  # torch.compile the models (see predict_volume)
+    particles: ParticleSet | None = None,  # whose scored classes to pick (default: the project's particles)
 ) -> pl.DataFrame:  # all picks of the processed runs
     "Predict picks for many runs, resumably; returns the merged picks table."
     out = Path(out)
@@ -143,15 +145,15 @@ def run_batch(
     _barrier(world)
     mine = runs[rank::world]
     todo = [r for r in mine if overwrite or not (out / "picks" / f"{r}.csv").exists()]
-    post = post_config(ensemble)
+    post, particles = post_config(ensemble), particles or project.particles
     for r in tqdm(todo, desc=f"runs (rank {rank})" if world > 1 else "runs", disable=not progress):
         t0 = time.perf_counter()
         tomo = project.tomogram(r, tomo_type, voxel_spacing)
-        try: probs = predict_volume(members, tomo.array, ensemble.window, ensemble.tta, ensemble.combine, device, ensemble.amp, progress, compile)
+        try: probs = predict_volume(members, tomo.array, ensemble.window, ensemble.tta, ensemble.combine, device, ensemble.amp, progress, compile, particles=particles)
         except ValueError as e:  # bad voxels or chunks: name the run
             if f"run {r!r}" in str(e): raise
             raise ValueError(f"run {r!r}, tomogram {tomo_type!r}: {e}") from None
-        picks = probs_to_picks(probs, tomo.voxel_size_A, post, run=r)
+        picks = probs_to_picks(probs, tomo.voxel_size_A, post, run=r, particles=particles)
         del probs
         if user is not None: write_picks(project, picks, user, session, overwrite=True, runs=[r])  # every class of the run
         atomic_write_text(out / "picks" / f"{r}.csv", picks.write_csv(), overwrite=True)  # last: marks the run done

@@ -37,6 +37,7 @@ class WindowConfig:
     sigma_scale: float = 0.125  # gaussian blending: sigma = sigma_scale x roi
     views_per_pass: int = 7  # views (TTA x tiles) per forward pass
     normalization: str = "patch"  # "patch" (z-score each tile, the seed's), "tomogram" or "none"
+    input_dtype: str = "float32"  # "float16": round the tomogram to half precision before normalising (the seed's submit)
 
 SEED_WINDOW = WindowConfig()
 "The seed's inference tiling."

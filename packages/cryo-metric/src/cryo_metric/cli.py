@@ -70,6 +70,7 @@ def _particles(spec: str, solution: str) -> ParticleSet:
     if spec == "czii": return CZII_PARTICLES
     if spec == "copick": return ParticleSet.from_copick_config(solution)
     if not Path(spec).is_file(): raise FileNotFoundError(f"--particles: no such file {spec!r}; give 'czii', 'copick' or a CSV")
+    if spec.endswith((".yaml", ".yml")): return ParticleSet.from_yaml(spec)
     try: df = pl.read_csv(spec)
     except Exception as e: raise ValueError(f"--particles {spec}: cannot read CSV: {e}") from e
     missing = [c for c in ("particle_type", "radius_A") if c not in df.columns]
@@ -110,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--matching", choices=["kaggle", "hungarian"], default="kaggle",
                    help="kaggle: as the competition's scorer matches; hungarian: optimal one-to-one matching")
     s.add_argument("--particles", default="czii",
-                   help="'czii' (the competition's radii and weights), 'copick' (radii from the solution's config) or a "
-                        "CSV particle_type,radius_A[,weight] (radius in Angstrom)")
+                   help="'czii' (the competition's radii and weights), 'copick' (radii from the solution's config), a YAML "
+                        "particle set, or a CSV particle_type,radius_A[,weight] (radius in Angstrom)")
     return ap
 
 # %% ../../nbs/03_cli.ipynb #f7b51ffb

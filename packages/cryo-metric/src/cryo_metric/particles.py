@@ -13,8 +13,9 @@ from typing import Iterable, Literal, Mapping
 import polars as pl
 
 # %% auto #0
-__all__ = ['BACKGROUND', 'CZII_PARTICLES', 'LAYOUT_7', 'LAYOUT_6', 'PICK_COLUMNS', 'PICKS_SCHEMA', 'KAGGLE_COLUMNS', 'Particle',
-           'ParticleSet', 'class_layout', 'empty_picks']
+__all__ = ['BACKGROUND', 'CZII_PARTICLES', 'LAYOUT_7', 'LAYOUT_6', 'PORTAL_NAMES', 'PICK_COLUMNS', 'PICKS_SCHEMA',
+           'KAGGLE_COLUMNS', 'Particle', 'ParticleSet', 'class_layout', 'canonical_name', 'load_particles',
+           'empty_picks']
 
 # %% ../../nbs/00_particles.ipynb #29578176
 BACKGROUND = "background"
@@ -120,6 +121,43 @@ class ParticleSet:
             out.append(o)
         return out
 
+    def to_dict(self) -> dict:
+        "Plain data: `{'particles': [{name, radius_A, weight, label, colour, ...}, ...]}` (labels made explicit)."
+        labels = self.labels
+        return {"particles": [{k: v for k, v in {**asdict(p), "label": labels[p.name]}.items() if v is not None}
+                              for p in self.particles]}
+
+    @classmethod
+    def from_dict(cls, d: Mapping | list, where: str = "particle set") -> ParticleSet:
+        "A set from plain data: `{'particles': [...]}` or a bare list of particle entries (`name` and `radius_A` required)."
+        items = d.get("particles") if isinstance(d, Mapping) else d
+        if not isinstance(items, list) or not items: raise ValueError(f"{where}: expected a non-empty list under 'particles'")
+        known = {f for f in Particle.__dataclass_fields__}
+        ps = []
+        for i, e in enumerate(items):
+            if not isinstance(e, Mapping) or "name" not in e or "radius_A" not in e:
+                raise ValueError(f"{where}: entry {i} needs at least 'name' and 'radius_A', got {e!r}")
+            unknown = sorted(set(e) - known)
+            if unknown: raise ValueError(f"{where}: entry {i} ({e['name']!r}) has unknown key(s) {unknown}; known: {sorted(known)}")
+            ps.append(Particle(**{"colour": _PALETTE[i % len(_PALETTE)], **e}))
+        return cls(tuple(ps))
+
+    def to_yaml(self, path: str | Path) -> Path:
+        "Write the set as YAML (what `from_yaml` reads)."
+        import yaml
+        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+        return path
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> ParticleSet:
+        "Read a particle set from a YAML file (see `to_dict`)."
+        import yaml
+        path = Path(path)
+        try: d = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as e: raise ValueError(f"cannot read particle set {path}: {e}") from e
+        return cls.from_dict(d, str(path))
+
     @classmethod
     def from_mapping(cls,
                      radii_A: Mapping[str, float],  # particle name -> radius in Angstrom
@@ -177,6 +215,36 @@ def class_layout(out_channels: int, particles: ParticleSet | None = None) -> tup
     for lay in (particles.layout(True), particles.layout(False)):
         if len(lay) == out_channels: return lay
     return tuple(f"class_{i}" for i in range(out_channels))
+
+# %% ../../nbs/00_particles.ipynb #3067093d
+PORTAL_NAMES = {"ferritin_complex": "apo-ferritin", "beta_amylase": "beta-amylase", "beta_galactosidase": "beta-galactosidase",
+                "cytosolic_ribosome": "ribosome", "thyroglobulin": "thyroglobulin", "pp7_vlp": "virus-like-particle"}
+"Object names of the CZ cryoET Data Portal (datasets 10440-10446) -> the competition's names."
+
+def _name_key(name: str) -> str: return "".join(ch for ch in name.lower() if ch not in "-_ ")
+
+def canonical_name(
+    name: str,  # a particle name as some source writes it
+    name_map: Mapping[str, str] | None = None,  # source name -> our name (default: PORTAL_NAMES); keys match up to -/_/space/case
+    particles: ParticleSet | None = None,  # names already ours (default: CZII_PARTICLES)
+) -> str:
+    "Our name for `name`: itself when the set knows it, else its `name_map` entry (matched up to -, _, space and case), else unchanged."
+    particles = particles or CZII_PARTICLES
+    if name in particles: return name
+    key = _name_key(name)
+    for k, v in (PORTAL_NAMES if name_map is None else name_map).items():
+        if _name_key(k) == key: return v
+    for n in particles.names:
+        if _name_key(n) == key: return n
+    return name
+
+def load_particles(spec: str | Path | ParticleSet | None) -> ParticleSet:
+    "A particle set from `czii`/None (the default), a YAML file (`ParticleSet.to_yaml`) or a copick config (.json)."
+    if spec is None or isinstance(spec, ParticleSet): return spec or CZII_PARTICLES
+    if str(spec).lower() == "czii": return CZII_PARTICLES
+    p = Path(spec)
+    if not p.exists(): raise FileNotFoundError(f"no particle set {spec!r}: give 'czii', a YAML file or a copick config")
+    return ParticleSet.from_copick_config(p) if p.suffix == ".json" else ParticleSet.from_yaml(p)
 
 # %% ../../nbs/00_particles.ipynb #3d48a8d3
 PICK_COLUMNS = ("run", "particle_type", "x", "y", "z")

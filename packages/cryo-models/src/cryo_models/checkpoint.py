@@ -155,7 +155,7 @@ def load_checkpoint(
         model = create_model(arch, **overrides)
         info = CheckpointInfo(arch, model.cryo_constructor, model.cryo_classes, "patch", fmt, meta)
     strict_load(model, sd, f"{arch} (from {path.name})")
-    model.cryo_info = info
+    model.cryo_info, model.cryo_classes = info, tuple(info.classes)  # another particle set's names survive the round trip
     return model.eval()
 
 # %% ../../nbs/06_checkpoint.ipynb #d2aafbe2

@@ -57,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="config override, repeatable, e.g. --set optim.lr=0.002 --set data.roi_size=[64,128,128]")
         s.add_argument("--quiet", action="store_true", help="no progress bars")
+        s.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go")
+        s.add_argument("--truth-user", default=None, help="copick user of the ground truth (default: the config's cryo block, else curation)")
+        s.add_argument("--truth-session", default=None, help="its session ('*': any; default: the config's, else 0)")
+        s.add_argument("--name-map", default=None, help="YAML of the project's object names -> particle names (default: the portal's names)")
     sub.choices["fit"].add_argument("--out", default=None, help="output folder (default: runs/<model>_<valid runs>)")
     sub.choices["cv"].add_argument("--out", default=None, help="output folder, one fold_<run>/ per fold (default: runs/<model>_cv)")
     sub.choices["fit"].add_argument("--valid-run", required=True, nargs="+", help="held-out run(s), validated with the official metric")
@@ -66,6 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--cv", required=True, help="a cryo-train cv output folder (fold_*/oof_picks.csv)")
     t.add_argument("--data", required=True, help="the project the folds were trained on (its ground truth scores the picks)")
     t.add_argument("--ensemble", required=True, help="ensemble YAML to update; created from the folds' best.pt if missing")
+    t.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go")
+    t.add_argument("--truth-user", default=None, help="copick user of the ground truth (default: the config's cryo block, else curation)")
+    t.add_argument("--truth-session", default=None, help="its session ('*': any; default: the config's, else 0)")
+    t.add_argument("--name-map", default=None, help="YAML of the project's object names -> particle names")
     _sub(sub, "configs", "list the shipped configs", "cryo-train configs")
     return ap
 
@@ -98,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "configs":
             for f in sorted(CONFIG_DIR.glob("*.yaml")): print(f.stem, f)
             return 0
-        prj = open_project(args.data)
+        prj = open_project(args.data, args.work_dir, args.name_map, args.truth_user, args.truth_session)
         if args.command == "fit":
             from cryo_train.fit import fit
             cfg = _available_types(resolve_config(args.config, args.set), prj, prj.runs())

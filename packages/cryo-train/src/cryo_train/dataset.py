@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 
 from cryo_data.io import Project
 from cryo_data.labels import paint_spheres_xyz, radius_preset
-from cryo_data.picks import read_picks
+from cryo_data.picks import TRUTH, read_picks
 from cryo_metric.particles import CZII_PARTICLES, ParticleSet
 
 
@@ -78,7 +78,7 @@ class PatchDataset(Dataset):
                  augment: AugmentConfig | None = AugmentConfig(),  # None: no augmentation
                  seed: int = 0,  # base random seed
                  cache: bool = False,  # keep volumes in RAM
-                 user: str = "curation", session: str = "0",  # ground-truth picks
+                 user: str | None = TRUTH, session: str | None = TRUTH,  # ground-truth picks (default: the project's)
                  particles: ParticleSet = CZII_PARTICLES,  # particle names, radii and layout
                 ):
         if normalization not in ("patch", "tomogram"): raise ValueError(f"normalization must be 'patch' or 'tomogram', got {normalization!r}")

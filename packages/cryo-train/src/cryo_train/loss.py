@@ -12,6 +12,8 @@ import torch.nn.functional as F
 from monai.losses import TverskyLoss
 from torch import nn
 
+from cryo_metric.particles import CZII_PARTICLES, ParticleSet
+
 # %% auto #0
 __all__ = ['SeedLoss', 'LuoLoss', 'make_loss']
 
@@ -23,12 +25,18 @@ class SeedLoss(nn.Module):
                  alpha: float = 0.3,  # Tversky weight of false positives
                  beta: float = 0.7,  # Tversky weight of false negatives
                  ce_weights: Sequence[float] | None = None,  # default: [1,1,0,2,1,2,1] (7) or [1,1,2,1,2,1] (6)
-                 tversky_coef: float = 1.0, ce_coef: float = 1.0):
+                 tversky_coef: float = 1.0, ce_coef: float = 1.0,
+                 particles: ParticleSet | None = None):  # another particle set: CE weights = its score weights, weight 0 ignored
         super().__init__()
-        if n_classes not in (6, 7): raise ValueError(f"n_classes must be 6 or 7, got {n_classes}")
-        w = ce_weights if ce_weights is not None else ((1, 1, 0, 2, 1, 2, 1) if n_classes == 7 else (1, 1, 2, 1, 2, 1))
+        from cryo_metric.particles import class_layout
+        lay = class_layout(n_classes, particles)
+        if lay[0].startswith("class_"):
+            raise ValueError(f"n_classes {n_classes} fits neither layout of particles {(particles or CZII_PARTICLES).names}")
+        ps = particles or CZII_PARTICLES  # the seed's weights [1,1,0,2,1,2,1] are the competition's score weights
+        w = ce_weights if ce_weights is not None else (1.0,) + tuple(ps[n].weight for n in lay[1:])
         if len(w) != n_classes: raise ValueError(f"ce_weights needs {n_classes} entries, got {len(w)}")
-        self.n_classes, self.ignore = n_classes, (2 if n_classes == 7 else None)
+        ignored = [i for i, n in enumerate(lay) if i > 0 and ps[n].weight == 0]
+        self.n_classes, self.ignore = n_classes, (ignored[0] if ignored else None)
         self.register_buffer("ce_weight", torch.tensor(w, dtype=torch.float32))
         self.tversky = TverskyLoss(include_background=True, to_onehot_y=False, softmax=False, alpha=alpha, beta=beta,
                                    smooth_nr=1e-5, smooth_dr=1e-5, batch=False)
@@ -65,8 +73,10 @@ class LuoLoss(nn.Module):
         return (d @ self.w).mean() + ce
 
 # %% ../../nbs/01_loss.ipynb #0cf234b1
-def make_loss(name: str, n_classes: int, **kwargs) -> nn.Module:
-    "A loss by name: 'seed' or 'luo'."
-    if name == "seed": return SeedLoss(n_classes, **kwargs)
-    if name == "luo": return LuoLoss(n_classes, **kwargs)
+def make_loss(name: str, n_classes: int, particles: ParticleSet | None = None, **kwargs) -> nn.Module:
+    "A loss by name: 'seed' or 'luo' (for `particles`, default the competition's)."
+    if name == "seed": return SeedLoss(n_classes, particles=particles, **kwargs)
+    if name == "luo":
+        if n_classes != 6 and "class_weights" not in kwargs: kwargs["class_weights"] = (0.1,) + (1.0,) * (n_classes - 1)
+        return LuoLoss(n_classes, **kwargs)
     raise ValueError(f"unknown loss {name!r}; choose 'seed' or 'luo'")

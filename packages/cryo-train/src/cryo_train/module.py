@@ -19,6 +19,7 @@ from cryo_data.io import Project
 from cryo_infer.evaluate import predict_picks, score_picks
 from cryo_infer.predict import Member
 from cryo_infer.window import WindowConfig
+from cryo_metric.particles import class_layout
 from cryo_models import create_model
 from .config import TrainConfig, to_dict
 from .loss import make_loss
@@ -42,7 +43,8 @@ class SegDataModule(pl_.LightningDataModule):
         d, n_cls = self.cfg.data, create_model(self.cfg.model.name, **self.cfg.model.overrides).cryo_constructor["out_channels"]
         aug = AugmentConfig(label_mode=d.label_mode) if d.augment else None
         self.train_ds = PatchDataset(self.project, self.train_runs, d.tomo_types, d.roi_size, d.samples_per_volume, d.ratios,
-                                     d.radii, 7 if n_cls == 7 else 6, d.normalization, aug, self.cfg.trainer.seed, d.cache)
+                                     d.radii, n_cls, d.normalization, aug, self.cfg.trainer.seed, d.cache,
+                                     particles=self.project.particles)
 
     def train_dataloader(self) -> DataLoader:
         d = self.cfg.data
@@ -61,7 +63,8 @@ class SegModule(pl_.LightningModule):
         self.cfg = cfg.effective()
         self.model = create_model(self.cfg.model.name, **self.cfg.model.overrides)
         n_cls = self.model.cryo_constructor["out_channels"]
-        self.loss_fn = make_loss(self.cfg.optim.loss, n_cls)
+        self.model.cryo_classes = class_layout(n_cls, project.particles if project is not None else None)
+        self.loss_fn = make_loss(self.cfg.optim.loss, n_cls, project.particles if project is not None else None)
         self.project = project
         self._val_picks: list[pl.DataFrame] = []
 
