@@ -1,4 +1,5 @@
 """Shared helpers for the benchmarks: machine description and result files."""
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -36,6 +37,7 @@ def machine() -> str:
     gpu = ""
     try:
         import torch
+
         if torch.cuda.is_available():
             gpu = f", GPU: {torch.cuda.get_device_name(0)}"
     except ImportError:
@@ -79,8 +81,9 @@ def random_zarr_volume(path: str, shape, seed: int = 0, chunk: int = 64) -> str:
     """Write a float32 standard-normal (z, y, x) volume as a zarr array on disk, slab by slab; returns the path."""
     import numpy as np
     import zarr
+
     z = zarr.open(path, mode="w", shape=tuple(shape), chunks=(chunk,) * 3, dtype="float32")
     rng = np.random.default_rng(seed)
     for z0 in range(0, shape[0], 16):
-        z[z0:z0 + 16] = rng.standard_normal((min(16, shape[0] - z0),) + tuple(shape[1:])).astype(np.float32)
+        z[z0 : z0 + 16] = rng.standard_normal((min(16, shape[0] - z0),) + tuple(shape[1:])).astype(np.float32)
     return path

@@ -5,6 +5,7 @@ full-size run with one tomogram type and with all four, and the writing of a one
 
     python benchmarks/data_speed.py [--results DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,9 @@ VOXEL = (10.012444196428572, 10.012444196428572, 10.012444537618887)
 def main(argv=None) -> int:
     import polars as pl
     from cryo_data.labels import paint_spheres
-    from cryo_data.simulate import SimConfig, simulate_run
     from cryo_data.simproject import simulate_project
+    from cryo_data.simulate import SimConfig, simulate_run
+
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--results", default=None)
     args = ap.parse_args(argv)
@@ -36,19 +38,26 @@ def main(argv=None) -> int:
         times = []
         for run in sorted(picks["experiment"].unique()):
             pk = picks.filter(pl.col("experiment") == run)
-            t = time.perf_counter(); paint_spheres(pk, (184, 630, 630), VOXEL); dt = time.perf_counter() - t
-            times.append(dt); md += f"| {run} | {len(pk)} | {dt:.3f} |\n"
+            t = time.perf_counter()
+            paint_spheres(pk, (184, 630, 630), VOXEL)
+            dt = time.perf_counter() - t
+            times.append(dt)
+            md += f"| {run} | {len(pk)} | {dt:.3f} |\n"
         md += f"\nmax {max(times):.3f} s per run (goal: well under 2 s).\n\n"
         data["paint_max_s"] = max(times)
     else:
         md += f"Label painting skipped: {SHARED} is absent (it lives in ../shared beside the checkout).\n\n"
     md += "## Simulator at 184x630x630\n\n| what | seconds |\n|---|---|\n"
     for types in (("denoised",), ("denoised", "wbp", "ctfdeconvolved", "isonetcorrected")):
-        t = time.perf_counter(); vols, pk = simulate_run(SimConfig(tomo_types=types), seed=1); dt = time.perf_counter() - t
+        t = time.perf_counter()
+        vols, pk = simulate_run(SimConfig(tomo_types=types), seed=1)
+        dt = time.perf_counter() - t
         md += f"| simulate one run, {len(types)} type(s) ({len(pk)} particles) | {dt:.1f} |\n"
         data[f"simulate_{len(types)}_types_s"] = dt
     with tempfile.TemporaryDirectory() as d:
-        t = time.perf_counter(); simulate_project(Path(d) / "p", runs=1, progress=False); dt = time.perf_counter() - t
+        t = time.perf_counter()
+        simulate_project(Path(d) / "p", runs=1, progress=False)
+        dt = time.perf_counter() - t
     md += f"| simulate and write a one-run copick project (1 type, OME-Zarr pyramid) | {dt:.1f} |\n"
     data["simulate_write_project_s"] = dt
     md += "\nGoal: one full-size tomogram of one type in at most 15 s on 2 cores.\n"

@@ -5,6 +5,7 @@ The headline figures are written to gpu_check.md before the sweep starts, so a t
 
     python benchmarks/gpu_check.py [--results DIR] [--shape 184 630 630] [--no-sweep]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,49 +24,72 @@ GOAL_S = 5.0
 def main(argv=None) -> int:
     import numpy as np
     import torch
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--results", default=None)
     ap.add_argument("--shape", type=int, nargs=3, default=[184, 630, 630])
     ap.add_argument("--no-sweep", action="store_true", help="only the headline figures")
     args = ap.parse_args(argv)
     if not torch.cuda.is_available():
-        print("gpu_check: no CUDA device; nothing to measure"); return 0
-    from torch.utils.flop_counter import FlopCounterMode
+        print("gpu_check: no CUDA device; nothing to measure")
+        return 0
     from cryo_infer.predict import Member, predict_volume
     from cryo_infer.window import SEED_WINDOW, WindowConfig
     from cryo_models import create_model, seed_table
+    from torch.utils.flop_counter import FlopCounterMode
+
     torch.backends.cudnn.benchmark = True  # fixed tile shapes: let cuDNN pick its fastest 3D convolution once
     name = torch.cuda.get_device_name(0)
     peak = next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
-    vol = np.random.default_rng(0).standard_normal(tuple(args.shape)).astype(np.float32)  # host volume, as read from disk
+    vol = (
+        np.random.default_rng(0).standard_normal(tuple(args.shape)).astype(np.float32)
+    )  # host volume, as read from disk
 
     def timed(members, window, amp, accumulate_on="auto"):
-        predict_volume(members, vol[:64, :192, :192], WindowConfig(roi_size=(64, 192, 192)), "none", device="cuda",
-                       amp=amp, progress=False)  # warm-up (CUDA context, kernels)
-        predict_volume(members, vol, window, "seed", device="cuda", amp=amp, progress=False, accumulate_on=accumulate_on)  # cuDNN autotune
-        torch.cuda.synchronize(); t = time.perf_counter()
-        predict_volume(members, vol, window, "seed", device="cuda", amp=amp, progress=False, accumulate_on=accumulate_on)
-        torch.cuda.synchronize(); return time.perf_counter() - t
+        predict_volume(
+            members,
+            vol[:64, :192, :192],
+            WindowConfig(roi_size=(64, 192, 192)),
+            "none",
+            device="cuda",
+            amp=amp,
+            progress=False,
+        )  # warm-up (CUDA context, kernels)
+        predict_volume(
+            members, vol, window, "seed", device="cuda", amp=amp, progress=False, accumulate_on=accumulate_on
+        )  # cuDNN autotune
+        torch.cuda.synchronize()
+        t = time.perf_counter()
+        predict_volume(
+            members, vol, window, "seed", device="cuda", amp=amp, progress=False, accumulate_on=accumulate_on
+        )
+        torch.cuda.synchronize()
+        return time.perf_counter() - t
 
     t = seed_table()
     rows_t = [r for r in t.iter_rows(named=True) if r["no"] in ENSEMBLE_ROWS]
     members = [Member(create_model(r["arch"]).eval().cuda()) for r in rows_t]
     head = {}
-    head["one model (unet_v1), device accumulator"] = timed([Member(create_model("unet_v1").eval().cuda())], SEED_WINDOW, "fp16", "device")
+    head["one model (unet_v1), device accumulator"] = timed(
+        [Member(create_model("unet_v1").eval().cuda())], SEED_WINDOW, "fp16", "device"
+    )
     head["10-model ensemble, device accumulator"] = timed(members, SEED_WINDOW, "fp16", "device")
     head["10-model ensemble, host accumulator"] = timed(members, SEED_WINDOW, "fp16", "host")
     for k, v in head.items():
         print(k, f"{v:.2f} s", flush=True)
     md = header(f"GPU check on {name}", "torch", "cryo-infer")
-    md += (f"\nOne tomogram of {tuple(args.shape)} (float32 numpy on the host), 7 TTA views in one batch per tile "
-           f"(views_per_pass 7), seed tiling (128, 384, 384), softmax averaging, fp16 autocast, random weights, "
-           f"cudnn.benchmark on; timed after a warm-up and one untimed pass. Ensemble: seed table rows "
-           f"{', '.join(map(str, ENSEMBLE_ROWS))} ({', '.join(r['arch'] for r in rows_t)}).\n\n"
-           "| what | seconds / tomogram | within the 5 s goal |\n|---|---|---|\n")
+    md += (
+        f"\nOne tomogram of {tuple(args.shape)} (float32 numpy on the host), 7 TTA views in one batch per tile "
+        f"(views_per_pass 7), seed tiling (128, 384, 384), softmax averaging, fp16 autocast, random weights, "
+        f"cudnn.benchmark on; timed after a warm-up and one untimed pass. Ensemble: seed table rows "
+        f"{', '.join(map(str, ENSEMBLE_ROWS))} ({', '.join(r['arch'] for r in rows_t)}).\n\n"
+        "| what | seconds / tomogram | within the 5 s goal |\n|---|---|---|\n"
+    )
     for k, v in head.items():
         md += f"| {k} | **{v:.2f}** | {'yes' if v <= GOAL_S else 'no'} |\n"
     write_result("gpu_check", md, {"headline_s": head, "gpu": name}, args.results)
-    del members; torch.cuda.empty_cache()
+    del members
+    torch.cuda.empty_cache()
     if args.no_sweep:
         return 0
     rows = []
@@ -75,7 +99,10 @@ def main(argv=None) -> int:
             m(torch.zeros(1, 1, *SEED_WINDOW.roi_size, device="cuda"))
         tile_flops = fc.get_total_flops()
         for amp in ("fp16", "bf16"):
-            for label, win in (("seed tiling", SEED_WINDOW), ("untiled", WindowConfig(roi_size=(0, 0, 0), views_per_pass=1))):
+            for label, win in (
+                ("seed tiling", SEED_WINDOW),
+                ("untiled", WindowConfig(roi_size=(0, 0, 0), views_per_pass=1)),
+            ):
                 try:
                     s = timed([Member(m)], win, amp)
                     n_tiles = 8 if label == "seed tiling" else None
@@ -83,10 +110,14 @@ def main(argv=None) -> int:
                     rows.append((arch, amp, label, s, tf))
                     print(arch, amp, label, f"{s:.2f} s", flush=True)
                 except torch.OutOfMemoryError:
-                    rows.append((arch, amp, label, float("nan"), None)); torch.cuda.empty_cache()
-        del m; torch.cuda.empty_cache()
-    md += (f"\nPer architecture, 7 views, peak dense fp16/bf16 {peak} TFLOP/s:\n\n"
-           "| arch | autocast | tiling | seconds / tomogram | TFLOP/s | fraction of peak |\n|---|---|---|---|---|---|\n")
+                    rows.append((arch, amp, label, float("nan"), None))
+                    torch.cuda.empty_cache()
+        del m
+        torch.cuda.empty_cache()
+    md += (
+        f"\nPer architecture, 7 views, peak dense fp16/bf16 {peak} TFLOP/s:\n\n"
+        "| arch | autocast | tiling | seconds / tomogram | TFLOP/s | fraction of peak |\n|---|---|---|---|---|---|\n"
+    )
     for arch, amp, label, s, tf in rows:
         frac = f"{tf / peak:.3f}" if (tf and peak) else ""
         md += f"| {arch} | {amp} | {label} | {s:.2f} | {'' if tf is None else f'{tf:.1f}'} | {frac} |\n"

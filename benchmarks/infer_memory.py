@@ -13,6 +13,7 @@ seven TTA views, unet_v1 and unet2e3d (the smallest and the largest activations 
     python benchmarks/infer_memory.py [--paths predict cli post] [--archs unet_v1 unet2e3d ...] [--tta 7]
                                       [--shape 184 630 630] [--roi 64 192 192] [--runs 3] [--results DIR] [--name infer_memory]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -97,14 +98,17 @@ def main(argv=None) -> int:
     if "post" in args.paths:
         import numpy as np
         from postprocess_speed import synthetic_probs
+
         npy = f"{args.tmp}/infer_memory_probs.npy"
         for kind in ("sparse", "dense"):
             if kind == "sparse":
                 probs = synthetic_probs(args.shape)
             else:  # an untrained model's near-uniform softmax: about half of the voxels above 0.15
                 probs = np.random.default_rng(1).random((5,) + tuple(args.shape), dtype=np.float32)
-                probs *= 0.1; probs += 0.1
-            np.save(npy, probs); del probs
+                probs *= 0.1
+                probs += 0.1
+            np.save(npy, probs)
+            del probs
             try:
                 paths[f"post_{kind}"] = run_isolated(POST.format(npy=npy))
             finally:
@@ -113,30 +117,44 @@ def main(argv=None) -> int:
     if "cli" in args.paths:
         root = f"{args.tmp}/infer_memory_cli"
         try:
-            cfg = run_isolated(CLI_SETUP.format(root=root, runs=args.runs, shape=tuple(args.shape), arch=args.archs[0], tta=args.tta))["config"]
+            cfg = run_isolated(
+                CLI_SETUP.format(root=root, runs=args.runs, shape=tuple(args.shape), arch=args.archs[0], tta=args.tta)
+            )["config"]
             paths["cli"] = run_isolated(CLI_RUN.format(config=cfg, root=root, roi=list(args.roi)))
         finally:
             shutil.rmtree(root, ignore_errors=True)
         print("cli", paths["cli"], flush=True)
     md = header("Inference memory: peak RSS per documented CPU path, full tomograms", "torch", "cryo-infer")
     if paths:
-        md += ("\nBound: 3 GB (3072 MB) per process. Each path in its own process; peak RSS from getrusage.\n\n"
-               "| path | what | peak RSS (MB) | ratio to 3 GB | within 3 GB | seconds |\n|---|---|---|---|---|---|\n")
+        md += (
+            "\nBound: 3 GB (3072 MB) per process. Each path in its own process; peak RSS from getrusage.\n\n"
+            "| path | what | peak RSS (MB) | ratio to 3 GB | within 3 GB | seconds |\n|---|---|---|---|---|---|\n"
+        )
         if "cli" in paths:
             r = paths["cli"]
-            md += (f"| `cryo-infer run --roi {' '.join(map(str, args.roi))} --compile` | {args.runs} simulated tomograms "
-                   f"{tuple(args.shape)}, {args.archs[0]} (random weights), {args.tta} TTA view(s), `post: full` | "
-                   f"{r['peak_rss_mb']:.0f} | {r['peak_rss_mb'] / 3072:.2f} | {'yes' if r['peak_rss_mb'] <= 3072 else 'no'} | {r['seconds']:.0f} |\n")
-        for kind, what in (("sparse", "0.5 % of the voxels above 0.15 (synthetic blobs)"), ("dense", "about 50 % above 0.15 (like an untrained model)")):
-            if f"post_{kind}" not in paths: continue
+            md += (
+                f"| `cryo-infer run --roi {' '.join(map(str, args.roi))} --compile` | {args.runs} simulated tomograms "
+                f"{tuple(args.shape)}, {args.archs[0]} (random weights), {args.tta} TTA view(s), `post: full` | "
+                f"{r['peak_rss_mb']:.0f} | {r['peak_rss_mb'] / 3072:.2f} | {'yes' if r['peak_rss_mb'] <= 3072 else 'no'} | {r['seconds']:.0f} |\n"
+            )
+        for kind, what in (
+            ("sparse", "0.5 % of the voxels above 0.15 (synthetic blobs)"),
+            ("dense", "about 50 % above 0.15 (like an untrained model)"),
+        ):
+            if f"post_{kind}" not in paths:
+                continue
             r = paths[f"post_{kind}"]
-            md += (f"| `probs_to_picks` | one map (5, {', '.join(map(str, args.shape))}) loaded from disk, {what} "
-                   f"({r['after_load_mb']:.0f} MB after loading), presets `full` and `seed` | {r['peak_rss_mb']:.0f} | "
-                   f"{r['peak_rss_mb'] / 3072:.2f} | {'yes' if r['peak_rss_mb'] <= 3072 else 'no'} | {r['seconds']:.1f} |\n")
+            md += (
+                f"| `probs_to_picks` | one map (5, {', '.join(map(str, args.shape))}) loaded from disk, {what} "
+                f"({r['after_load_mb']:.0f} MB after loading), presets `full` and `seed` | {r['peak_rss_mb']:.0f} | "
+                f"{r['peak_rss_mb'] / 3072:.2f} | {'yes' if r['peak_rss_mb'] <= 3072 else 'no'} | {r['seconds']:.1f} |\n"
+            )
     if rows:
-        md += (f"\n`predict_volume`: volume {tuple(args.shape)} (zarr on disk), tiles {tuple(args.roi)}, {args.tta} TTA view(s), one view per pass, compile=True, random "
-               "weights; each architecture in its own process. The returned float32 probabilities alone take "
-               f"{next(iter(rows.values()))['output_mb']:.0f} MB.\n\n| arch | peak RSS (MB) | ratio to 3 GB | within 3 GB | seconds |\n|---|---|---|---|---|\n")
+        md += (
+            f"\n`predict_volume`: volume {tuple(args.shape)} (zarr on disk), tiles {tuple(args.roi)}, {args.tta} TTA view(s), one view per pass, compile=True, random "
+            "weights; each architecture in its own process. The returned float32 probabilities alone take "
+            f"{next(iter(rows.values()))['output_mb']:.0f} MB.\n\n| arch | peak RSS (MB) | ratio to 3 GB | within 3 GB | seconds |\n|---|---|---|---|---|\n"
+        )
         for a, r in rows.items():
             md += f"| {a} | {r['peak_rss_mb']:.0f} | {r['peak_rss_mb'] / 3072:.2f} | {'yes' if r['peak_rss_mb'] <= 3072 else 'no'} | {r['seconds']:.0f} |\n"
     write_result(args.name, md, {"predict": rows, **paths}, args.results)

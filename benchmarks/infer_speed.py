@@ -13,10 +13,10 @@ one model and the 10-model ensemble, fraction of the card's peak FLOP/s); skippe
     python benchmarks/infer_speed.py [--arch unet_v1] [--shape 184 630 630] [--roi 64 192 192] [--tta 7]
                                      [--methods monai cryo-compiled ...] [--results DIR]
 """
+
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -66,62 +66,92 @@ print(json.dumps({{"seconds": sec, "peak_rss_mb": rss}}))
 def max_abs_diff(a_path: str, b_path: str, chunk: int = 8) -> float:
     """Largest absolute difference of two saved (C, z, y, x) arrays, read in z-chunks."""
     import numpy as np
+
     a, b = np.load(a_path, mmap_mode="r"), np.load(b_path, mmap_mode="r")
     if a.shape != b.shape:
         raise ValueError(f"outputs differ in shape: {a.shape} vs {b.shape}")
-    return max(float(np.abs(a[:, z:z + chunk] - b[:, z:z + chunk]).max()) for z in range(0, a.shape[1], chunk))
+    return max(float(np.abs(a[:, z : z + chunk] - b[:, z : z + chunk]).max()) for z in range(0, a.shape[1], chunk))
 
 
 def main(argv=None) -> int:
     import numpy as np
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--arch", default="unet_v1")
     ap.add_argument("--shape", type=int, nargs=3, default=[184, 630, 630])
     ap.add_argument("--roi", type=int, nargs=3, default=[64, 192, 192])
     ap.add_argument("--overlap", type=int, nargs=3, default=[32, 32, 32])
     ap.add_argument("--tta", type=int, default=7)
-    ap.add_argument("--methods", nargs="*", default=None, choices=["monai", "cryo", "cryo-compiled", "cryo-untiled"],
-                    help="default: monai and cryo-compiled; also cryo and cryo-untiled for volumes up to 16M voxels")
+    ap.add_argument(
+        "--methods",
+        nargs="*",
+        default=None,
+        choices=["monai", "cryo", "cryo-compiled", "cryo-untiled"],
+        help="default: monai and cryo-compiled; also cryo and cryo-untiled for volumes up to 16M voxels",
+    )
     ap.add_argument("--results", default=None)
     ap.add_argument("--tmp", default="/tmp")
     args = ap.parse_args(argv)
     from cryo_infer.window import tile_grid
+
     grid = tile_grid(args.shape, args.roi, args.overlap)
     small = int(np.prod(args.shape)) <= 16_000_000
-    methods = args.methods or (["monai", "cryo", "cryo-compiled", "cryo-untiled"] if small else ["monai", "cryo-compiled"])
+    methods = args.methods or (
+        ["monai", "cryo", "cryo-compiled", "cryo-untiled"] if small else ["monai", "cryo-compiled"]
+    )
     if "monai" not in methods:
         methods = ["monai"] + methods
     zpath = random_zarr_volume(f"{args.tmp}/infer_speed_volume.zarr", args.shape)
     rows, npys = {}, {}
     for method in methods:
         npy = npys[method] = f"{args.tmp}/infer_speed_{method}.npy"
-        r = run_isolated(CODE.format(arch=args.arch, shape=tuple(args.shape), roi=tuple(args.roi), overlap=tuple(args.overlap),
-                                     n_tta=args.tta, method="monai" if method == "monai" else "cryo",
-                                     untiled=method == "cryo-untiled", comp=method == "cryo-compiled", npy=npy,
-                                     zpath=zpath))
+        r = run_isolated(
+            CODE.format(
+                arch=args.arch,
+                shape=tuple(args.shape),
+                roi=tuple(args.roi),
+                overlap=tuple(args.overlap),
+                n_tta=args.tta,
+                method="monai" if method == "monai" else "cryo",
+                untiled=method == "cryo-untiled",
+                comp=method == "cryo-compiled",
+                npy=npy,
+                zpath=zpath,
+            )
+        )
         rows[method] = r
         print(method, f"{r['seconds']:.1f} s", f"{r['peak_rss_mb']:.0f} MB", flush=True)
     for k in rows:
         rows[k]["max_abs_diff_vs_monai"] = max_abs_diff(npys["monai"], npys[k])
     base = rows["monai"]
-    md = header("Inference speed: cryo_infer vs MONAI sliding_window_inference + TTA loop", "torch", "monai", "cryo-infer")
-    md += (f"\nModel {args.arch} (random weights), volume {tuple(args.shape)} ({np.prod(args.shape) / 1e6:.1f}M voxels), tiles "
-           f"{tuple(args.roi)} with overlap {tuple(args.overlap)} ({len(grid)} tiles, "
-           f"{len(grid) * np.prod(args.roi) / np.prod(args.shape):.2f}x the volume), {args.tta} TTA views, one view per "
-           "forward pass, constant blending, softmax averaging, float32 on CPU; each method in its own process; outputs "
-           "compared over every voxel.\n\n"
-           "| method | seconds | speed-up vs MONAI | peak RSS (MB) | within 3 GB | max abs difference of probabilities vs MONAI |\n"
-           "|---|---|---|---|---|---|\n")
+    md = header(
+        "Inference speed: cryo_infer vs MONAI sliding_window_inference + TTA loop", "torch", "monai", "cryo-infer"
+    )
+    md += (
+        f"\nModel {args.arch} (random weights), volume {tuple(args.shape)} ({np.prod(args.shape) / 1e6:.1f}M voxels), tiles "
+        f"{tuple(args.roi)} with overlap {tuple(args.overlap)} ({len(grid)} tiles, "
+        f"{len(grid) * np.prod(args.roi) / np.prod(args.shape):.2f}x the volume), {args.tta} TTA views, one view per "
+        "forward pass, constant blending, softmax averaging, float32 on CPU; each method in its own process; outputs "
+        "compared over every voxel.\n\n"
+        "| method | seconds | speed-up vs MONAI | peak RSS (MB) | within 3 GB | max abs difference of probabilities vs MONAI |\n"
+        "|---|---|---|---|---|---|\n"
+    )
     for k, r in rows.items():
-        md += (f"| {k} | {r['seconds']:.1f} | {base['seconds'] / r['seconds']:.2f}x | {r['peak_rss_mb']:.0f} | "
-               f"{'yes' if r['peak_rss_mb'] <= 3072 else 'no'} | {r['max_abs_diff_vs_monai']:.2e} |\n")
-    md += ("\n`cryo` uses the same tiles and blending as the MONAI baseline (equal output up to float rounding). "
-           "`cryo-compiled` is the same with `compile=True` (torch.compile, inductor, weights frozen into the graph; its "
-           "seconds include compiling from a cold cache). `cryo-untiled` runs the whole volume as one tile; its output "
-           "differs near tile borders through the network's receptive field and instance normalisation.\n")
+        md += (
+            f"| {k} | {r['seconds']:.1f} | {base['seconds'] / r['seconds']:.2f}x | {r['peak_rss_mb']:.0f} | "
+            f"{'yes' if r['peak_rss_mb'] <= 3072 else 'no'} | {r['max_abs_diff_vs_monai']:.2e} |\n"
+        )
+    md += (
+        "\n`cryo` uses the same tiles and blending as the MONAI baseline (equal output up to float rounding). "
+        "`cryo-compiled` is the same with `compile=True` (torch.compile, inductor, weights frozen into the graph; its "
+        "seconds include compiling from a cold cache). `cryo-untiled` runs the whole volume as one tile; its output "
+        "differs near tile borders through the network's receptive field and instance normalisation.\n"
+    )
     import torch
+
     if torch.cuda.is_available():  # GPU section: seconds per tomogram, one model and the 10-model ensemble, % of peak
         import gpu_check
+
         gpu_check.main(["--results", str(args.results)] if args.results else [])
         md += f"\nGPU section ({torch.cuda.get_device_name(0)}): see gpu_check.md beside this file.\n"
     else:
@@ -130,6 +160,7 @@ def main(argv=None) -> int:
     for p in npys.values():
         Path(p).unlink(missing_ok=True)
     import shutil
+
     shutil.rmtree(zpath, ignore_errors=True)
     return 0
 

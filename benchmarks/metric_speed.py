@@ -7,6 +7,7 @@ ours). Goal: identical scores, median at least 100x faster with pandas input; a 
 
     python benchmarks/metric_speed.py [--experiments 500] [--repeats 5] [--results DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,10 +23,22 @@ from scipy.spatial import KDTree
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import header, write_result  # noqa: E402
 
-RADII = {"apo-ferritin": 60, "beta-amylase": 65, "beta-galactosidase": 90, "ribosome": 150, "thyroglobulin": 130,
-         "virus-like-particle": 135}
-WEIGHTS = {"apo-ferritin": 1, "beta-amylase": 0, "beta-galactosidase": 2, "ribosome": 1, "thyroglobulin": 2,
-           "virus-like-particle": 1}
+RADII = {
+    "apo-ferritin": 60,
+    "beta-amylase": 65,
+    "beta-galactosidase": 90,
+    "ribosome": 150,
+    "thyroglobulin": 130,
+    "virus-like-particle": 135,
+}
+WEIGHTS = {
+    "apo-ferritin": 1,
+    "beta-amylase": 0,
+    "beta-galactosidase": 2,
+    "ribosome": 1,
+    "thyroglobulin": 2,
+    "virus-like-particle": 1,
+}
 
 
 def baseline_compute_metrics(reference_points, reference_radius, candidate_points):
@@ -80,8 +93,16 @@ def make_inputs(n_exp: int, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
             hits = hits + rng.normal(0, RADII[pt] * 0.25, hits.shape)
             noise = rng.uniform([0, 0, 0], [6300, 6300, 1840], (max(0, rng.poisson(300) - len(hits)), 3))
             cand = np.vstack([hits, noise])
-            sol.append(pl.DataFrame({"experiment": f"TS_{e}", "particle_type": pt, "x": ref[:, 0], "y": ref[:, 1], "z": ref[:, 2]}))
-            sub.append(pl.DataFrame({"experiment": f"TS_{e}", "particle_type": pt, "x": cand[:, 0], "y": cand[:, 1], "z": cand[:, 2]}))
+            sol.append(
+                pl.DataFrame(
+                    {"experiment": f"TS_{e}", "particle_type": pt, "x": ref[:, 0], "y": ref[:, 1], "z": ref[:, 2]}
+                )
+            )
+            sub.append(
+                pl.DataFrame(
+                    {"experiment": f"TS_{e}", "particle_type": pt, "x": cand[:, 0], "y": cand[:, 1], "z": cand[:, 2]}
+                )
+            )
     return pl.concat(sol), pl.concat(sub).with_row_index("id")
 
 
@@ -89,6 +110,7 @@ def profile_split(sol_pd, sub_pd) -> dict:
     """Seconds of one pandas-input score() call spent in conversion + validation (picks_table), KD-tree queries (_hits)
     and the rest (encoding runs and types once, grouping by type, counting), from wrappers around the two stages."""
     import importlib
+
     sc = importlib.import_module("cryo_metric.score")  # the module (the package exports a function of that name)
     spent = {"conversion": 0.0, "queries": 0.0}
     orig = {"picks_table": sc.picks_table, "_hits": sc._hits}
@@ -100,10 +122,14 @@ def profile_split(sol_pd, sub_pd) -> dict:
                 return orig[name](*a, **k)
             finally:
                 spent[key] += time.perf_counter() - t
+
         return f
+
     sc.picks_table, sc._hits = wrap("picks_table", "conversion"), wrap("_hits", "queries")
     try:
-        t = time.perf_counter(); sc.score(sol_pd, sub_pd); total = time.perf_counter() - t
+        t = time.perf_counter()
+        sc.score(sol_pd, sub_pd)
+        total = time.perf_counter() - t
     finally:
         sc.picks_table, sc._hits = orig["picks_table"], orig["_hits"]
     return {"total": total, **spent, "grouping": total - spent["conversion"] - spent["queries"]}
@@ -111,6 +137,7 @@ def profile_split(sol_pd, sub_pd) -> dict:
 
 def main(argv=None) -> int:
     from cryo_metric import score
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--experiments", type=int, default=500)
     ap.add_argument("--repeats", type=int, default=5)
@@ -121,34 +148,63 @@ def main(argv=None) -> int:
     t_base, t_pd, t_pl, splits = [], [], [], []
     score(sol_pd, sub_pd)  # warm-up (imports, first polars calls)
     for _ in range(args.repeats):  # interleaved: load changes on a shared machine hit every scorer alike
-        t = time.perf_counter(); s_base = baseline_score(sol_pd, sub_pd); t_base.append(time.perf_counter() - t)
-        t = time.perf_counter(); s_pd = score(sol_pd, sub_pd).score; t_pd.append(time.perf_counter() - t)
-        t = time.perf_counter(); s_ours = score(sol, sub).score; t_pl.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        s_base = baseline_score(sol_pd, sub_pd)
+        t_base.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        s_pd = score(sol_pd, sub_pd).score
+        t_pd.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        s_ours = score(sol, sub).score
+        t_pl.append(time.perf_counter() - t)
         splits.append(profile_split(sol_pd, sub_pd))
     med = lambda v: float(np.median(v))  # noqa: E731
     b, o, op = med(t_base), med(t_pd), med(t_pl)
     same = abs(s_base - s_ours) <= 1e-12 and abs(s_base - s_pd) <= 1e-12
     split = {k: med([x[k] for x in splits]) for k in splits[0]}
     dom = max(("conversion", "grouping", "queries"), key=lambda k: split[k])
-    md = header("Metric speed: cryo_metric.score vs a Kaggle-structured scorer", "cryo-metric", "polars", "pandas", "pyarrow", "scipy")
-    md += (f"\nInputs: {args.experiments} experiments x 6 types; {len(sol):,} reference and {len(sub):,} candidate points "
-           f"(about 150 and 300 per experiment and type). {args.repeats} interleaved repeats in one process, same inputs; "
-           "medians (best in brackets).\n\n"
-           "| scorer | input | seconds, median (best) | ratio of medians (of bests) | score |\n|---|---|---|---|---|\n"
-           f"| baseline (pandas per experiment and type + KD-tree ball queries) | pandas | {b:.3f} ({min(t_base):.3f}) | 1 | {s_base:.15f} |\n"
-           f"| cryo_metric.score | pandas | {o:.3f} ({min(t_pd):.3f}) | **{b / o:.1f}x** ({min(t_base) / min(t_pd):.1f}x) | {s_pd:.15f} |\n"
-           f"| cryo_metric.score | polars | {op:.3f} ({min(t_pl):.3f}) | {b / op:.1f}x ({min(t_base) / min(t_pl):.1f}x) | {s_ours:.15f} |\n\n"
-           f"Goal: median >= 100x with pandas input. Scores identical within 1e-12: **{same}** "
-           f"(difference {max(abs(s_base - s_ours), abs(s_base - s_pd)):.1e}).\n\n"
-           f"Where a pandas-input call spends its time (medians over the repeats, one instrumented call each): conversion and "
-           f"validation (`picks_table`, both tables) {split['conversion']:.3f} s, encoding/grouping/counting {split['grouping']:.3f} s, "
-           f"KD-tree queries (`_hits`, 6 types) {split['queries']:.3f} s, of {split['total']:.3f} s: **{dom} dominate "
-           f"({100 * split[dom] / split['total']:.0f} %)**.\n")
-    write_result("metric_speed", md, {"baseline_s": t_base, "ours_pandas_s": t_pd, "ours_polars_s": t_pl,
-                                      "ratio_median_pandas": b / o, "ratio_best_pandas": min(t_base) / min(t_pd),
-                                      "ratio_median_polars": b / op, "split_pandas_s": split, "dominant": dom,
-                                      "baseline_score": s_base, "our_score": s_ours, "identical": same,
-                                      "experiments": args.experiments}, args.results)
+    md = header(
+        "Metric speed: cryo_metric.score vs a Kaggle-structured scorer",
+        "cryo-metric",
+        "polars",
+        "pandas",
+        "pyarrow",
+        "scipy",
+    )
+    md += (
+        f"\nInputs: {args.experiments} experiments x 6 types; {len(sol):,} reference and {len(sub):,} candidate points "
+        f"(about 150 and 300 per experiment and type). {args.repeats} interleaved repeats in one process, same inputs; "
+        "medians (best in brackets).\n\n"
+        "| scorer | input | seconds, median (best) | ratio of medians (of bests) | score |\n|---|---|---|---|---|\n"
+        f"| baseline (pandas per experiment and type + KD-tree ball queries) | pandas | {b:.3f} ({min(t_base):.3f}) | 1 | {s_base:.15f} |\n"
+        f"| cryo_metric.score | pandas | {o:.3f} ({min(t_pd):.3f}) | **{b / o:.1f}x** ({min(t_base) / min(t_pd):.1f}x) | {s_pd:.15f} |\n"
+        f"| cryo_metric.score | polars | {op:.3f} ({min(t_pl):.3f}) | {b / op:.1f}x ({min(t_base) / min(t_pl):.1f}x) | {s_ours:.15f} |\n\n"
+        f"Goal: median >= 100x with pandas input. Scores identical within 1e-12: **{same}** "
+        f"(difference {max(abs(s_base - s_ours), abs(s_base - s_pd)):.1e}).\n\n"
+        f"Where a pandas-input call spends its time (medians over the repeats, one instrumented call each): conversion and "
+        f"validation (`picks_table`, both tables) {split['conversion']:.3f} s, encoding/grouping/counting {split['grouping']:.3f} s, "
+        f"KD-tree queries (`_hits`, 6 types) {split['queries']:.3f} s, of {split['total']:.3f} s: **{dom} dominate "
+        f"({100 * split[dom] / split['total']:.0f} %)**.\n"
+    )
+    write_result(
+        "metric_speed",
+        md,
+        {
+            "baseline_s": t_base,
+            "ours_pandas_s": t_pd,
+            "ours_polars_s": t_pl,
+            "ratio_median_pandas": b / o,
+            "ratio_best_pandas": min(t_base) / min(t_pd),
+            "ratio_median_polars": b / op,
+            "split_pandas_s": split,
+            "dominant": dom,
+            "baseline_score": s_base,
+            "our_score": s_ours,
+            "identical": same,
+            "experiments": args.experiments,
+        },
+        args.results,
+    )
     return 0 if same else 1
 
 

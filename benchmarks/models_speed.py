@@ -6,10 +6,10 @@ with the fraction of the card's peak FLOP/s reached (FLOPs counted by torch's Fl
 
     python benchmarks/models_speed.py [--repeats 3] [--results DIR] [--skip-gpu]
 """
+
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -44,10 +44,12 @@ PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L4": 121.0, "T4": 6
 
 def gpu_section(repeats: int) -> tuple[list[dict], str]:
     import torch
+
     if not torch.cuda.is_available():
         return [], "GPU section skipped: no CUDA device.\n"
-    from torch.utils.flop_counter import FlopCounterMode
     from cryo_models import create_model
+    from torch.utils.flop_counter import FlopCounterMode
+
     name = torch.cuda.get_device_name(0)
     peak = next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
     rows = []
@@ -76,20 +78,38 @@ def gpu_section(repeats: int) -> tuple[list[dict], str]:
                             torch.cuda.synchronize()
                         s = ev[0].elapsed_time(ev[1]) / 1000 / repeats
                         tf = fc.get_total_flops() / s / 1e12
-                        rows.append(dict(arch=arch, dtype=str(dtype).split(".")[-1], channels_last=cl, compile=comp,
-                                         seconds=s, tflops=tf, peak_fraction=(tf / peak if peak else None)))
+                        rows.append(
+                            dict(
+                                arch=arch,
+                                dtype=str(dtype).split(".")[-1],
+                                channels_last=cl,
+                                compile=comp,
+                                seconds=s,
+                                tflops=tf,
+                                peak_fraction=(tf / peak if peak else None),
+                            )
+                        )
                     except Exception as e:  # record, keep going
-                        rows.append(dict(arch=arch, dtype=str(dtype), channels_last=cl, compile=comp, error=str(e)[:200]))
+                        rows.append(
+                            dict(arch=arch, dtype=str(dtype), channels_last=cl, compile=comp, error=str(e)[:200])
+                        )
                     del m, f
                     torch.cuda.empty_cache()
-    lines = [f"## GPU: {name} (peak {peak} TFLOP/s dense fp16/bf16), input {GPU_SHAPE}\n",
-             "| arch | dtype | channels_last_3d | compile | ms | TFLOP/s | fraction of peak |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"## GPU: {name} (peak {peak} TFLOP/s dense fp16/bf16), input {GPU_SHAPE}\n",
+        "| arch | dtype | channels_last_3d | compile | ms | TFLOP/s | fraction of peak |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         if "error" in r:
-            lines.append(f"| {r['arch']} | {r['dtype']} | {r['channels_last']} | {r['compile']} | error: {r['error']} | | |")
+            lines.append(
+                f"| {r['arch']} | {r['dtype']} | {r['channels_last']} | {r['compile']} | error: {r['error']} | | |"
+            )
         else:
             pf = f"{r['peak_fraction']:.3f}" if r["peak_fraction"] is not None else "n/a"
-            lines.append(f"| {r['arch']} | {r['dtype']} | {r['channels_last']} | {r['compile']} | {r['seconds']*1e3:.1f} | {r['tflops']:.1f} | {pf} |")
+            lines.append(
+                f"| {r['arch']} | {r['dtype']} | {r['channels_last']} | {r['compile']} | {r['seconds'] * 1e3:.1f} | {r['tflops']:.1f} | {pf} |"
+            )
     return rows, "\n".join(lines) + "\n"
 
 
@@ -109,8 +129,10 @@ def main(argv=None) -> int:
     md += f"\n## CPU, input {CPU_SHAPE}, float32, eval, best of {args.repeats} (each model in its own process)\n\n"
     md += "| arch | params | GFLOP | seconds (best) | seconds (median) | GFLOP/s | peak RSS (MB) |\n|---|---|---|---|---|---|---|\n"
     for r in rows:
-        md += (f"| {r['arch']} | {r['params']:,} | {r['flops']/1e9:.1f} | {r['seconds']:.3f} | {r['median']:.3f} | "
-               f"{r['flops']/1e9/r['seconds']:.1f} | {r['peak_rss_mb']:.0f} |\n")
+        md += (
+            f"| {r['arch']} | {r['params']:,} | {r['flops'] / 1e9:.1f} | {r['seconds']:.3f} | {r['median']:.3f} | "
+            f"{r['flops'] / 1e9 / r['seconds']:.1f} | {r['peak_rss_mb']:.0f} |\n"
+        )
     gpu_rows = []
     if not args.skip_gpu:
         gpu_rows, gmd = gpu_section(args.repeats)

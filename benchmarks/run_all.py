@@ -4,6 +4,7 @@
 
 --quick uses smaller inputs for the long CPU benchmarks (states the sizes in each result file).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,18 +20,23 @@ def main(argv=None) -> int:
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--skip", nargs="*", default=[])
     args = ap.parse_args(argv)
-    jobs = [("metric_speed", ["--experiments", "100"] if args.quick else []),
-            ("data_speed", []),
-            ("models_speed", []),
-            ("infer_speed", ["--shape", "96", "320", "320", "--roi", "64", "192", "192"] if args.quick else []),
-            ("infer_memory", ["--archs", "unet_v1", "--tta", "1"] if args.quick else []),
-            ("infer_memory", ["--paths", "cli", "post", "predict", "--archs", "unet_v1", "--tta", "1", "--name", "infer_memory_paths"]
-             + (["--shape", "96", "320", "320", "--runs", "2"] if args.quick else [])),
-            ("postprocess_speed", ["--shape", "96", "320", "320"] if args.quick else []),
-            ("bf16_cpu", ["--minutes", "1", "--repeats", "1"] if args.quick else []),
-            ("transfer_bytes", []),
-            ("train_cpu", ["--minutes", "3"] if args.quick else []),
-            ("lb_table", [])]
+    jobs = [
+        ("metric_speed", ["--experiments", "100"] if args.quick else []),
+        ("data_speed", []),
+        ("models_speed", []),
+        ("infer_speed", ["--shape", "96", "320", "320", "--roi", "64", "192", "192"] if args.quick else []),
+        ("infer_memory", ["--archs", "unet_v1", "--tta", "1"] if args.quick else []),
+        (
+            "infer_memory",
+            ["--paths", "cli", "post", "predict", "--archs", "unet_v1", "--tta", "1", "--name", "infer_memory_paths"]
+            + (["--shape", "96", "320", "320", "--runs", "2"] if args.quick else []),
+        ),
+        ("postprocess_speed", ["--shape", "96", "320", "320"] if args.quick else []),
+        ("bf16_cpu", ["--minutes", "1", "--repeats", "1"] if args.quick else []),
+        ("transfer_bytes", []),
+        ("train_cpu", ["--minutes", "3"] if args.quick else []),
+        ("lb_table", []),
+    ]
     failed = []
     for name, extra in jobs:
         if name in args.skip or ("--name" in extra and extra[extra.index("--name") + 1] in args.skip):

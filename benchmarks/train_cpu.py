@@ -6,6 +6,7 @@ PyTorch loop of the same model and loss in the same run (goal: at least 0.95x of
 
     python benchmarks/train_cpu.py [--minutes 10] [--shape 96 256 256] [--roi 64 128 128] [--results DIR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,43 +21,77 @@ from _common import header, write_result  # noqa: E402
 
 def gpu_section(steps: int = 30) -> str:
     import torch
+
     if not torch.cuda.is_available():
         return "\nGPU section skipped: no CUDA device.\n"
     import lightning.pytorch as pl_
     from cryo_models import create_model
     from cryo_train.loss import SeedLoss
+
     x = torch.randn(2, 1, 128, 256, 256, device="cuda")
     y = torch.randint(0, 7, (2, 1, 128, 256, 256), device="cuda")
     model, loss_fn = create_model("unet_v1").cuda(), SeedLoss(7).cuda()
     opt = torch.optim.AdamW(model.parameters(), 1e-3)
     scaler = torch.amp.GradScaler()
+
     def step():
         with torch.autocast("cuda", dtype=torch.float16):
             loss = loss_fn(model(x), y)
-        opt.zero_grad(); scaler.scale(loss).backward(); scaler.step(opt); scaler.update()
-    for _ in range(3): step()
-    torch.cuda.synchronize(); t = time.perf_counter()
-    for _ in range(steps): step()
-    torch.cuda.synchronize(); bare = steps / (time.perf_counter() - t)
+        opt.zero_grad()
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+
+    for _ in range(3):
+        step()
+    torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(steps):
+        step()
+    torch.cuda.synchronize()
+    bare = steps / (time.perf_counter() - t)
 
     class M(pl_.LightningModule):
         def __init__(self):
-            super().__init__(); self.model, self.loss_fn = create_model("unet_v1"), SeedLoss(7)
-        def training_step(self, b, i): return self.loss_fn(self.model(b[0]), b[1])
-        def configure_optimizers(self): return torch.optim.AdamW(self.parameters(), 1e-3)
+            super().__init__()
+            self.model, self.loss_fn = create_model("unet_v1"), SeedLoss(7)
+
+        def training_step(self, b, i):
+            return self.loss_fn(self.model(b[0]), b[1])
+
+        def configure_optimizers(self):
+            return torch.optim.AdamW(self.parameters(), 1e-3)
+
     data = [(x[0:2].cpu(), y[0:2].cpu())] * (steps + 3)
     loader = torch.utils.data.DataLoader(data, batch_size=None)
+
     class Timer(pl_.Callback):
         def on_train_batch_start(self, tr, m, b, i):
-            if i == 3: torch.cuda.synchronize(); self.t = time.perf_counter()
-        def on_train_end(self, tr, m): torch.cuda.synchronize(); self.dt = time.perf_counter() - self.t
+            if i == 3:
+                torch.cuda.synchronize()
+                self.t = time.perf_counter()
+
+        def on_train_end(self, tr, m):
+            torch.cuda.synchronize()
+            self.dt = time.perf_counter() - self.t
+
     cb = Timer()
-    pl_.Trainer(max_epochs=1, precision="16-mixed", accelerator="gpu", devices=1, logger=False, enable_checkpointing=False,
-                enable_progress_bar=False, callbacks=[cb]).fit(M(), loader)
+    pl_.Trainer(
+        max_epochs=1,
+        precision="16-mixed",
+        accelerator="gpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        callbacks=[cb],
+    ).fit(M(), loader)
     light = steps / cb.dt
-    return (f"\n## GPU: {torch.cuda.get_device_name(0)}, unet_v1, 128x256x256, batch 2, 16-mixed\n\n"
-            f"| loop | steps/s |\n|---|---|\n| bare PyTorch | {bare:.2f} |\n| Lightning (cryo-train's settings) | {light:.2f} |\n\n"
-            f"ratio {light / bare:.3f} (goal >= 0.95)\n")
+    return (
+        f"\n## GPU: {torch.cuda.get_device_name(0)}, unet_v1, 128x256x256, batch 2, 16-mixed\n\n"
+        f"| loop | steps/s |\n|---|---|\n| bare PyTorch | {bare:.2f} |\n| Lightning (cryo-train's settings) | {light:.2f} |\n\n"
+        f"ratio {light / bare:.3f} (goal >= 0.95)\n"
+    )
 
 
 def main(argv=None) -> int:
@@ -64,6 +99,7 @@ def main(argv=None) -> int:
     from cryo_data.simproject import simulate_project
     from cryo_train.config import TrainConfig, apply_overrides
     from cryo_train.fit import fit
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--shape", type=int, nargs=3, default=[64, 192, 192])
@@ -73,32 +109,55 @@ def main(argv=None) -> int:
     ap.add_argument("--results", default=None)
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as d:
-        prj = open_project(simulate_project(Path(d) / "p", runs=7, shape=args.shape, seed=100, crowding=args.crowding, progress=False))
+        prj = open_project(
+            simulate_project(Path(d) / "p", runs=7, shape=args.shape, seed=100, crowding=args.crowding, progress=False)
+        )
         runs = prj.runs()
-        m = int(args.minutes); s = int(round((args.minutes - m) * 60))
-        cfg = apply_overrides(TrainConfig(), [f"data.roi_size={args.roi}", "data.tomo_types=[denoised]", "data.samples_per_volume=8",
-                                              f"optim.lr={args.lr}", "val.post=full", "val.every_n_epochs=2", "trainer.max_epochs=1000",
-                                              f"trainer.max_time=00:00:{m:02d}:{s:02d}"])
+        m = int(args.minutes)
+        s = int(round((args.minutes - m) * 60))
+        cfg = apply_overrides(
+            TrainConfig(),
+            [
+                f"data.roi_size={args.roi}",
+                "data.tomo_types=[denoised]",
+                "data.samples_per_volume=8",
+                f"optim.lr={args.lr}",
+                "val.post=full",
+                "val.every_n_epochs=2",
+                "trainer.max_epochs=1000",
+                f"trainer.max_time=00:00:{m:02d}:{s:02d}",
+            ],
+        )
         t = time.time()
         r = fit(cfg, prj, runs[-1:], Path(d) / "out", progress=False)
         wall = time.time() - t
         curve = r.metrics
         import shutil
+
         res_dir = Path(args.results) if args.results else Path(__file__).parent / "results"
         res_dir.mkdir(parents=True, exist_ok=True)
-        if (r.out_dir / "curves.png").exists(): shutil.copy(r.out_dir / "curves.png", res_dir / "train_cpu_curves.png")
+        if (r.out_dir / "curves.png").exists():
+            shutil.copy(r.out_dir / "curves.png", res_dir / "train_cpu_curves.png")
     md = header("Training on CPU: unet_v1 on a simulated 7-run project", "torch", "lightning", "cryo-train")
-    md += (f"\nSimulated project: 7 runs of {tuple(args.shape)} (denoised, crowding {args.crowding}), 6 for training, "
-           f"{runs[-1]} held out. unet_v1 (the seed's widths), patch {tuple(args.roi)}, batch 2, AdamW, seed loss, "
-           f"lr {args.lr:g}, budget {args.minutes:g} min (wall {wall:.0f} s incl. validation). Held-out F-beta is the official metric.\n\n")
+    md += (
+        f"\nSimulated project: 7 runs of {tuple(args.shape)} (denoised, crowding {args.crowding}), 6 for training, "
+        f"{runs[-1]} held out. unet_v1 (the seed's widths), patch {tuple(args.roi)}, batch 2, AdamW, seed loss, "
+        f"lr {args.lr:g}, budget {args.minutes:g} min (wall {wall:.0f} s incl. validation). Held-out F-beta is the official metric.\n\n"
+    )
     md += f"**Best held-out F-beta: {r.best_fbeta:.3f}** (aim >= 0.7 on the simulator's default settings)\n\n"
-    last = curve.filter(curve["val_fbeta"].is_not_null()).sort("val_fbeta").tail(1) if "val_fbeta" in curve.columns else curve
+    last = (
+        curve.filter(curve["val_fbeta"].is_not_null()).sort("val_fbeta").tail(1)
+        if "val_fbeta" in curve.columns
+        else curve
+    )
     md += "Per class at the best epoch:\n\n| class | F-beta |\n|---|---|\n"
     for c in curve.columns:
-        if c.startswith("val_fbeta/"): md += f"| {c.split('/')[1]} | {last[c][0]:.3f} |\n"
+        if c.startswith("val_fbeta/"):
+            md += f"| {c.split('/')[1]} | {last[c][0]:.3f} |\n"
     md += "\nLearning curve (epoch, training loss, held-out F-beta):\n\n| epoch | train loss | val F-beta |\n|---|---|---|\n"
     for row in curve.iter_rows(named=True):
-        vf = row.get("val_fbeta"); tl = row.get("train_loss_epoch")
+        vf = row.get("val_fbeta")
+        tl = row.get("train_loss_epoch")
         md += f"| {row['epoch']} | {tl if tl is None else f'{tl:.3f}'} | {'' if vf is None else f'{vf:.3f}'} |\n"
     md += "\n![curves](train_cpu_curves.png)\n" + gpu_section()
     write_result("train_cpu", md, {"best_fbeta": r.best_fbeta, "wall_s": wall}, args.results)

@@ -6,6 +6,7 @@ Stages every package's README and notebooks, and the end-to-end notebooks, under
 navigation, and runs `mkdocs build --strict` (a broken link or a missing page fails the build). The site lands in
 site/ (git-ignored); open site/index.html.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,20 +23,30 @@ PACKAGES = ["cryo-metric", "cryo-data", "cryo-models", "cryo-infer", "cryo-train
 
 def _title(nb: Path) -> str:
     import json
+
     cells = json.loads(nb.read_text())["cells"]
     for c in cells:
         if c["cell_type"] == "markdown":
             first = "".join(c["source"]).strip().splitlines()[0] if "".join(c["source"]).strip() else ""
-            if first.startswith("# "): return first[2:].strip()
+            if first.startswith("# "):
+                return first[2:].strip()
     return nb.stem
 
 
 def stage(src: Path) -> list:
-    if src.exists(): shutil.rmtree(src)
+    if src.exists():
+        shutil.rmtree(src)
     src.mkdir(parents=True)
-    nav, index = [{"Home": "index.md"}], ["# cryo", "",
-        "An open toolkit for finding protein complexes in cryo-electron tomograms. These pages are the project's notebooks,",
-        "with their stored outputs: each package's modules are written (and tested) in them.", ""]
+    nav, index = (
+        [{"Home": "index.md"}],
+        [
+            "# cryo",
+            "",
+            "An open toolkit for finding protein complexes in cryo-electron tomograms. These pages are the project's notebooks,",
+            "with their stored outputs: each package's modules are written (and tested) in them.",
+            "",
+        ],
+    )
     stories = sorted((ROOT / "notebooks").glob("*.ipynb"))
     if stories:
         (src / "notebooks").mkdir()
@@ -45,9 +56,11 @@ def stage(src: Path) -> list:
             shutil.copy(nb, src / "notebooks" / nb.name)
             items.append({_title(nb): f"notebooks/{nb.name}"})
             index.append(f"- [{_title(nb)}](notebooks/{nb.name})")
-        nav.append({"Stories": items}); index.append("")
+        nav.append({"Stories": items})
+        index.append("")
     for pkg in PACKAGES:
-        d = src / pkg; d.mkdir()
+        d = src / pkg
+        d.mkdir()
         readme = (ROOT / "packages" / pkg / "README.md").read_text()
         (d / "index.md").write_text(readme)
         items = [{"Overview": f"{pkg}/index.md"}]
@@ -56,7 +69,8 @@ def stage(src: Path) -> list:
             shutil.copy(nb, d / nb.name)
             items.append({_title(nb): f"{pkg}/{nb.name}"})
             index.append(f"- [{_title(nb)}]({pkg}/{nb.name})")
-        nav.append({pkg: items}); index.append("")
+        nav.append({pkg: items})
+        index.append("")
     (src / "index.md").write_text("\n".join(index) + "\n")
     return nav
 
@@ -67,17 +81,27 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     src = ROOT / "build" / "docs_src"
     nav = stage(src)
-    cfg = {"site_name": "cryo", "docs_dir": str(src), "site_dir": str(Path(args.out).resolve()), "nav": nav,
-           "theme": {"name": "mkdocs"}, "use_directory_urls": False,
-           "plugins": [{"mkdocs-jupyter": {"execute": False, "include_source": True, "ignore_h1_titles": False}}],
-           "validation": {"nav": {"omitted_files": "warn", "not_found": "warn"},
-                          "links": {"not_found": "warn", "anchors": "warn", "unrecognized_links": "warn"}}}
+    cfg = {
+        "site_name": "cryo",
+        "docs_dir": str(src),
+        "site_dir": str(Path(args.out).resolve()),
+        "nav": nav,
+        "theme": {"name": "mkdocs"},
+        "use_directory_urls": False,
+        "plugins": [{"mkdocs-jupyter": {"execute": False, "include_source": True, "ignore_h1_titles": False}}],
+        "validation": {
+            "nav": {"omitted_files": "warn", "not_found": "warn"},
+            "links": {"not_found": "warn", "anchors": "warn", "unrecognized_links": "warn"},
+        },
+    }
     (ROOT / "build" / "mkdocs.yml").write_text(yaml.safe_dump(cfg, sort_keys=False))
     r = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(ROOT / "build" / "mkdocs.yml")])
-    if r.returncode != 0: return r.returncode
+    if r.returncode != 0:
+        return r.returncode
     pages = sorted(Path(args.out).rglob("*.html"))
     broken = broken_links(Path(args.out))
-    for b in broken: print("docs: broken link:", b)
+    for b in broken:
+        print("docs: broken link:", b)
     print(f"docs: {len(pages)} pages in {args.out}, {len(broken)} broken link(s)")
     return 1 if broken else 0
 
@@ -86,14 +110,19 @@ def broken_links(site: Path) -> list[str]:
     "Relative href/src targets in the built pages that do not exist (external links are not followed: no network)."
     import re
     from urllib.parse import unquote, urlparse
+
     out = []
     for page in site.rglob("*.html"):
         for m in re.finditer(r'(?:href|src)="([^"]+)"', page.read_text(errors="replace")):
             u = urlparse(m.group(1))
-            if u.scheme or u.netloc or not u.path or m.group(1).startswith(("#", "data:", "mailto:", "javascript:")): continue
-            base = site if u.path.startswith("/") else page.parent  # root-relative links (404 page) resolve from the site
+            if u.scheme or u.netloc or not u.path or m.group(1).startswith(("#", "data:", "mailto:", "javascript:")):
+                continue
+            base = (
+                site if u.path.startswith("/") else page.parent
+            )  # root-relative links (404 page) resolve from the site
             target = (base / unquote(u.path).lstrip("/")).resolve()
-            if not target.exists(): out.append(f"{page.relative_to(site)} -> {m.group(1)}")
+            if not target.exists():
+                out.append(f"{page.relative_to(site)} -> {m.group(1)}")
     return out
 
 

@@ -4,6 +4,7 @@ Fails when the two scores differ, or when the score is further than TOLERANCE fr
 ci/repro_expected.json (recorded on this project's CI machine kind: 2-core x86_64 CPU, torch 2.13.0+cpu).
 Run with --record to write a new expected value.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,20 @@ EXPECTED = Path(__file__).parent / "repro_expected.json"
 
 def once(work: Path) -> float:
     from cryo_train.demo import DemoConfig, demo_predict, demo_project, demo_report, demo_train
-    cfg = DemoConfig(runs=3, shape=(48, 96, 96), crowding=8.0, heldout_per_class=2, roi_size=(32, 64, 64),
-                     channels=(8, 16, 24, 24), steps=72, samples_per_volume=6, batch_size=2, val_every=6, seed=7)
+
+    cfg = DemoConfig(
+        runs=3,
+        shape=(48, 96, 96),
+        crowding=8.0,
+        heldout_per_class=2,
+        roi_size=(32, 64, 64),
+        channels=(8, 16, 24, 24),
+        steps=72,
+        samples_per_volume=6,
+        batch_size=2,
+        val_every=6,
+        seed=7,
+    )
     prj = demo_project(work, cfg)
     fitted = demo_train(prj, work, cfg, progress=False)
     picks = demo_predict(prj, fitted, work, [cfg.heldout], progress=False)
@@ -31,13 +44,16 @@ def main(argv=None) -> int:
         s1, s2 = once(Path(a)), once(Path(b))
     print(f"repro: score run 1 = {s1!r}, run 2 = {s2!r}")
     if s1 != s2:
-        print("repro: FAILED: the same seed gave different scores"); return 1
+        print("repro: FAILED: the same seed gave different scores")
+        return 1
     if "--record" in argv:
         EXPECTED.write_text(json.dumps({"score": s1, "tolerance": TOLERANCE}, indent=2) + "\n")
-        print(f"repro: recorded {s1} in {EXPECTED}"); return 0
+        print(f"repro: recorded {s1} in {EXPECTED}")
+        return 0
     exp = json.loads(EXPECTED.read_text())["score"]
     if abs(s1 - exp) > TOLERANCE:
-        print(f"repro: FAILED: score {s1} differs from the recorded {exp} by more than {TOLERANCE}"); return 1
+        print(f"repro: FAILED: score {s1} differs from the recorded {exp} by more than {TOLERANCE}")
+        return 1
     print(f"repro: ok (recorded {exp}, tolerance {TOLERANCE})")
     return 0
 

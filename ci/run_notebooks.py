@@ -7,6 +7,7 @@ Cells flagged `#| eval: false` are skipped; a failing cell stops that notebook w
 stored as PNG. Run `nbdev-clean` afterwards (this script does) so that metadata and execution counts stay stable.
 Flagged tests (`#| slow`, `#| data`, `#| cuda`) are skipped as nbdev-test skips them.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,6 +27,7 @@ def _skip(cell) -> bool:
 
 def run(nb: Path) -> float:
     from execnb.shell import CaptureShell
+
     t0, cwd = time.time(), os.getcwd()
     os.chdir(nb.parent)
     try:
@@ -41,11 +43,14 @@ def main(argv: list[str]) -> int:
     nbs = [n for t in targets for n in ([t] if t.suffix == ".ipynb" else sorted(t.glob("*.ipynb")))]
     failed = []
     for nb in nbs:
-        try: print(f"{nb.relative_to(ROOT)}: {run(nb.resolve()):.0f} s", flush=True)
+        try:
+            print(f"{nb.relative_to(ROOT)}: {run(nb.resolve()):.0f} s", flush=True)
         except Exception as e:  # noqa: BLE001 - report every notebook, then fail
-            print(f"{nb}: FAILED: {type(e).__name__}: {e}", flush=True); failed.append(nb)
+            print(f"{nb}: FAILED: {type(e).__name__}: {e}", flush=True)
+            failed.append(nb)
         subprocess.run(["nbdev-clean", "--fname", str(nb)], check=False)
-    if failed: print("failed:", *failed, sep="\n  ")
+    if failed:
+        print("failed:", *failed, sep="\n  ")
     return 1 if failed else 0
 
 

@@ -3,6 +3,7 @@
 Particle names, radii, weights and class layouts are written once, in `cryo_metric.particles`; every other module
 imports them. `experiment` (the Kaggle CSV's name for a run) appears only at the Kaggle CSV boundary.
 """
+
 from __future__ import annotations
 
 import ast
@@ -10,7 +11,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from cryo_metric.particles import BACKGROUND, CZII_PARTICLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,16 +26,28 @@ def _modules() -> list[Path]:
 
 def _string_constants(path: Path) -> list[tuple[int, str]]:
     tree = ast.parse(path.read_text(), filename=str(path))
-    docstrings = {id(n.body[0].value) for n in ast.walk(tree)
-                  if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                  and n.body and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)}
-    return [(n.lineno, n.value) for n in ast.walk(tree)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings]
+    docstrings = {
+        id(n.body[0].value)
+        for n in ast.walk(tree)
+        if isinstance(n, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and n.body
+        and isinstance(n.body[0], ast.Expr)
+        and isinstance(n.body[0].value, ast.Constant)
+    }
+    return [
+        (n.lineno, n.value)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings
+    ]
 
 
 def test_no_particle_name_outside_the_vocabulary():
-    found = [f"{p.relative_to(ROOT)}:{line}: {value!r}" for p in _modules() for line, value in _string_constants(p)
-             if value in NAMES]
+    found = [
+        f"{p.relative_to(ROOT)}:{line}: {value!r}"
+        for p in _modules()
+        for line, value in _string_constants(p)
+        if value in NAMES
+    ]
     assert not found, "particle names / class layouts written outside cryo_metric.particles:\n" + "\n".join(found)
 
 
@@ -55,9 +67,21 @@ RENAME = re.compile(r"""rename\(\s*\{\s*["'](run|experiment)["']\s*:\s*["'](run|
 BOUNDARY = {ROOT / "packages/cryo-metric/src/cryo_metric/score.py"}  # picks_table: Kaggle CSV in
 
 
-@pytest.mark.parametrize("pattern", ["packages/*/src/**/*.py", "packages/*/nbs/*.ipynb", "packages/*/tests/**/*.py",
-                                     "benchmarks/*.py", "notebooks/*.ipynb", "ci/*.py"])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "packages/*/src/**/*.py",
+        "packages/*/nbs/*.ipynb",
+        "packages/*/tests/**/*.py",
+        "benchmarks/*.py",
+        "notebooks/*.ipynb",
+        "ci/*.py",
+    ],
+)
 def test_no_run_experiment_rename_outside_the_kaggle_boundary(pattern):
-    hits = [f"{p.relative_to(ROOT)}" for p in ROOT.glob(pattern)
-            if p not in BOUNDARY and "nbs/01_score.ipynb" not in str(p) and RENAME.search(p.read_text())]
+    hits = [
+        f"{p.relative_to(ROOT)}"
+        for p in ROOT.glob(pattern)
+        if p not in BOUNDARY and "nbs/01_score.ipynb" not in str(p) and RENAME.search(p.read_text())
+    ]
     assert not hits, f"rename between run and experiment outside the Kaggle CSV boundary: {hits}"

@@ -1,4 +1,5 @@
 """I/O and the simulator on tiny volumes: copick and Kaggle layouts, CLI, bad input, determinism."""
+
 import json
 import subprocess
 import sys
@@ -8,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
-
 from cryo_data.io import open_project
 from cryo_data.picks import read_picks, write_picks, write_submission_csv
 from cryo_data.simproject import simulate_project
@@ -19,12 +19,14 @@ SHARED = Path(__file__).resolve().parents[3].parent / "shared"
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     d = tmp_path_factory.mktemp("sim")
-    return simulate_project(d / "p", runs=2, shape=(32, 64, 64), seed=1, tomo_types=("denoised", "wbp"), crowding=8.0,
-                            progress=False)
+    return simulate_project(
+        d / "p", runs=2, shape=(32, 64, 64), seed=1, tomo_types=("denoised", "wbp"), crowding=8.0, progress=False
+    )
 
 
 def test_simulated_project_opens_with_plain_copick(project):
     import copick
+
     root = copick.from_file(str(project))
     assert sorted(r.name for r in root.runs) == ["TS_1", "TS_2"]
     vol = root.get_run("TS_1").voxel_spacings[0].get_tomograms("denoised")[0].numpy()
@@ -49,8 +51,14 @@ def test_kaggle_layout_with_and_without_prefix(tmp_path):
     pk = read_picks(prj)
     n_json = sum(len(json.loads(f.read_text())["points"]) for f in picks_dir.glob("*.json"))
     assert len(pk) == n_json > 0
-    assert set(f.name for f in picks_dir.iterdir()) == {"curation_0_ribosome.json", "apo-ferritin.json", "beta-amylase.json",
-                                                         "beta-galactosidase.json", "thyroglobulin.json", "virus-like-particle.json"}
+    assert set(f.name for f in picks_dir.iterdir()) == {
+        "curation_0_ribosome.json",
+        "apo-ferritin.json",
+        "beta-amylase.json",
+        "beta-galactosidase.json",
+        "thyroglobulin.json",
+        "virus-like-particle.json",
+    }
     # a submission round-trip and never-overwrite
     write_submission_csv(pk, tmp_path / "sub.csv")
     with pytest.raises(FileExistsError):
@@ -59,6 +67,7 @@ def test_kaggle_layout_with_and_without_prefix(tmp_path):
 
 def test_nan_voxels_name_the_run(project, tmp_path):
     import zarr
+
     prj = open_project(project)
     t = prj.tomogram("TS_2", "wbp")
     arr = zarr.open(prj.run("TS_2").voxel_spacings[0].get_tomograms("wbp")[0].zarr(), mode="r+")["0"]
@@ -69,6 +78,7 @@ def test_nan_voxels_name_the_run(project, tmp_path):
 
 def test_picks_outside_volume_warn():
     from cryo_data.labels import paint_spheres
+
     pk = pl.DataFrame({"particle_type": ["ribosome"] * 2, "x": [10.0, 1e5], "y": [10.0, 10.0], "z": [10.0, 10.0]})
     with warnings.catch_warnings(record=True) as w:
         warnings.simplefilter("always")
@@ -83,11 +93,32 @@ def test_malformed_config_names_the_file(tmp_path):
 
 
 def test_cli_simulate_subprocess(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "cryo_data.cli", "simulate", str(tmp_path / "s"), "--runs", "1", "--shape",
-                        "32", "64", "64", "--seed", "7", "--types", "denoised,isonetcorrected"], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cryo_data.cli",
+            "simulate",
+            str(tmp_path / "s"),
+            "--runs",
+            "1",
+            "--shape",
+            "32",
+            "64",
+            "64",
+            "--seed",
+            "7",
+            "--types",
+            "denoised,isonetcorrected",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     assert open_project(tmp_path / "s").tomo_types("TS_7") == ["denoised", "isonetcorrected"]
-    r = subprocess.run([sys.executable, "-m", "cryo_data.cli", "info", str(tmp_path / "nope")], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "cryo_data.cli", "info", str(tmp_path / "nope")], capture_output=True, text=True
+    )
     assert r.returncode == 2 and "nope" in r.stderr
 
 
@@ -96,8 +127,14 @@ def test_templates_and_real_layout(tmp_path):
     lay = pl.read_csv(SHARED / "data" / "czii_train_picks.csv").filter(pl.col("experiment") == "TS_5_4")
     # a small crop of the real layout keeps the test fast
     lay = lay.filter((pl.col("x") < 1200) & (pl.col("y") < 1200) & (pl.col("z") < 900))
-    cfg = simulate_project(tmp_path / "t", runs=1, shape=(96, 128, 128), templates=SHARED / "data" / "templates",
-                           layout=lay, progress=False)
+    cfg = simulate_project(
+        tmp_path / "t",
+        runs=1,
+        shape=(96, 128, 128),
+        templates=SHARED / "data" / "templates",
+        layout=lay,
+        progress=False,
+    )
     prj = open_project(cfg)
     assert prj.runs() == ["TS_5_4"]
     assert len(read_picks(prj)) == len(lay)

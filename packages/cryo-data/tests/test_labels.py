@@ -1,11 +1,11 @@
 """Label painting on real ground-truth picks (skips without ../shared) and on synthetic picks."""
+
 import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
-
 from cryo_data.labels import fold_beta_amylase, paint_spheres
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "czii_train_picks.csv"
@@ -16,12 +16,24 @@ def test_paint_matches_bruteforce_on_random_picks():
     rng = np.random.default_rng(0)
     names = ["apo-ferritin", "beta-amylase", "beta-galactosidase", "ribosome", "thyroglobulin", "virus-like-particle"]
     n = 30
-    pk = pl.DataFrame({"particle_type": [names[i] for i in rng.integers(0, 6, n)],
-                       "x": rng.uniform(0, 640, n), "y": rng.uniform(0, 640, n), "z": rng.uniform(0, 320, n)})
+    pk = pl.DataFrame(
+        {
+            "particle_type": [names[i] for i in rng.integers(0, 6, n)],
+            "x": rng.uniform(0, 640, n),
+            "y": rng.uniform(0, 640, n),
+            "z": rng.uniform(0, 320, n),
+        }
+    )
     shape = (32, 64, 64)
     lab = paint_spheres(pk, shape, 10.0)
-    radii = {"apo-ferritin": 32, "beta-amylase": 26, "beta-galactosidase": 36, "ribosome": 60, "thyroglobulin": 48,
-             "virus-like-particle": 60}
+    radii = {
+        "apo-ferritin": 32,
+        "beta-amylase": 26,
+        "beta-galactosidase": 36,
+        "ribosome": 60,
+        "thyroglobulin": 48,
+        "virus-like-particle": 60,
+    }
     zz, yy, xx = np.meshgrid(*[np.arange(s) * 10.0 for s in shape], indexing="ij")
     ref = np.zeros(shape, np.uint8)
     for r in pk.iter_rows(named=True):
@@ -31,7 +43,9 @@ def test_paint_matches_bruteforce_on_random_picks():
     assert np.array_equal(paint_spheres(pk, shape, 10.0, n_classes=6), fold_beta_amylase(ref))
 
 
-@pytest.mark.skipif(not SHARED.exists(), reason="../shared/data/czii_train_picks.csv is absent (a user's clone has no ../shared)")
+@pytest.mark.skipif(
+    not SHARED.exists(), reason="../shared/data/czii_train_picks.csv is absent (a user's clone has no ../shared)"
+)
 def test_real_picks_paint_fast():
     picks = pl.read_csv(SHARED)
     for run in picks["experiment"].unique().sort():

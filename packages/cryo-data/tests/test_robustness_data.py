@@ -1,6 +1,7 @@
 """Robustness suite, cryo-data: bad inputs and damaged data give one readable `cryo-data: error:` line (or a clear
 exception from the API), exit 2, no traceback, and leave every input and unrelated file as it was.
 Categories: names, data loss, silent (would read or write wrong data), message (was a traceback), permissions."""
+
 import json
 import os
 import shutil
@@ -11,7 +12,6 @@ import numpy as np
 import polars as pl
 import pytest
 import zarr
-
 from cryo_data.cli import main
 from cryo_data.io import open_project
 from cryo_data.picks import atomic_write_text, import_mrc, read_picks, write_picks
@@ -30,8 +30,10 @@ def snapshot(root: Path) -> dict:
 
 def cli(argv, capsys):
     "Run main(argv) in-process; return (exit code, stdout, stderr)."
-    try: code = main([str(a) for a in argv])
-    except SystemExit as e: code = e.code
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:
+        code = e.code
     o = capsys.readouterr()
     return code, o.out, o.err
 
@@ -103,7 +105,8 @@ def test_names_tomo_type_refused(world, types, capsys):
 @pytest.mark.parametrize("run", ["../../x", "a/b", ".."])
 def test_names_import_mrc_run_refused(world, run):
     with mrcfile.new(world / "t.mrc") as m:
-        m.set_data(np.zeros((8, 8, 8), np.float32)); m.voxel_size = 10.0
+        m.set_data(np.zeros((8, 8, 8), np.float32))
+        m.voxel_size = 10.0
     before = snapshot(world)
     with pytest.raises(ValueError, match="invalid run name"):
         import_mrc(open_project(world / "p"), run, world / "t.mrc", "wbp")
@@ -128,7 +131,8 @@ def test_names_write_picks_user_refused(world, user):
 
 # ---- data loss: --overwrite only replaces what the tool made, and only once the new content is complete ----
 def test_dataloss_overwrite_foreign_folder_refused(world, capsys):
-    (world / "mine").mkdir(); (world / "mine" / "thesis.tex").write_text("years of work")
+    (world / "mine").mkdir()
+    (world / "mine" / "thesis.tex").write_text("years of work")
     expect_error(world, SIM + [world / "mine", "--overwrite"], "not made by cryo-data simulate", capsys)
 
 
@@ -248,8 +252,13 @@ def test_silent_missing_chunk(world, capsys):
 def _rewrite_level0(world, data, **kw):
     z = level0(world)
     shutil.rmtree(z / "0")
-    zarr.open_array(zarr.NestedDirectoryStore(str(z / "0")), mode="w", shape=data.shape, dtype=data.dtype,
-                    chunks=kw.get("chunks", data.shape or (1,)))[...] = data
+    zarr.open_array(
+        zarr.NestedDirectoryStore(str(z / "0")),
+        mode="w",
+        shape=data.shape,
+        dtype=data.dtype,
+        chunks=kw.get("chunks", data.shape or (1,)),
+    )[...] = data
 
 
 @pytest.mark.parametrize("dtype", ["complex64", "complex128"])
@@ -274,7 +283,9 @@ def test_silent_nan_picks_not_written(world):
 # ---- tracebacks become one-line messages ----
 def test_message_garbage_chunk(world, capsys):
     (level0(world) / "0" / "0" / "0" / "0").write_bytes(b"garbage" * 10)
-    expect_error(world, ["show", world / "p", "TS_0", "--out", world / "fig.png"], "cannot decode chunk '0/0/0/0'", capsys)
+    expect_error(
+        world, ["show", world / "p", "TS_0", "--out", world / "fig.png"], "cannot decode chunk '0/0/0/0'", capsys
+    )
 
 
 def test_message_truncated_chunk(world, capsys):
@@ -313,14 +324,21 @@ def test_message_show_unknown_run(world, capsys):
 
 def test_message_output_under_a_file(world, capsys):
     "An unwritable output location (here: below a file) is one line, not a traceback."
-    expect_error(world, ["show", world / "p", "TS_0", "--out", world / "unrelated.txt" / "fig.png"], "unrelated.txt", capsys)
+    expect_error(
+        world, ["show", world / "p", "TS_0", "--out", world / "unrelated.txt" / "fig.png"], "unrelated.txt", capsys
+    )
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
 def test_message_read_only_output_folder(world, capsys):
-    (world / "ro").mkdir(); os.chmod(world / "ro", 0o555)
-    try: expect_error(world, ["show", world / "p", "TS_0", "--out", world / "ro" / "fig.png"], "Permission denied", capsys)
-    finally: os.chmod(world / "ro", 0o755)
+    (world / "ro").mkdir()
+    os.chmod(world / "ro", 0o555)
+    try:
+        expect_error(
+            world, ["show", world / "p", "TS_0", "--out", world / "ro" / "fig.png"], "Permission denied", capsys
+        )
+    finally:
+        os.chmod(world / "ro", 0o755)
 
 
 def test_message_layout_missing_column(world, capsys):
@@ -340,10 +358,15 @@ def test_message_simulate_under_a_file(world, capsys):
 def test_message_import_mrc(world, kind):
     p = world / "t.mrc"
     if kind == "2d":
-        with mrcfile.new(p) as m: m.set_data(np.zeros((8, 8), np.float32)); m.voxel_size = 10.0
+        with mrcfile.new(p) as m:
+            m.set_data(np.zeros((8, 8), np.float32))
+            m.voxel_size = 10.0
     elif kind == "complex":
-        with mrcfile.new(p) as m: m.set_data(np.zeros((4, 8, 8), np.complex64)); m.voxel_size = 10.0
-    elif kind == "garbage": p.write_bytes(b"\x00" * 100)
+        with mrcfile.new(p) as m:
+            m.set_data(np.zeros((4, 8, 8), np.complex64))
+            m.voxel_size = 10.0
+    elif kind == "garbage":
+        p.write_bytes(b"\x00" * 100)
     before = snapshot(world)
     with pytest.raises((ValueError, FileNotFoundError), match=r"3D volume|complex|no such MRC|cannot read as MRC"):
         import_mrc(open_project(world / "p"), "TS_new", p, "wbp")
@@ -354,14 +377,18 @@ def test_message_import_mrc(world, kind):
 @pytest.mark.parametrize("umask,mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
 def test_permissions_atomic_write_follows_umask(world, umask, mode):
     old = os.umask(umask)
-    try: atomic_write_text(world / "out.csv", "a,b\n")
-    finally: os.umask(old)
+    try:
+        atomic_write_text(world / "out.csv", "a,b\n")
+    finally:
+        os.umask(old)
     assert (world / "out.csv").stat().st_mode & 0o777 == mode
 
 
 def test_permissions_simulated_project_follows_umask(tmp_path):
     old = os.umask(0o022)
-    try: simulate_project(tmp_path / "q", runs=1, shape=(16, 32, 32), progress=False)
-    finally: os.umask(old)
+    try:
+        simulate_project(tmp_path / "q", runs=1, shape=(16, 32, 32), progress=False)
+    finally:
+        os.umask(old)
     assert (tmp_path / "q").stat().st_mode & 0o777 == 0o755
     assert (tmp_path / "q" / "copick.json").stat().st_mode & 0o777 == 0o644

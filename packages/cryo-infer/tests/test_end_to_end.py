@@ -1,17 +1,15 @@
 """End to end on tiny simulated projects: an oracle model must score 1.0 through every output path; runs resume."""
+
 import os
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 import torch
-from torch import nn
-
 from cryo_data.io import open_project
 from cryo_data.labels import paint_spheres
 from cryo_data.picks import read_picks
@@ -22,10 +20,12 @@ from cryo_infer.run import run_batch
 from cryo_infer.window import WindowConfig
 from cryo_metric import LAYOUT_7, score
 from cryo_models import create_model, save_checkpoint
+from torch import nn
 
 
 class Oracle(nn.Module):
     """Reads the label painted into the 'oracle' tomogram and returns its one-hot as logits."""
+
     cryo_classes = LAYOUT_7
 
     def forward(self, x):
@@ -52,10 +52,21 @@ def solution(prj):
 def test_oracle_scores_one_through_every_output(oracle_project, tmp_path):
     prj = oracle_project
     sol = solution(prj).filter(pl.col("particle_type") != "beta-amylase")
-    ens = EnsembleConfig(members=(MemberSpec("oracle-in-memory"),), window=WindowConfig(roi_size=(32, 64, 64), overlap_vox=(8, 16, 16),
-                         normalization="none"), post="full")
-    picks = run_batch(prj, ens, tmp_path / "out", tomo_type="oracle", user="cryo", session="1",
-                      members=[Member(Oracle())], progress=False)
+    ens = EnsembleConfig(
+        members=(MemberSpec("oracle-in-memory"),),
+        window=WindowConfig(roi_size=(32, 64, 64), overlap_vox=(8, 16, 16), normalization="none"),
+        post="full",
+    )
+    picks = run_batch(
+        prj,
+        ens,
+        tmp_path / "out",
+        tomo_type="oracle",
+        user="cryo",
+        session="1",
+        members=[Member(Oracle())],
+        progress=False,
+    )
     assert len(picks) > 10
     as_table = picks
     assert score(sol, as_table).score == pytest.approx(score(sol, sol).score)
@@ -73,8 +84,12 @@ def test_oracle_scores_one_through_every_output(oracle_project, tmp_path):
 
 def test_resume_skips_finished_runs_and_refuses_overwrite(oracle_project, tmp_path):
     prj = oracle_project
-    ens = EnsembleConfig(members=(MemberSpec("x"),), window=WindowConfig(roi_size=(32, 64, 64), normalization="none"), tta=("identity",),
-                         post="full")
+    ens = EnsembleConfig(
+        members=(MemberSpec("x"),),
+        window=WindowConfig(roi_size=(32, 64, 64), normalization="none"),
+        tta=("identity",),
+        post="full",
+    )
     out = tmp_path / "out"
     run_batch(prj, ens, out, runs=[prj.runs()[0]], tomo_type="oracle", members=[Member(Oracle())], progress=False)
     first = out / "picks" / f"{prj.runs()[0]}.csv"
@@ -92,10 +107,23 @@ def test_cli_kill_and_resume(tmp_path):
     cfg = simulate_project(tmp_path / "p", runs=3, shape=(64, 128, 128), seed=2, crowding=2.0, progress=False)
     m = create_model("unet_v1", channels=(8, 16, 16, 16))
     save_checkpoint(m, tmp_path / "m.pt")
-    save_ensemble(EnsembleConfig(members=(MemberSpec(str(tmp_path / "m.pt")),), window=WindowConfig(roi_size=(32, 64, 64))),
-                  tmp_path / "ens.yaml")
-    cmd = [sys.executable, "-m", "cryo_infer.cli", "run", "--data", str(cfg), "--ensemble", str(tmp_path / "ens.yaml"),
-           "--out", str(tmp_path / "out"), "--quiet"]
+    save_ensemble(
+        EnsembleConfig(members=(MemberSpec(str(tmp_path / "m.pt")),), window=WindowConfig(roi_size=(32, 64, 64))),
+        tmp_path / "ens.yaml",
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "cryo_infer.cli",
+        "run",
+        "--data",
+        str(cfg),
+        "--ensemble",
+        str(tmp_path / "ens.yaml"),
+        "--out",
+        str(tmp_path / "out"),
+        "--quiet",
+    ]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     picks_dir = tmp_path / "out" / "picks"
     t0 = time.time()
@@ -112,4 +140,11 @@ def test_cli_kill_and_resume(tmp_path):
     assert r.returncode == 0, r.stderr
     assert len(list(picks_dir.glob("*.csv"))) == 3
     assert all((picks_dir / n).stat().st_mtime_ns == t for n, t in mtimes.items())
-    assert pl.read_csv(tmp_path / "out" / "submission.csv").columns == ["id", "experiment", "particle_type", "x", "y", "z"]
+    assert pl.read_csv(tmp_path / "out" / "submission.csv").columns == [
+        "id",
+        "experiment",
+        "particle_type",
+        "x",
+        "y",
+        "z",
+    ]

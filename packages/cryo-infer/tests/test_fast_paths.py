@@ -1,19 +1,17 @@
 """The fast paths equal the slow ones: foreground-only component statistics vs cc3d.statistics + scipy.ndimage, and the
 device accumulator vs the host accumulator (run on CPU tensors), with one device-to-host copy per tomogram."""
+
 import cc3d
+import cryo_infer.postprocess as post
 import numpy as np
 import pytest
 import torch
-
-from cryo_metric.particles import LAYOUT_7
-from scipy import ndimage
-from torch import nn
-
-import cryo_infer.postprocess as post
 from cryo_infer.postprocess import POST_PRESETS, PostConfig, probs_to_picks
 from cryo_infer.predict import Member, predict_volume
 from cryo_infer.window import WindowConfig
-
+from cryo_metric.particles import LAYOUT_7
+from scipy import ndimage
+from torch import nn
 
 
 def old_components(p, thr, min_size, connectivity, score):
@@ -35,12 +33,20 @@ def smooth_probs(seed, shape=(5, 24, 48, 40)):
     return p.astype(np.float32)
 
 
-@pytest.mark.parametrize("seed,preset,score,connectivity", [(0, "seed", "max", 26), (1, "seed_parity", "mean", 26),
-                                                          (2, "full", "max", 6), (3, "full", "mean", 18)])
+@pytest.mark.parametrize(
+    "seed,preset,score,connectivity",
+    [(0, "seed", "max", 26), (1, "seed_parity", "mean", 26), (2, "full", "max", 6), (3, "full", "mean", 18)],
+)
 def test_picks_identical_to_the_previous_implementation(seed, preset, score, connectivity, monkeypatch):
     probs = smooth_probs(seed)
-    cfg = PostConfig(**{**POST_PRESETS[preset].__dict__, "thresholds": {n: 0.55 for n in POST_PRESETS[preset].thresholds},
-                        "score": score, "connectivity": connectivity})
+    cfg = PostConfig(
+        **{
+            **POST_PRESETS[preset].__dict__,
+            "thresholds": {n: 0.55 for n in POST_PRESETS[preset].thresholds},
+            "score": score,
+            "connectivity": connectivity,
+        }
+    )
     new = probs_to_picks(probs, (10.0, 9.0, 8.0), cfg, run="r")
     monkeypatch.setattr(post, "_components", old_components)
     old = probs_to_picks(probs, (10.0, 9.0, 8.0), cfg, run="r")
@@ -70,7 +76,9 @@ class TinyNet(nn.Module):
     def __init__(self, seed=0):
         super().__init__()
         torch.manual_seed(seed)
-        self.net = nn.Sequential(nn.Conv3d(1, 8, 3, padding=1), nn.InstanceNorm3d(8), nn.PReLU(), nn.Conv3d(8, 7, 3, padding=1))
+        self.net = nn.Sequential(
+            nn.Conv3d(1, 8, 3, padding=1), nn.InstanceNorm3d(8), nn.PReLU(), nn.Conv3d(8, 7, 3, padding=1)
+        )
 
     def forward(self, x):
         return self.net(x)
@@ -97,10 +105,12 @@ def test_device_accumulator_copies_to_the_host_once(monkeypatch):
     def counting_cpu(self, *a, **k):
         calls["n"] += 1
         return orig(self, *a, **k)
+
     monkeypatch.setattr(torch.Tensor, "cpu", counting_cpu)
     members = [Member(TinyNet(0)), Member(TinyNet(1)), Member(TinyNet(2))]
     win = WindowConfig(roi_size=(12, 24, 24), overlap_vox=(4, 8, 8), views_per_pass=7)
     from cryo_infer.window import tile_grid
+
     n_tiles = len(tile_grid(VOL.shape, (12, 24, 24), (4, 8, 8)))
     predict_volume(members, VOL, win, "none", progress=False, accumulate_on="device")
     assert calls["n"] == 1

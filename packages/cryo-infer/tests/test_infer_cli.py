@@ -1,11 +1,11 @@
 """`cryo-infer run` without a YAML (--checkpoint), on plain MRC files (--mrc) and with --format star/copick; help texts."""
+
 import argparse
 
 import mrcfile
 import numpy as np
 import pytest
 import starfile
-
 from cryo_data.io import open_project
 from cryo_data.picks import read_picks, read_star, tomogram_centres
 from cryo_data.simproject import simulate_project
@@ -26,8 +26,25 @@ FAST = ["--tta", "none", "--roi", "32", "64", "64", "--quiet"]
 
 def test_checkpoint_without_yaml_and_star(setup, tmp_path):
     d, cfg = setup
-    assert main(["run", "--data", str(cfg), "--checkpoint", str(d / "m.pt"), "--checkpoint", str(d / "m.pt"),
-                 "--out", str(tmp_path / "o"), "--format", "star", *FAST]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--data",
+                str(cfg),
+                "--checkpoint",
+                str(d / "m.pt"),
+                "--checkpoint",
+                str(d / "m.pt"),
+                "--out",
+                str(tmp_path / "o"),
+                "--format",
+                "star",
+                *FAST,
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "o" / "submission.csv").exists()
     s = starfile.read(tmp_path / "o" / "particles.star")
     if len(s):  # an untrained net may pick nothing; the header and columns still must be RELION 5's
@@ -41,21 +58,67 @@ def test_mrc_files_without_project(setup, tmp_path):
     vol = open_project(cfg).tomogram("TS_5").numpy()
     with mrcfile.new(tmp_path / "tomoA.mrc") as m:
         m.set_data(vol)
-    rc = main(["run", "--mrc", str(tmp_path / "tomoA.mrc"), "--voxel-size", "10.012", "--checkpoint", str(d / "m.pt"),
-               "--out", str(tmp_path / "o"), "--format", "copick", *FAST])
+    rc = main(
+        [
+            "run",
+            "--mrc",
+            str(tmp_path / "tomoA.mrc"),
+            "--voxel-size",
+            "10.012",
+            "--checkpoint",
+            str(d / "m.pt"),
+            "--out",
+            str(tmp_path / "o"),
+            "--format",
+            "copick",
+            *FAST,
+        ]
+    )
     assert rc == 0
     prj = open_project(tmp_path / "o" / "project")
     assert prj.runs() == ["tomoA"] and prj.tomogram("tomoA").shape == vol.shape
     # a rerun resumes: the imported tomogram is reused, the finished run skipped
-    assert main(["run", "--mrc", str(tmp_path / "tomoA.mrc"), "--voxel-size", "10.012", "--checkpoint", str(d / "m.pt"),
-                 "--out", str(tmp_path / "o"), "--format", "copick", *FAST]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--mrc",
+                str(tmp_path / "tomoA.mrc"),
+                "--voxel-size",
+                "10.012",
+                "--checkpoint",
+                str(d / "m.pt"),
+                "--out",
+                str(tmp_path / "o"),
+                "--format",
+                "copick",
+                *FAST,
+            ]
+        )
+        == 0
+    )
 
 
 def test_errors_name_the_problem(setup, tmp_path, capsys):
     d, cfg = setup
-    assert main(["run", "--data", str(cfg), "--checkpoint", str(tmp_path / "nope.pt"), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(["run", "--data", str(cfg), "--checkpoint", str(tmp_path / "nope.pt"), "--out", str(tmp_path / "o")]) == 2
+    )
     assert "nope.pt" in capsys.readouterr().err
-    assert main(["run", "--mrc", str(tmp_path / "missing.mrc"), "--checkpoint", str(d / "m.pt"), "--out", str(tmp_path / "o")]) == 2
+    assert (
+        main(
+            [
+                "run",
+                "--mrc",
+                str(tmp_path / "missing.mrc"),
+                "--checkpoint",
+                str(d / "m.pt"),
+                "--out",
+                str(tmp_path / "o"),
+            ]
+        )
+        == 2
+    )
     assert "missing.mrc" in capsys.readouterr().err
 
 
@@ -64,6 +127,7 @@ def test_star_round_trip_matches_picks(setup, tmp_path):
     prj = open_project(cfg)
     truth = read_picks(prj)
     from cryo_data.picks import write_star
+
     c = tomogram_centres(prj, prj.runs())
     back = read_star(write_star(truth, tmp_path / "t.star", c), c).sort("particle_type", "x")
     assert np.allclose(back["x"].to_numpy(), truth.sort("particle_type", "x")["x"].to_numpy(), atol=1e-4)

@@ -1,6 +1,7 @@
 """Robustness suite, cryo-infer: bad inputs give one readable `cryo-infer: error:` line, exit 2, no traceback, and leave
 every input and unrelated file as it was; a rerun into an --out made with other inputs is refused, listing them.
 Categories: security, names, data loss, stale (resume), silent, message, permissions."""
+
 import json
 import os
 import pickle
@@ -13,7 +14,6 @@ import pytest
 import torch
 import yaml
 import zarr
-
 from cryo_data.io import open_project
 from cryo_data.picks import read_picks
 from cryo_data.simproject import simulate_project
@@ -27,7 +27,8 @@ def snapshot(root: Path, skip: tuple = ()) -> dict:
     out = {}
     for p in sorted(Path(root).rglob("*")):
         rel = str(p.relative_to(root))
-        if rel.split(os.sep)[0] in skip: continue
+        if rel.split(os.sep)[0] in skip:
+            continue
         st = p.stat()
         out[rel] = ("d", 0, 0) if p.is_dir() else ("f", st.st_size, st.st_mtime_ns)
     return out
@@ -35,8 +36,10 @@ def snapshot(root: Path, skip: tuple = ()) -> dict:
 
 def cli(argv, capsys):
     "Run main(argv) in-process; return (exit code, stdout, stderr)."
-    try: code = main([str(a) for a in argv])
-    except SystemExit as e: code = e.code
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:
+        code = e.code
     o = capsys.readouterr()
     return code, o.out, o.err
 
@@ -68,7 +71,9 @@ def copy_project(src: Path, dst: Path) -> Path:
 @pytest.fixture(scope="module")
 def pristine(tmp_path_factory):
     d = tmp_path_factory.mktemp("pristine")
-    simulate_project(d / "p", runs=2, shape=(32, 64, 64), seed=0, crowding=4.0, tomo_types=("denoised", "wbp"), progress=False)
+    simulate_project(
+        d / "p", runs=2, shape=(32, 64, 64), seed=0, crowding=4.0, tomo_types=("denoised", "wbp"), progress=False
+    )
     torch.manual_seed(0)
     save_checkpoint(create_model("unet_v1", channels=(8, 16, 16, 16)), d / "m.pt")
     return d
@@ -80,8 +85,10 @@ ENS = {"members": [{"checkpoint": "m.pt"}], "tta": ["identity"], "window": {"roi
 def write_ens(path: Path, **changes) -> Path:
     d = json.loads(json.dumps(ENS))
     for k, v in changes.items():
-        if k == "window": d["window"].update(v)
-        else: d[k] = v
+        if k == "window":
+            d["window"].update(v)
+        else:
+            d[k] = v
     path.write_text(yaml.safe_dump(d))
     return path
 
@@ -107,16 +114,22 @@ def ok(world, capsys, *extra, **kw):
 
 # ---- security: a checkpoint's pickle never runs ----
 class Evil:
-    def __init__(self, marker): self.marker = marker
-    def __reduce__(self): return (os.system, (f"touch {self.marker}",))
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
 
 
 @pytest.mark.parametrize("how", ["torch.save", "raw pickle", "nested in state_dict"])
 def test_security_malicious_checkpoint_never_runs(world, how, capsys):
     marker = world / "PWNED"
-    if how == "torch.save": torch.save({"format": "cryo-models", "x": Evil(marker)}, world / "m.pt")
-    elif how == "raw pickle": (world / "m.pt").write_bytes(pickle.dumps({"state_dict": Evil(marker)}))
-    else: torch.save({"state_dict": {"model.w": torch.ones(1), "model.v": Evil(marker)}}, world / "m.pt")
+    if how == "torch.save":
+        torch.save({"format": "cryo-models", "x": Evil(marker)}, world / "m.pt")
+    elif how == "raw pickle":
+        (world / "m.pt").write_bytes(pickle.dumps({"state_dict": Evil(marker)}))
+    else:
+        torch.save({"state_dict": {"model.w": torch.ones(1), "model.v": Evil(marker)}}, world / "m.pt")
     expect_error(world, run_args(world), "refusing to load checkpoint" if how != "raw pickle" else "checkpoint", capsys)
     assert not marker.exists()
     assert not (world / "out").exists()  # nothing was written before the refusal
@@ -136,9 +149,16 @@ def test_security_truncated_or_garbage_checkpoint(world, content, capsys):
 
 
 # ---- names ----
-@pytest.mark.parametrize("opt,value,msg", [("--user", "cura_tion", "invalid user name"), ("--user", "../x", "invalid user name"),
-                                           ("--session", "a_b", "invalid session name"), ("--runs", "../../x", "invalid run name"),
-                                           ("--runs", "a/b", "invalid run name")])
+@pytest.mark.parametrize(
+    "opt,value,msg",
+    [
+        ("--user", "cura_tion", "invalid user name"),
+        ("--user", "../x", "invalid user name"),
+        ("--session", "a_b", "invalid session name"),
+        ("--runs", "../../x", "invalid run name"),
+        ("--runs", "a/b", "invalid run name"),
+    ],
+)
 def test_names_refused(world, opt, value, msg, capsys):
     extra = [f"{opt}={value}"] + (["--user", "cryo"] if opt == "--session" else [])
     expect_error(world, run_args(world, *extra), msg, capsys)
@@ -148,7 +168,9 @@ def test_names_refused(world, opt, value, msg, capsys):
 def _published_names(folder):
     """Empty files under the published checkpoint names: `preset` checks that every needed file is there."""
     from cryo_models import seed_table
-    for name in seed_table()["checkpoint"].to_list(): (folder / name).write_bytes(b"")
+
+    for name in seed_table()["checkpoint"].to_list():
+        (folder / name).write_bytes(b"")
     return folder
 
 
@@ -161,18 +183,26 @@ def test_dataloss_preset_never_replaces_a_yaml(world, capsys):
 def test_dataloss_preset_overwrite_when_asked(world, capsys):
     (world / "tuned.yaml").write_text("old\n")
     _published_names(world)
-    code, out, err = cli(["preset", "seed7", "--checkpoints", world, "--out", world / "tuned.yaml", "--overwrite"], capsys)
+    code, out, err = cli(
+        ["preset", "seed7", "--checkpoints", world, "--out", world / "tuned.yaml", "--overwrite"], capsys
+    )
     assert code == 0, err and "members" in (world / "tuned.yaml").read_text()
 
 
 def test_message_preset_lists_missing_checkpoints(world, capsys):
-    expect_error(world, ["preset", "seed10", "--checkpoints", world, "--out", world / "s10.yaml"], "10 of 10 checkpoint(s) missing", capsys)
+    expect_error(
+        world,
+        ["preset", "seed10", "--checkpoints", world, "--out", world / "s10.yaml"],
+        "10 of 10 checkpoint(s) missing",
+        capsys,
+    )
 
 
 @pytest.mark.parametrize("foreign", ["submission.csv", "picks/TS_0.csv", "notes.txt"])
 def test_dataloss_foreign_out_refused(world, foreign, capsys):
     f = world / "out" / foreign
-    f.parent.mkdir(parents=True, exist_ok=True); f.write_text("id,experiment\n0,other\n")
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text("id,experiment\n0,other\n")
     expect_error(world, run_args(world), "was not made by cryo-infer run", capsys)
     expect_error(world, run_args(world, "--overwrite"), "was not made by cryo-infer run", capsys)
 
@@ -184,6 +214,7 @@ def test_dataloss_out_is_a_file(world, capsys):
 
 def _seed_picks(world, user, obj="beta-amylase"):
     import copick
+
     root = copick.from_file(str(world / "p" / "copick.json"))
     root.get_run("TS_0").new_picks(obj, session_id="0", user_id=user).from_numpy(np.array([[100.0, 100.0, 100.0]]))
 
@@ -203,20 +234,38 @@ def test_dataloss_copick_overwrite_replaces_every_class(world, capsys):
 
 
 # ---- stale results: a rerun with other inputs is refused, naming them ----
-@pytest.mark.parametrize("change,field", [("tomo", "tomo_type"), ("user", "user"), ("vs", "voxel_spacing"),
-                                          ("weights", "ensemble"), ("post", "post"), ("data", "data")])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ("tomo", "tomo_type"),
+        ("user", "user"),
+        ("vs", "voxel_spacing"),
+        ("weights", "ensemble"),
+        ("post", "post"),
+        ("data", "data"),
+    ],
+)
 def test_stale_rerun_with_other_inputs_refused(world, change, field, capsys):
     ok(world, capsys)
     extra, ens = [], "ens.yaml"
-    if change == "tomo": extra = ["--tomo-type", "wbp"]
-    elif change == "user": extra = ["--user", "cryo"]
-    elif change == "vs": extra = ["--voxel-spacing", "10.012"]
+    if change == "tomo":
+        extra = ["--tomo-type", "wbp"]
+    elif change == "user":
+        extra = ["--user", "cryo"]
+    elif change == "vs":
+        extra = ["--voxel-spacing", "10.012"]
     elif change == "weights":
-        torch.manual_seed(1); save_checkpoint(create_model("unet_v1", channels=(8, 16, 16, 16)), world / "m.pt", overwrite=True)
-    elif change == "post": write_ens(world / "ens2.yaml", post="seed"); ens = "ens2.yaml"
-    elif change == "data": copy_project(world / "p", world / "p2"); extra = []
+        torch.manual_seed(1)
+        save_checkpoint(create_model("unet_v1", channels=(8, 16, 16, 16)), world / "m.pt", overwrite=True)
+    elif change == "post":
+        write_ens(world / "ens2.yaml", post="seed")
+        ens = "ens2.yaml"
+    elif change == "data":
+        copy_project(world / "p", world / "p2")
+        extra = []
     argv = run_args(world, *extra, ens=ens)
-    if change == "data": argv[argv.index(world / "p")] = world / "p2"
+    if change == "data":
+        argv[argv.index(world / "p")] = world / "p2"
     expect_error(world, argv, f"{field}:", capsys)
 
 
@@ -251,11 +300,16 @@ def test_stale_overwrite_redoes_with_new_inputs(world, capsys):
 
 
 # ---- silent wrong results ----
-@pytest.mark.parametrize("members,msg", [([{"checkpoint": "m.pt", "weight": -1}], "must be finite and >= 0"),
-                                         ([{"checkpoint": "m.pt", "weight": 1}, {"checkpoint": "m.pt", "weight": -1}], "must be finite and >= 0"),
-                                         ([{"checkpoint": "m.pt", "weight": 0}], "sum to 0"),
-                                         ([{"checkpoint": "m.pt", "weight": float("nan")}], "must be finite"),
-                                         ([{"checkpoint": "m.pt", "weight": "heavy"}], "must be a number")])
+@pytest.mark.parametrize(
+    "members,msg",
+    [
+        ([{"checkpoint": "m.pt", "weight": -1}], "must be finite and >= 0"),
+        ([{"checkpoint": "m.pt", "weight": 1}, {"checkpoint": "m.pt", "weight": -1}], "must be finite and >= 0"),
+        ([{"checkpoint": "m.pt", "weight": 0}], "sum to 0"),
+        ([{"checkpoint": "m.pt", "weight": float("nan")}], "must be finite"),
+        ([{"checkpoint": "m.pt", "weight": "heavy"}], "must be a number"),
+    ],
+)
 def test_silent_member_weights(world, members, msg, capsys):
     write_ens(world / "ens.yaml", members=members)
     expect_error(world, run_args(world), msg, capsys)
@@ -275,22 +329,34 @@ def test_silent_threshold_outside_0_1(world, thr, capsys):
 
 
 # ---- tracebacks become one-line messages ----
-@pytest.mark.parametrize("window,msg", [({"roi_size": "big"}, "window.roi_size must be 3 integers"),
-                                        ({"roi_size": [32, 64]}, "window.roi_size must be 3 integers"),
-                                        ({"roi_size": [32, -64, 64]}, ">= 0"),
-                                        ({"views_per_pass": 0}, "views_per_pass"),
-                                        ({"blend": "fancy"}, "window.blend"),
-                                        ({"normalization": "global"}, "window.normalization"),
-                                        ({"edge_weight": 0}, "window.edge_weight")])
+@pytest.mark.parametrize(
+    "window,msg",
+    [
+        ({"roi_size": "big"}, "window.roi_size must be 3 integers"),
+        ({"roi_size": [32, 64]}, "window.roi_size must be 3 integers"),
+        ({"roi_size": [32, -64, 64]}, ">= 0"),
+        ({"views_per_pass": 0}, "views_per_pass"),
+        ({"blend": "fancy"}, "window.blend"),
+        ({"normalization": "global"}, "window.normalization"),
+        ({"edge_weight": 0}, "window.edge_weight"),
+    ],
+)
 def test_message_window(world, window, msg, capsys):
     write_ens(world / "ens.yaml", window=window)
     expect_error(world, run_args(world), msg, capsys)
 
 
-@pytest.mark.parametrize("text,msg", [("[1, 2]\n", "must be a mapping"), ("members: [\n", "cannot read ensemble"),
-                                      ("members: [m.pt]\nwindw: {}\n", "unknown key"), ("members: []\n", "no members"),
-                                      ("members: [m.pt]\npost: magic\n", "unknown post preset"),
-                                      ("members: [missing.pt]\n", "not found")])
+@pytest.mark.parametrize(
+    "text,msg",
+    [
+        ("[1, 2]\n", "must be a mapping"),
+        ("members: [\n", "cannot read ensemble"),
+        ("members: [m.pt]\nwindw: {}\n", "unknown key"),
+        ("members: []\n", "no members"),
+        ("members: [m.pt]\npost: magic\n", "unknown post preset"),
+        ("members: [missing.pt]\n", "not found"),
+    ],
+)
 def test_message_ensemble_yaml(world, text, msg, capsys):
     (world / "ens.yaml").write_text(text)
     expect_error(world, run_args(world), msg, capsys)
@@ -305,7 +371,8 @@ def test_message_unknown_run(world, capsys):
 
 
 def test_message_missing_data(world, capsys):
-    argv = run_args(world); argv[argv.index(world / "p")] = world / "nope"
+    argv = run_args(world)
+    argv[argv.index(world / "p")] = world / "nope"
     expect_error(world, argv, "no such project", capsys)
 
 
@@ -323,15 +390,26 @@ def test_message_corrupt_chunk_names_run_and_chunk(world, capsys):
 def test_silent_bad_voxels_name_the_run(world, value, capsys):
     z = next((world / "p" / "overlay" / "ExperimentRuns" / "TS_0").glob("VoxelSpacing*")) / "denoised.zarr"
     shutil.rmtree(z / "0")
-    data = np.ones((32, 64, 64), np.float64); data[3, 4, 5] = value
-    zarr.open_array(zarr.NestedDirectoryStore(str(z / "0")), mode="w", shape=data.shape, dtype=data.dtype, chunks=data.shape)[...] = data
-    expect_error(world, run_args(world, "--runs", "TS_0"), "run 'TS_0', tomogram 'denoised': NaN or infinite voxels", capsys, skip=("out",))
+    data = np.ones((32, 64, 64), np.float64)
+    data[3, 4, 5] = value
+    zarr.open_array(
+        zarr.NestedDirectoryStore(str(z / "0")), mode="w", shape=data.shape, dtype=data.dtype, chunks=data.shape
+    )[...] = data
+    expect_error(
+        world,
+        run_args(world, "--runs", "TS_0"),
+        "run 'TS_0', tomogram 'denoised': NaN or infinite voxels",
+        capsys,
+        skip=("out",),
+    )
 
 
 # ---- permissions ----
 def test_permissions_outputs_follow_umask(world, capsys):
     old = os.umask(0o022)
-    try: ok(world, capsys)
-    finally: os.umask(old)
+    try:
+        ok(world, capsys)
+    finally:
+        os.umask(old)
     for f in ["submission.csv", "manifest.json", "ensemble.yaml", "picks/TS_0.csv"]:
         assert (world / "out" / f).stat().st_mode & 0o777 == 0o644, f

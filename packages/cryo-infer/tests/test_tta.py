@@ -1,6 +1,5 @@
 import pytest
 import torch
-
 from cryo_infer.tta import get_tta, tta_predict
 
 

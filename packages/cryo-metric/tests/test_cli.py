@@ -1,4 +1,5 @@
 """The cryo-metric command line on CSV files and on copick projects."""
+
 import json
 import subprocess
 import sys
@@ -6,13 +7,19 @@ import sys
 import numpy as np
 import polars as pl
 import pytest
-
 from cryo_metric.cli import main
 
 
 def _sol():
-    return pl.DataFrame({"experiment": ["TS_1", "TS_1", "TS_2"], "particle_type": ["ribosome", "apo-ferritin", "thyroglobulin"],
-                         "x": [1000.0, 2000.0, 3000.0], "y": [1000.0, 2000.0, 3000.0], "z": [500.0, 500.0, 500.0]})
+    return pl.DataFrame(
+        {
+            "experiment": ["TS_1", "TS_1", "TS_2"],
+            "particle_type": ["ribosome", "apo-ferritin", "thyroglobulin"],
+            "x": [1000.0, 2000.0, 3000.0],
+            "y": [1000.0, 2000.0, 3000.0],
+            "z": [500.0, 500.0, 500.0],
+        }
+    )
 
 
 def test_cli_csv_json(tmp_path, capsys):
@@ -21,8 +28,15 @@ def test_cli_csv_json(tmp_path, capsys):
     sub.write_csv(tmp_path / "sub.csv")
     assert main(["score", str(tmp_path / "sol.csv"), str(tmp_path / "sub.csv"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["per_class"]["apo-ferritin"] == {"tp": 0, "fp": 1, "fn": 1, "precision": 0.0, "recall": 0.0,
-                                                "fbeta": 0.0, "weight": 1.0}
+    assert out["per_class"]["apo-ferritin"] == {
+        "tp": 0,
+        "fp": 1,
+        "fn": 1,
+        "precision": 0.0,
+        "recall": 0.0,
+        "fbeta": 0.0,
+        "weight": 1.0,
+    }
     assert out["per_class"]["thyroglobulin"]["tp"] == 1
     assert out["score"] == pytest.approx((1 * 1 + 2 * 1) / 7)
 
@@ -40,19 +54,46 @@ def test_cli_table_and_errors(tmp_path, capsys):
 
 def test_cli_entry_point_runs(tmp_path):
     _sol().write_csv(tmp_path / "sol.csv")
-    r = subprocess.run([sys.executable, "-m", "cryo_metric.cli", "score", str(tmp_path / "sol.csv"),
-                        str(tmp_path / "sol.csv"), "--json"], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cryo_metric.cli",
+            "score",
+            str(tmp_path / "sol.csv"),
+            str(tmp_path / "sol.csv"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["score"] == pytest.approx(4 / 7)
 
 
 def _copick_project(tmp_path, name, picks_by_user):
     copick = pytest.importorskip("copick")
-    objs = [{"name": n, "is_particle": True, "label": i + 1, "radius": r, "pdb_id": "x"}
-            for i, (n, r) in enumerate([("apo-ferritin", 60), ("beta-amylase", 65), ("beta-galactosidase", 90),
-                                        ("ribosome", 150), ("thyroglobulin", 130), ("virus-like-particle", 135)])]
-    cfg = {"name": "t", "version": "1.0.0", "config_type": "filesystem", "pickable_objects": objs,
-           "overlay_root": "local://" + str(tmp_path / name / "overlay"), "overlay_fs_args": {"auto_mkdir": True}}
+    objs = [
+        {"name": n, "is_particle": True, "label": i + 1, "radius": r, "pdb_id": "x"}
+        for i, (n, r) in enumerate(
+            [
+                ("apo-ferritin", 60),
+                ("beta-amylase", 65),
+                ("beta-galactosidase", 90),
+                ("ribosome", 150),
+                ("thyroglobulin", 130),
+                ("virus-like-particle", 135),
+            ]
+        )
+    ]
+    cfg = {
+        "name": "t",
+        "version": "1.0.0",
+        "config_type": "filesystem",
+        "pickable_objects": objs,
+        "overlay_root": "local://" + str(tmp_path / name / "overlay"),
+        "overlay_fs_args": {"auto_mkdir": True},
+    }
     path = tmp_path / name / "copick.json"
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps(cfg))
@@ -76,6 +117,8 @@ def test_cli_copick_projects(tmp_path, capsys):
     assert out["per_class"]["apo-ferritin"]["fn"] == 1
     assert out["score"] == pytest.approx(1 / 7)
     # a CSV solution against copick candidates gives the same
-    pl.DataFrame(truth, schema=["experiment", "particle_type", "x", "y", "z"], orient="row").write_csv(tmp_path / "t.csv")
+    pl.DataFrame(truth, schema=["experiment", "particle_type", "x", "y", "z"], orient="row").write_csv(
+        tmp_path / "t.csv"
+    )
     assert main(["score", str(tmp_path / "t.csv"), str(cfg), "--user", "cryo", "--session", "7", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["score"] == pytest.approx(1 / 7)

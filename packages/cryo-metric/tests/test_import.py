@@ -13,5 +13,7 @@ def test_every_module_imports():
 
 def test_no_torch_dependency():
     import sys
+
     import cryo_metric.cli  # noqa: F401
+
     assert "torch" not in sys.modules

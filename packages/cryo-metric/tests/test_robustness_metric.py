@@ -1,15 +1,14 @@
 """Robustness suite, cryo-metric: bad inputs give one readable `cryo-metric: error:` line, exit 2, no traceback, and
 leave every file as it was. Categories: names (paths/copick rewriting), silent (would score wrongly), message (was a
 traceback)."""
+
 import json
 import math
-import os
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
-
 from cryo_metric import CZII_PARTICLES, ParticleSet, score, tune_thresholds
 from cryo_metric.cli import main
 from cryo_metric.guards import check_name, error_text
@@ -27,8 +26,10 @@ def snapshot(root: Path) -> dict:
 
 def cli(argv, capsys):
     "Run main(argv) in-process; return (exit code, stdout, stderr)."
-    try: code = main([str(a) for a in argv])
-    except SystemExit as e: code = e.code
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:
+        code = e.code
     o = capsys.readouterr()
     return code, o.out, o.err
 
@@ -42,8 +43,15 @@ def assert_clean_error(code, err, contains, prog="cryo-metric"):
 
 
 # ---- fixtures ----
-SOL = pl.DataFrame({"experiment": ["TS_1", "TS_1", "TS_2"], "particle_type": ["ribosome", "apo-ferritin", "thyroglobulin"],
-                    "x": [1000.0, 2000.0, 3000.0], "y": [1000.0, 2000.0, 3000.0], "z": [500.0, 500.0, 500.0]})
+SOL = pl.DataFrame(
+    {
+        "experiment": ["TS_1", "TS_1", "TS_2"],
+        "particle_type": ["ribosome", "apo-ferritin", "thyroglobulin"],
+        "x": [1000.0, 2000.0, 3000.0],
+        "y": [1000.0, 2000.0, 3000.0],
+        "z": [500.0, 500.0, 500.0],
+    }
+)
 
 
 @pytest.fixture()
@@ -53,10 +61,18 @@ def world(tmp_path):
     SOL.write_csv(tmp_path / "sol.csv")
     SOL.write_csv(tmp_path / "sub.csv")
     (tmp_path / "unrelated.txt").write_text("keep me")
-    objs = [{"name": p.name, "is_particle": True, "label": i + 1, "radius": p.radius_A, "pdb_id": "x"}
-            for i, p in enumerate(CZII_PARTICLES)]
-    cfg = {"name": "t", "version": "1.0.0", "config_type": "filesystem", "pickable_objects": objs,
-           "overlay_root": "local://" + str(tmp_path / "proj" / "overlay"), "overlay_fs_args": {"auto_mkdir": True}}
+    objs = [
+        {"name": p.name, "is_particle": True, "label": i + 1, "radius": p.radius_A, "pdb_id": "x"}
+        for i, p in enumerate(CZII_PARTICLES)
+    ]
+    cfg = {
+        "name": "t",
+        "version": "1.0.0",
+        "config_type": "filesystem",
+        "pickable_objects": objs,
+        "overlay_root": "local://" + str(tmp_path / "proj" / "overlay"),
+        "overlay_fs_args": {"auto_mkdir": True},
+    }
     (tmp_path / "proj").mkdir()
     (tmp_path / "proj" / "copick.json").write_text(json.dumps(cfg))
     root = copick.from_file(str(tmp_path / "proj" / "copick.json"))
@@ -96,7 +112,9 @@ def test_names_solution_user_refused(world, capsys):
     _expect_error(world, ["score", cfg, cfg, "--solution-user", "cura_tion"], "copick would rewrite", capsys)
 
 
-@pytest.mark.parametrize("name,kind", [("TS_5_4", "run"), ("curation", "user"), ("0", "session"), ("apo-ferritin", "particle")])
+@pytest.mark.parametrize(
+    "name,kind", [("TS_5_4", "run"), ("curation", "user"), ("0", "session"), ("apo-ferritin", "particle")]
+)
 def test_names_valid_pass(name, kind):
     assert check_name(name, kind) == name
 
@@ -115,13 +133,24 @@ def test_silent_beta_refused(world, beta, capsys):
 
 @pytest.mark.parametrize("mult", ["0", "-0.5", "nan"])
 def test_silent_distance_multiplier_refused(world, mult, capsys):
-    _expect_error(world, ["score", world / "sol.csv", world / "sub.csv", f"--distance-multiplier={mult}"],
-                  "distance_multiplier must be", capsys)
+    _expect_error(
+        world,
+        ["score", world / "sol.csv", world / "sub.csv", f"--distance-multiplier={mult}"],
+        "distance_multiplier must be",
+        capsys,
+    )
 
 
 def test_silent_all_weights_zero(world, capsys):
-    pl.DataFrame({"particle_type": ["ribosome", "thyroglobulin"], "radius_A": [150.0, 130.0], "weight": [0.0, 0.0]}).write_csv(world / "p.csv")
-    _expect_error(world, ["score", world / "sol.csv", world / "sub.csv", "--particles", world / "p.csv"], "every particle weight is 0", capsys)
+    pl.DataFrame(
+        {"particle_type": ["ribosome", "thyroglobulin"], "radius_A": [150.0, 130.0], "weight": [0.0, 0.0]}
+    ).write_csv(world / "p.csv")
+    _expect_error(
+        world,
+        ["score", world / "sol.csv", world / "sub.csv", "--particles", world / "p.csv"],
+        "every particle weight is 0",
+        capsys,
+    )
 
 
 def test_silent_copick_config_points_at_nothing(world, capsys):
@@ -166,21 +195,38 @@ def test_silent_weights_zero_api():
 # ---- tracebacks become one-line messages ----
 def test_message_particles_csv_without_radius(world, capsys):
     pl.DataFrame({"particle_type": ["ribosome"], "weight": [1.0]}).write_csv(world / "p.csv")
-    _expect_error(world, ["score", world / "sol.csv", world / "sub.csv", "--particles", world / "p.csv"], "radius_A", capsys)
+    _expect_error(
+        world, ["score", world / "sol.csv", world / "sub.csv", "--particles", world / "p.csv"], "radius_A", capsys
+    )
 
 
 def test_message_particles_csv_non_numeric(world, capsys):
     (world / "p.csv").write_text("particle_type,radius_A\nribosome,big\n")
-    _expect_error(world, ["score", world / "sol.csv", world / "sub.csv", "--particles", world / "p.csv"], "must hold a number", capsys)
+    _expect_error(
+        world,
+        ["score", world / "sol.csv", world / "sub.csv", "--particles", world / "p.csv"],
+        "must hold a number",
+        capsys,
+    )
 
 
 def test_message_particles_missing_file(world, capsys):
-    _expect_error(world, ["score", world / "sol.csv", world / "sub.csv", "--particles", world / "nope.csv"], "no such file", capsys)
+    _expect_error(
+        world,
+        ["score", world / "sol.csv", world / "sub.csv", "--particles", world / "nope.csv"],
+        "no such file",
+        capsys,
+    )
 
 
 def test_message_particles_zero_radius(world, capsys):
     pl.DataFrame({"particle_type": ["ribosome"], "radius_A": [0.0]}).write_csv(world / "p.csv")
-    _expect_error(world, ["score", world / "sol.csv", world / "sub.csv", "--particles", world / "p.csv"], "radius_A must be > 0", capsys)
+    _expect_error(
+        world,
+        ["score", world / "sol.csv", world / "sub.csv", "--particles", world / "p.csv"],
+        "radius_A must be > 0",
+        capsys,
+    )
 
 
 def test_message_garbage_copick_config(world, capsys):

@@ -1,10 +1,11 @@
 """Property tests: the fast scorer against a brute-force O(N*M) implementation of the definition."""
+
 import numpy as np
 import polars as pl
-from hypothesis import given, settings, strategies as st
-
 from cryo_metric import CZII_PARTICLES, score, tune_thresholds
 from cryo_metric.score import fbeta_from_counts
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 TYPES = CZII_PARTICLES.names
 
@@ -26,8 +27,16 @@ def brute_force(sol: pl.DataFrame, sub: pl.DataFrame, beta=4.0, mult=0.5) -> flo
         tp = fp = fn = 0
         d = p.radius_A * mult
         for e in exps:
-            r = sol.filter((pl.col("experiment") == e) & (pl.col("particle_type") == p.name)).select("x", "y", "z").to_numpy()
-            c = sub.filter((pl.col("experiment") == e) & (pl.col("particle_type") == p.name)).select("x", "y", "z").to_numpy()
+            r = (
+                sol.filter((pl.col("experiment") == e) & (pl.col("particle_type") == p.name))
+                .select("x", "y", "z")
+                .to_numpy()
+            )
+            c = (
+                sub.filter((pl.col("experiment") == e) & (pl.col("particle_type") == p.name))
+                .select("x", "y", "z")
+                .to_numpy()
+            )
             if len(r) == 0:
                 fp += len(c)
                 continue
@@ -54,11 +63,25 @@ def point_sets(draw):
     box = draw(st.sampled_from([200.0, 600.0, 2000.0]))
 
     def table(n):
-        return pl.DataFrame({
-            "experiment": [f"TS_{i}" for i in rng.integers(0, n_exp + 1, n)],  # one experiment unknown to the solution
-            "particle_type": [TYPES[i] for i in rng.integers(0, len(TYPES), n)],
-            "x": rng.uniform(0, box, n), "y": rng.uniform(0, box, n), "z": rng.uniform(0, box / 4, n)},
-            schema={"experiment": pl.String, "particle_type": pl.String, "x": pl.Float64, "y": pl.Float64, "z": pl.Float64})
+        return pl.DataFrame(
+            {
+                "experiment": [
+                    f"TS_{i}" for i in rng.integers(0, n_exp + 1, n)
+                ],  # one experiment unknown to the solution
+                "particle_type": [TYPES[i] for i in rng.integers(0, len(TYPES), n)],
+                "x": rng.uniform(0, box, n),
+                "y": rng.uniform(0, box, n),
+                "z": rng.uniform(0, box / 4, n),
+            },
+            schema={
+                "experiment": pl.String,
+                "particle_type": pl.String,
+                "x": pl.Float64,
+                "y": pl.Float64,
+                "z": pl.Float64,
+            },
+        )
+
     sol = table(n_ref).filter(pl.col("experiment") != f"TS_{n_exp}")
     sub = table(n_cand)
     if len(sol) and draw(st.booleans()):  # candidates jittered around references: many near misses and hits
@@ -87,14 +110,23 @@ def test_tuned_score_equals_rescoring(data, seed):
     for t in tr.thresholds:
         for thr in rng.uniform(0, 1, 5):
             alt = dict(tr.thresholds, **{t: float(thr)})
-            kept = sub.filter(pl.col("score") >= pl.col("particle_type").replace_strict(alt, default=np.inf, return_dtype=pl.Float64))
+            kept = sub.filter(
+                pl.col("score") >= pl.col("particle_type").replace_strict(alt, default=np.inf, return_dtype=pl.Float64)
+            )
             assert score(sol, kept).score <= tr.score + 1e-12
 
 
 def test_pandas_and_csv_inputs_agree(tmp_path):
     pd = __import__("pytest").importorskip("pandas")
-    sol = pl.DataFrame({"experiment": ["a", "a"], "particle_type": ["ribosome", "apo-ferritin"],
-                        "x": [0.0, 1000.0], "y": [0.0, 0.0], "z": [0.0, 0.0]})
+    sol = pl.DataFrame(
+        {
+            "experiment": ["a", "a"],
+            "particle_type": ["ribosome", "apo-ferritin"],
+            "x": [0.0, 1000.0],
+            "y": [0.0, 0.0],
+            "z": [0.0, 0.0],
+        }
+    )
     sub = sol.with_columns(pl.col("x") + 20.0)
     sol.write_csv(tmp_path / "sol.csv")
     sub.write_csv(tmp_path / "sub.csv")
@@ -107,6 +139,7 @@ def test_pandas_and_csv_inputs_agree(tmp_path):
 def kaggle_structured(sol: pl.DataFrame, sub: pl.DataFrame, beta=4.0, mult=0.5) -> float:
     """The competition scorer's structure: per experiment and type, a KD-tree ball query (scipy compares squared distances)."""
     from scipy.spatial import KDTree
+
     exps = sol["experiment"].unique().to_list()
     total = 0.0
     for p in CZII_PARTICLES:
@@ -114,8 +147,16 @@ def kaggle_structured(sol: pl.DataFrame, sub: pl.DataFrame, beta=4.0, mult=0.5) 
         for e in exps:
             if p.name not in sol["particle_type"].to_list():
                 continue
-            r = sol.filter((pl.col("experiment") == e) & (pl.col("particle_type") == p.name)).select("x", "y", "z").to_numpy()
-            c = sub.filter((pl.col("experiment") == e) & (pl.col("particle_type") == p.name)).select("x", "y", "z").to_numpy()
+            r = (
+                sol.filter((pl.col("experiment") == e) & (pl.col("particle_type") == p.name))
+                .select("x", "y", "z")
+                .to_numpy()
+            )
+            c = (
+                sub.filter((pl.col("experiment") == e) & (pl.col("particle_type") == p.name))
+                .select("x", "y", "z")
+                .to_numpy()
+            )
             if len(r) == 0 or len(c) == 0:
                 fp, fn = fp + len(c), fn + len(r)
                 continue
@@ -127,10 +168,24 @@ def kaggle_structured(sol: pl.DataFrame, sub: pl.DataFrame, beta=4.0, mult=0.5) 
 
 def test_distance_that_rounds_to_the_radius_is_a_miss_as_for_kaggle():
     """sqrt(4225.000000000001) rounds to 65.0, the thyroglobulin match distance; the KD-tree compares squares: a miss."""
-    sol = pl.DataFrame({"experiment": ["TS_5_4"], "particle_type": ["thyroglobulin"],
-                        "x": [1440.977], "y": [2240.298], "z": [3012.128]})
-    sub = pl.DataFrame({"experiment": ["TS_5_4"], "particle_type": ["thyroglobulin"],
-                        "x": [1470.782324720711], "y": [2268.8026113038945], "z": [2961.8872819248486]})
+    sol = pl.DataFrame(
+        {
+            "experiment": ["TS_5_4"],
+            "particle_type": ["thyroglobulin"],
+            "x": [1440.977],
+            "y": [2240.298],
+            "z": [3012.128],
+        }
+    )
+    sub = pl.DataFrame(
+        {
+            "experiment": ["TS_5_4"],
+            "particle_type": ["thyroglobulin"],
+            "x": [1470.782324720711],
+            "y": [2268.8026113038945],
+            "z": [2961.8872819248486],
+        }
+    )
     assert kaggle_structured(sol, sub) == 0.0
     for matching in ("kaggle", "hungarian"):
         assert score(sol, sub, matching=matching).score == 0.0

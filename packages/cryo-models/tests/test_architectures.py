@@ -1,8 +1,8 @@
 """Fidelity to the original code: state_dict signatures, parameter counts and output probes of all eight names."""
+
 from pathlib import Path
 
 import pytest
-
 from cryo_models import ARCHITECTURES, create_model
 from cryo_models.reference import check_probe, load_reference, n_params, signature
 
@@ -27,12 +27,15 @@ def test_signature_params_and_probe(name):
 
 def test_a_wrong_variant_misses_the_probe():
     # trilinear instead of nearest upsampling in UNet2E3D's decoder is one of the documented wrong variants
-    import torch.nn.functional as F
     import cryo_models.nets.unet2e3d as u
+    import torch.nn.functional as F
+
     ref = load_reference(FIX / "unet2e3d.json")
     orig = u.F.interpolate
     try:
-        u.F.interpolate = lambda x, scale_factor, mode: orig(x, scale_factor=scale_factor, mode="trilinear", align_corners=False)
+        u.F.interpolate = lambda x, scale_factor, mode: orig(
+            x, scale_factor=scale_factor, mode="trilinear", align_corners=False
+        )
         res = check_probe(create_model("unet2e3d"), ref)
     finally:
         u.F.interpolate = orig

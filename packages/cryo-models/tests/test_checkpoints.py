@@ -1,10 +1,10 @@
 """Fake checkpoints in the seed's Lightning format, built from the reference signatures, for all 12 table rows."""
+
 from pathlib import Path
 
 import polars as pl
 import pytest
 import torch
-
 from cryo_models import CheckpointMismatchError, create_model, load_checkpoint, save_checkpoint, seed_table
 from cryo_models.reference import load_reference
 
@@ -18,7 +18,9 @@ def fake_seed_checkpoint(arch: str, path: Path, seed: int) -> dict:
     sd = {}
     for key, shape, dtype in load_reference(FIX / f"{arch}.json")["state_dict"]:
         dt = DTYPES[dtype]
-        sd[f"model.{key}"] = torch.randint(0, 5, shape, generator=g).to(dt) if dt == torch.int64 else torch.randn(shape, generator=g)
+        sd[f"model.{key}"] = (
+            torch.randint(0, 5, shape, generator=g).to(dt) if dt == torch.int64 else torch.randn(shape, generator=g)
+        )
     n_cls = 7 if arch not in ("unet_v3", "segresnet", "unet2e3d") else 6
     sd["loss_fn.ce.weight"] = torch.ones(n_cls)
     sd["loss_fn.tversky.class_weights"] = torch.ones(n_cls)
@@ -28,7 +30,10 @@ def fake_seed_checkpoint(arch: str, path: Path, seed: int) -> dict:
 
 def test_all_twelve_seed_checkpoints_load_strictly(tmp_path):
     table = seed_table()
-    assert table["checkpoint"].to_list() == pl.read_csv(Path(__file__).parent / "fixtures" / "lb_table.csv")["checkpoint"].to_list()
+    assert (
+        table["checkpoint"].to_list()
+        == pl.read_csv(Path(__file__).parent / "fixtures" / "lb_table.csv")["checkpoint"].to_list()
+    )
     for row in table.iter_rows(named=True):
         path = tmp_path / row["checkpoint"]
         sd = fake_seed_checkpoint(row["arch"], path, row["no"])
@@ -38,7 +43,7 @@ def test_all_twelve_seed_checkpoints_load_strictly(tmp_path):
             assert model.cryo_info.source_format == "lightning"
             assert len(model.cryo_info.classes) == row["n_classes"]
             some_key = next(k for k in sd if k.startswith("model.") and sd[k].is_floating_point())
-            assert torch.equal(model.state_dict()[some_key[len("model."):]], sd[some_key])
+            assert torch.equal(model.state_dict()[some_key[len("model.") :]], sd[some_key])
 
 
 def test_wrong_architecture_gives_a_full_report(tmp_path):

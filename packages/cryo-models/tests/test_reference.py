@@ -1,11 +1,11 @@
 """Reference fill and probe machinery (the probes of all architectures are in test_architectures.py)."""
+
 from pathlib import Path
 
 import numpy as np
 import torch
-from monai.networks.nets import UNet
-
 from cryo_models.reference import check_probe, fill_state_dict, fill_value, load_reference, probe_input
+from monai.networks.nets import UNet
 
 FIX = Path(__file__).parent / "fixtures" / "seed_models"
 

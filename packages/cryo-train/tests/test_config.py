@@ -1,5 +1,4 @@
 import pytest
-
 from cryo_train.config import TrainConfig, apply_overrides, load_config, save_config
 
 
@@ -19,6 +18,7 @@ def test_unknown_key_is_named(tmp_path):
 def test_shipped_configs_are_base_plus_deltas():
     """Every shipped config extends base.yaml; only the model name, the loss (Luo's recipe) and epochs differ."""
     from cryo_train.cli import CONFIG_DIR, resolve_config
+
     names = sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if p.stem != "base")
     assert len(names) == 8
     base = load_config(CONFIG_DIR / "base.yaml")

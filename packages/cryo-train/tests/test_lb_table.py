@@ -1,5 +1,6 @@
 """The 12-model table harness (benchmarks/lb_table.py) on fake seed-format checkpoints and a tiny simulated split, with
 --device cpu: the folder check, one pass per model per tomogram shared by its row and the ensembles, resume, the table."""
+
 import json
 import sys
 from pathlib import Path
@@ -15,13 +16,17 @@ FIX = ROOT / "packages" / "cryo-models" / "tests" / "fixtures" / "seed_models"
 
 def fake_checkpoints(folder: Path) -> None:
     from cryo_models import seed_table
+
     for r in seed_table().iter_rows(named=True):
         ref = json.loads((FIX / f"{r['arch']}.json").read_text())
         g = torch.Generator().manual_seed(r["no"])
         sd = {}
         for key, shape, dtype in ref["state_dict"]:
-            sd[f"model.{key}"] = (torch.zeros(shape, dtype=torch.int64) if dtype == "int64"
-                                  else 0.05 * torch.randn(shape, generator=g) + (1.0 if key.endswith("running_var") else 0.0))
+            sd[f"model.{key}"] = (
+                torch.zeros(shape, dtype=torch.int64)
+                if dtype == "int64"
+                else 0.05 * torch.randn(shape, generator=g) + (1.0 if key.endswith("running_var") else 0.0)
+            )
         sd["loss_fn.ce.weight"] = torch.ones(r["n_classes"])
         torch.save({"epoch": 1, "state_dict": sd}, folder / r["checkpoint"])
 
@@ -30,21 +35,56 @@ def fake_checkpoints(folder: Path) -> None:
 def test_lb_table_cli_on_fake_checkpoints(tmp_path, capsys):
     import lb_table
     from cryo_data.simproject import simulate_project
-    ck = tmp_path / "ck"; ck.mkdir()
+
+    ck = tmp_path / "ck"
+    ck.mkdir()
     fake_checkpoints(ck)
-    pub = simulate_project(tmp_path / "pub", runs=1, shape=(32, 64, 64), seed=1, crowding=8.0, progress=False, kaggle=True)
+    pub = simulate_project(
+        tmp_path / "pub", runs=1, shape=(32, 64, 64), seed=1, crowding=8.0, progress=False, kaggle=True
+    )
     prv = simulate_project(tmp_path / "prv", runs=1, shape=(32, 64, 64), seed=2, crowding=8.0, progress=False)
-    argv = ["--device", "cpu", "--checkpoints", str(ck), "--public", str(pub), "--private", str(prv), "--work", str(tmp_path / "w"),
-            "--roi", "32", "64", "64", "--tta", "identity", "--results", str(tmp_path / "res")]
+    argv = [
+        "--device",
+        "cpu",
+        "--checkpoints",
+        str(ck),
+        "--public",
+        str(pub),
+        "--private",
+        str(prv),
+        "--work",
+        str(tmp_path / "w"),
+        "--roi",
+        "32",
+        "64",
+        "64",
+        "--tta",
+        "identity",
+        "--results",
+        str(tmp_path / "res"),
+    ]
     assert lb_table.main(argv) == 0
     data = json.loads((tmp_path / "res" / "lb_table.json").read_text())
     rows = data["rows"]
     assert len(rows) == 15 and [r[0].split()[1] for r in rows[:12]] == [
-        "unet_v1", "unet_v1", "unet_v2", "unet_v1", "unet_v1", "densevnet", "voxresnet", "voxhrnet", "voxhrnet", "unet_v3",
-        "segresnet", "unet2e3d"]
+        "unet_v1",
+        "unet_v1",
+        "unet_v2",
+        "unet_v1",
+        "unet_v1",
+        "densevnet",
+        "voxresnet",
+        "voxhrnet",
+        "voxhrnet",
+        "unet_v3",
+        "segresnet",
+        "unet2e3d",
+    ]
     assert [r[0].split()[1] for r in rows[12:]] == ["seed7", "submit7", "seed10"]
     assert all(0.0 <= r[1] <= 1.0 and 0.0 <= r[2] <= 1.0 for r in rows)
-    assert len(data["checkpoints"]) == 12 and all(len(c["sha256"]) == 64 and c["bytes"] > 0 for c in data["checkpoints"])
+    assert len(data["checkpoints"]) == 12 and all(
+        len(c["sha256"]) == 64 and c["bytes"] > 0 for c in data["checkpoints"]
+    )
     md = (tmp_path / "res" / "lb_table.md").read_text()
     assert "ensemble submit7" in md and "private diff" in md and data["checkpoints"][0]["sha256"] in md
     # per-tomogram picks hold every row and ensemble; a second run reuses them (resume) and gives the same table
@@ -63,10 +103,13 @@ def test_lb_table_cli_on_fake_checkpoints(tmp_path, capsys):
 def test_folder_is_checked_before_computing(tmp_path):
     import lb_table
     from cryo_models import seed_table
-    ck = tmp_path / "ck"; ck.mkdir()
+
+    ck = tmp_path / "ck"
+    ck.mkdir()
     fake_checkpoints(ck)
     t = seed_table()
-    (ck / t["checkpoint"][3]).unlink(); (ck / t["checkpoint"][7]).unlink()
+    (ck / t["checkpoint"][3]).unlink()
+    (ck / t["checkpoint"][7]).unlink()
     with pytest.raises(FileNotFoundError, match=r"2 of 12 checkpoint\(s\) missing") as e:
         lb_table.check_folder(ck)
     assert t["checkpoint"][3] in str(e.value) and t["checkpoint"][7] in str(e.value)

@@ -4,16 +4,27 @@ The commands are taken from README.md as written; only options that set sizes ar
 small training patches and widths, one or two epochs, tiles and TTA views of inference), so that the whole sequence
 stays small. The long commands of the README (the demo, benchmarks, ci/check.sh) are not in that block.
 """
+
 import re
 import shlex
 from pathlib import Path
 
 import mrcfile
-import pytest
 
 README = Path(__file__).resolve().parents[3] / "README.md"
-TRAIN = ["--set", "data.roi_size=[32,64,64]", "--set", "model.overrides={channels: [8, 16, 16, 16]}",
-         "--set", "data.samples_per_volume=2", "--set", "val.overlap_vox=[8,16,16]", "--set", "val.post=full", "--quiet"]
+TRAIN = [
+    "--set",
+    "data.roi_size=[32,64,64]",
+    "--set",
+    "model.overrides={channels: [8, 16, 16, 16]}",
+    "--set",
+    "data.samples_per_volume=2",
+    "--set",
+    "val.overlap_vox=[8,16,16]",
+    "--set",
+    "val.post=full",
+    "--quiet",
+]
 SMALL = {  # appended per command (argparse keeps the last value of a repeated option)
     ("cryo-data", "simulate"): ["--shape", "32", "96", "96", "--crowding", "10"],
     ("cryo-train", "fit"): TRAIN + ["--max-epochs", "1"],
@@ -32,8 +43,15 @@ def readme_commands() -> list[list[str]]:
 
 def entry(prog: str):
     import importlib
-    return importlib.import_module({"cryo-data": "cryo_data.cli", "cryo-train": "cryo_train.cli", "cryo-infer": "cryo_infer.cli",
-                                    "cryo-metric": "cryo_metric.cli"}[prog]).main
+
+    return importlib.import_module(
+        {
+            "cryo-data": "cryo_data.cli",
+            "cryo-train": "cryo_train.cli",
+            "cryo-infer": "cryo_infer.cli",
+            "cryo-metric": "cryo_metric.cli",
+        }[prog]
+    ).main
 
 
 def test_readme_block_lists_every_cli():
@@ -49,10 +67,12 @@ def test_every_readme_command_runs(tmp_path, monkeypatch, capsys):
         prog, args = argv[0], argv[1:]
         if "--mrc" in args:  # the MRC tomogram the README's command reads: one of SIM's tomograms
             from cryo_data.io import open_project
+
             with mrcfile.new(tmp_path / "tomo.mrc") as m:
                 m.set_data(open_project(tmp_path / "SIM").tomogram("TS_0").numpy())
         extra = SMALL.get((prog, args[0]), [])
-        if prog == "cryo-infer" and "--checkpoint" in args: extra = extra + ["--tta", "none"]
+        if prog == "cryo-infer" and "--checkpoint" in args:
+            extra = extra + ["--tta", "none"]
         rc = entry(prog)(args + extra)
         out = capsys.readouterr()
         assert rc in (0, None), f"{' '.join(argv)} failed ({rc}):\n{out.err[-2000:]}"
@@ -63,10 +83,16 @@ def test_every_readme_command_runs(tmp_path, monkeypatch, capsys):
 def test_fit_folder_without_checkpoint_is_reusable_with_overwrite(tmp_path, monkeypatch, capsys):
     from cryo_data.simproject import simulate_project
     from cryo_train.cli import main
+
     monkeypatch.chdir(tmp_path)
     simulate_project(tmp_path / "SIM", runs=2, shape=(32, 96, 96), seed=0, crowding=10.0, progress=False)
-    (tmp_path / "fit1").mkdir(); (tmp_path / "fit1" / "config.yaml").write_text("left by a run that failed\n")
-    args = ["fit", "--config", "unet_v1", "--data", "SIM", "--valid-run", "TS_1", "--out", "fit1"] + TRAIN + ["--max-epochs", "1"]
+    (tmp_path / "fit1").mkdir()
+    (tmp_path / "fit1" / "config.yaml").write_text("left by a run that failed\n")
+    args = (
+        ["fit", "--config", "unet_v1", "--data", "SIM", "--valid-run", "TS_1", "--out", "fit1"]
+        + TRAIN
+        + ["--max-epochs", "1"]
+    )
     assert main(args) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert main(args + ["--overwrite"]) == 0

@@ -1,18 +1,16 @@
 """Robustness suite, cryo-train: bad options, configs, checkpoints and folders give one readable `cryo-train: error:`
 line, exit 2, no traceback, and leave every input and unrelated file as it was (no training starts).
 Categories: security, names, data loss, silent, message."""
+
 import json
 import os
-import pickle
 import shutil
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 import pytest
 import torch
 import yaml
-
 from cryo_data.simproject import simulate_project
 from cryo_train.cli import main
 from cryo_train.config import TrainConfig, apply_overrides
@@ -31,8 +29,10 @@ def snapshot(root: Path) -> dict:
 
 def cli(argv, capsys):
     "Run main(argv) in-process; return (exit code, stdout, stderr)."
-    try: code = main([str(a) for a in argv])
-    except SystemExit as e: code = e.code
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as e:
+        code = e.code
     o = capsys.readouterr()
     return code, o.out, o.err
 
@@ -77,18 +77,36 @@ def world(pristine, tmp_path):
 
 
 def fit_args(world, *extra, out="out"):
-    return ["fit", "--config", world / "cfg.yaml", "--data", world / "p", "--valid-run", "TS_1", "--out", world / out,
-            "--quiet", *extra]
+    return [
+        "fit",
+        "--config",
+        world / "cfg.yaml",
+        "--data",
+        world / "p",
+        "--valid-run",
+        "TS_1",
+        "--out",
+        world / out,
+        "--quiet",
+        *extra,
+    ]
 
 
 # ---- silent: options that trained nothing, forever, or on nothing ----
 @pytest.mark.parametrize("epochs", ["0", "-1"])
 def test_silent_max_epochs(world, epochs, capsys):
-    expect_error(world, fit_args(world, f"--max-epochs={epochs}"), "trainer.max_epochs (--max-epochs) must be an integer >= 1", capsys)
+    expect_error(
+        world,
+        fit_args(world, f"--max-epochs={epochs}"),
+        "trainer.max_epochs (--max-epochs) must be an integer >= 1",
+        capsys,
+    )
 
 
 def test_silent_every_run_for_validation(world, capsys):
-    argv = fit_args(world); argv[argv.index("TS_1")] = "TS_0"; argv.insert(argv.index("TS_0") + 1, "TS_1")
+    argv = fit_args(world)
+    argv[argv.index("TS_1")] = "TS_0"
+    argv.insert(argv.index("TS_0") + 1, "TS_1")
     expect_error(world, argv, "every run of the project is used for validation", capsys)
 
 
@@ -99,65 +117,96 @@ def test_silent_config_points_at_nothing(world, capsys):
     expect_error(world, fit_args(world), "has no runs", capsys)
 
 
-@pytest.mark.parametrize("override,msg", [("optim.lr=-1", "optim.lr must be a finite number > 0"),
-                                          ("optim.lr=.nan", "optim.lr must be a finite number > 0"),
-                                          ("data.batch_size=0", "data.batch_size must be an integer >= 1"),
-                                          ("val.top_k=0", "val.top_k"), ("val.every_n_epochs=0", "val.every_n_epochs"),
-                                          ("data.ratios=[0,0,0,0,0,0,0]", "data.ratios"), ("data.roi_size=[4,64,64]", "data.roi_size"),
-                                          ("data.tomo_types=[]", "data.tomo_types")])
+@pytest.mark.parametrize(
+    "override,msg",
+    [
+        ("optim.lr=-1", "optim.lr must be a finite number > 0"),
+        ("optim.lr=.nan", "optim.lr must be a finite number > 0"),
+        ("data.batch_size=0", "data.batch_size must be an integer >= 1"),
+        ("val.top_k=0", "val.top_k"),
+        ("val.every_n_epochs=0", "val.every_n_epochs"),
+        ("data.ratios=[0,0,0,0,0,0,0]", "data.ratios"),
+        ("data.roi_size=[4,64,64]", "data.roi_size"),
+        ("data.tomo_types=[]", "data.tomo_types"),
+    ],
+)
 def test_silent_config_values(world, override, msg, capsys):
     expect_error(world, fit_args(world, "--set", override), msg, capsys)
 
 
 def test_silent_max_epochs_api(world):
     from cryo_data.io import open_project
+
     with pytest.raises(ValueError, match="max_epochs"):
         fit(TrainConfig(), open_project(world / "p"), ["TS_1"], world / "out", max_epochs=0)
     assert not (world / "out").exists()
 
 
 # ---- tracebacks become one-line messages ----
-@pytest.mark.parametrize("override,msg", [("optim.lr=abc", "optim.lr: expected float, got 'abc'"),
-                                          ("data.roi_size=big", "data.roi_size: expected a list"),
-                                          ("nope=1", "unknown key 'nope'"), ("optim.lr=[1", "not valid YAML"),
-                                          ("optim.lr", "is not of the form key=value"),
-                                          ("optim.nope.x=1", "is not a config section"),
-                                          ("trainer.devices=[1", "not valid YAML")])
+@pytest.mark.parametrize(
+    "override,msg",
+    [
+        ("optim.lr=abc", "optim.lr: expected float, got 'abc'"),
+        ("data.roi_size=big", "data.roi_size: expected a list"),
+        ("nope=1", "unknown key 'nope'"),
+        ("optim.lr=[1", "not valid YAML"),
+        ("optim.lr", "is not of the form key=value"),
+        ("optim.nope.x=1", "is not a config section"),
+        ("trainer.devices=[1", "not valid YAML"),
+    ],
+)
 def test_message_set_overrides(world, override, msg, capsys):
     expect_error(world, fit_args(world, "--set", override), msg, capsys)
 
 
-@pytest.mark.parametrize("text,msg", [("[1, 2]\n", "expected a mapping"), ("data: [\n", "cannot read config"),
-                                      ("window: {roi_size: big}\n", "unknown config key"), ("data: {roi_size: big}\n", "data.roi_size")])
+@pytest.mark.parametrize(
+    "text,msg",
+    [
+        ("[1, 2]\n", "expected a mapping"),
+        ("data: [\n", "cannot read config"),
+        ("window: {roi_size: big}\n", "unknown config key"),
+        ("data: {roi_size: big}\n", "data.roi_size"),
+    ],
+)
 def test_message_config_file(world, text, msg, capsys):
     (world / "cfg.yaml").write_text(text)
     expect_error(world, fit_args(world), msg, capsys)
 
 
 def test_message_missing_config(world, capsys):
-    argv = fit_args(world); argv[argv.index(world / "cfg.yaml")] = "nope"
+    argv = fit_args(world)
+    argv[argv.index(world / "cfg.yaml")] = "nope"
     expect_error(world, argv, "no config 'nope'", capsys)
 
 
-@pytest.mark.parametrize("run,msg", [("TS_9", "not found"), ("../../x", "invalid run name"), ("a/b", "invalid run name")])
+@pytest.mark.parametrize(
+    "run,msg", [("TS_9", "not found"), ("../../x", "invalid run name"), ("a/b", "invalid run name")]
+)
 def test_message_valid_run(world, run, msg, capsys):
-    argv = fit_args(world); argv[argv.index("TS_1")] = run
+    argv = fit_args(world)
+    argv[argv.index("TS_1")] = run
     expect_error(world, argv, msg, capsys)
 
 
 def test_message_cv_bad_fold(world, capsys):
-    expect_error(world, ["cv", "--config", world / "cfg.yaml", "--data", world / "p", "--out", world / "cv", "--folds", "../x"],
-                 "invalid run name", capsys)
+    expect_error(
+        world,
+        ["cv", "--config", world / "cfg.yaml", "--data", world / "p", "--out", world / "cv", "--folds", "../x"],
+        "invalid run name",
+        capsys,
+    )
 
 
 def test_message_missing_data(world, capsys):
-    argv = fit_args(world); argv[argv.index(world / "p")] = world / "nope"
+    argv = fit_args(world)
+    argv[argv.index(world / "p")] = world / "nope"
     expect_error(world, argv, "no such project", capsys)
 
 
 # ---- data loss: never train into a folder holding other results ----
 def test_dataloss_out_not_empty(world, capsys):
-    (world / "out").mkdir(); (world / "out" / "notes.txt").write_text("mine")
+    (world / "out").mkdir()
+    (world / "out" / "notes.txt").write_text("mine")
     expect_error(world, fit_args(world), "is not empty", capsys)
 
 
@@ -182,7 +231,8 @@ def test_message_resume_truncated_checkpoint(world, content, capsys):
     if content == "cut":
         torch.save({"epoch": 1, "state_dict": {"w": torch.ones(100)}, "loops": {}}, p)
         p.write_bytes(p.read_bytes()[:300])
-    else: p.write_bytes(content)
+    else:
+        p.write_bytes(content)
     expect_error(world, fit_args(world, "--resume"), "cannot read checkpoint", capsys)
 
 
@@ -192,8 +242,11 @@ def test_message_resume_not_a_lightning_checkpoint(world, capsys):
 
 
 class Evil:
-    def __init__(self, marker): self.marker = marker
-    def __reduce__(self): return (os.system, (f"touch {self.marker}",))
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
 
 
 def test_security_resume_malicious_checkpoint(world, capsys):
@@ -208,7 +261,12 @@ def cv(world):
     "A cross-validation folder with out-of-fold picks (the ground truth itself, with scores)."
     from cryo_data.io import open_project
     from cryo_data.picks import read_picks
-    pk = read_picks(open_project(world / "p"), ["TS_1"]).select("run", "particle_type", "x", "y", "z").with_columns(score=pl.lit(0.9))
+
+    pk = (
+        read_picks(open_project(world / "p"), ["TS_1"])
+        .select("run", "particle_type", "x", "y", "z")
+        .with_columns(score=pl.lit(0.9))
+    )
     (world / "cv" / "fold_TS_1").mkdir(parents=True)
     pk.write_csv(world / "cv" / "fold_TS_1" / "oof_picks.csv")
     return world / "cv"
@@ -218,8 +276,15 @@ def tune_args(world, ens):
     return ["tune-thresholds", "--cv", world / "cv", "--data", world / "p", "--ensemble", ens]
 
 
-@pytest.mark.parametrize("text,msg", [("[1, 2]\n", "is not an ensemble"), ("just a string\n", "is not an ensemble"),
-                                      ("members: [\n", "not valid YAML"), ("members: [m.pt]\npost: magic\n", "unknown post preset")])
+@pytest.mark.parametrize(
+    "text,msg",
+    [
+        ("[1, 2]\n", "is not an ensemble"),
+        ("just a string\n", "is not an ensemble"),
+        ("members: [\n", "not valid YAML"),
+        ("members: [m.pt]\npost: magic\n", "unknown post preset"),
+    ],
+)
 def test_dataloss_tune_thresholds_into_bad_yaml(world, cv, text, msg, capsys):
     (world / "ens.yaml").write_text(text)
     expect_error(world, tune_args(world, world / "ens.yaml"), msg, capsys)
@@ -248,8 +313,16 @@ def test_tune_thresholds_valid_yaml_updated(world, cv, capsys):
 # ---- resume: continues from last.ckpt (loaded with weights_only=True) and appends to metrics.csv ----
 def test_stale_resume_appends_metrics(world, capsys):
     from cryo_data.io import open_project
-    tiny = ["data.roi_size=[32,64,64]", "data.tomo_types=[denoised]", "data.samples_per_volume=2", "data.augment=false",
-            "model.overrides={channels: [8, 16, 16, 16]}", "val.post=full", "trainer.limit_train_batches=1"]
+
+    tiny = [
+        "data.roi_size=[32,64,64]",
+        "data.tomo_types=[denoised]",
+        "data.samples_per_volume=2",
+        "data.augment=false",
+        "model.overrides={channels: [8, 16, 16, 16]}",
+        "val.post=full",
+        "trainer.limit_train_batches=1",
+    ]
     cfg = apply_overrides(TrainConfig(), tiny)
     fit(cfg, open_project(world / "p"), ["TS_1"], world / "out", max_epochs=1, progress=False)
     metrics = world / "out" / "csv" / "version_0" / "metrics.csv"

@@ -1,4 +1,5 @@
 """Every option of every cryo-train subcommand has help, and every subcommand's help ends with an example."""
+
 import argparse
 
 from cryo_train.cli import build_parser

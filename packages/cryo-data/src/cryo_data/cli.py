@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
@@ -32,103 +32,199 @@ def show_run(
 ):
     "A figure of orthogonal slices of one run with picks drawn per class (true-size circles)."
     import matplotlib
-    if out is not None: matplotlib.use("Agg")
+
+    if out is not None:
+        matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Circle
+
     t = project.tomogram(run, tomo_type)
     particles = project.particles  # names, radii and colours of the vocabulary / the project's config
     radii, colours = particles.radii("official"), particles.colours
     vol, (vz, vy, vx) = t.numpy(), t.voxel_size_A
-    pk = read_picks(project, [run]) if picks is None else picks.filter(pl.col("run") == run) if "run" in picks.columns else picks
+    pk = (
+        read_picks(project, [run])
+        if picks is None
+        else picks.filter(pl.col("run") == run)
+        if "run" in picks.columns
+        else picks
+    )
     zc = int(np.median(pk["z"].to_numpy()) / vz) if len(pk) else vol.shape[0] // 2
     yc, xc = vol.shape[1] // 2, vol.shape[2] // 2
     lo, hi = np.percentile(vol, [1, 99])
     fig = plt.figure(figsize=(11, 11 * (vol.shape[1] + vol.shape[0]) / (vol.shape[2] + vol.shape[0]) * 0.9))
     gs = fig.add_gridspec(2, 2, width_ratios=[vol.shape[2], vol.shape[0]], height_ratios=[vol.shape[1], vol.shape[0]])
-    views = [(fig.add_subplot(gs[0, 0]), vol[zc], ("x", "y"), ("z", zc * vz), f"y-x slice at z={zc}"),
-             (fig.add_subplot(gs[1, 0]), vol[:, yc, :], ("x", "z"), ("y", yc * vy), f"z-x slice at y={yc}"),
-             (fig.add_subplot(gs[0, 1]), vol[:, :, xc].T, ("z", "y"), ("x", xc * vx), f"y-z slice at x={xc}")]
+    views = [
+        (fig.add_subplot(gs[0, 0]), vol[zc], ("x", "y"), ("z", zc * vz), f"y-x slice at z={zc}"),
+        (fig.add_subplot(gs[1, 0]), vol[:, yc, :], ("x", "z"), ("y", yc * vy), f"z-x slice at y={yc}"),
+        (fig.add_subplot(gs[0, 1]), vol[:, :, xc].T, ("z", "y"), ("x", xc * vx), f"y-z slice at x={xc}"),
+    ]
     size = {"x": vx, "y": vy, "z": vz}
     for ax, img, (h, v), (ax_n, pos), title in views:
         ax.imshow(img, cmap="gray", vmin=lo, vmax=hi, interpolation="nearest")
-        ax.set_title(title, fontsize=9); ax.set_xlabel(h); ax.set_ylabel(v)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel(h)
+        ax.set_ylabel(v)
         for name in particles.names:
             sel = pk.filter(pl.col("particle_type") == name)
             for r in sel.iter_rows(named=True):
                 dist = abs(r[ax_n] - pos)
                 if dist < radii[name]:
-                    rad = np.sqrt(radii[name] ** 2 - dist ** 2) / size[h]
+                    rad = np.sqrt(radii[name] ** 2 - dist**2) / size[h]
                     ax.add_patch(Circle((r[h] / size[h], r[v] / size[v]), rad, fill=False, lw=1.2, color=colours[name]))
             if extra_picks is not None:
-                ex = extra_picks.filter((pl.col("particle_type") == name) & ((pl.col(ax_n) - pos).abs() < radii[name] * 0.5))
-                if "run" in ex.columns: ex = ex.filter(pl.col("run") == run)
-                ax.scatter(ex[h].to_numpy() / size[h], ex[v].to_numpy() / size[v], marker="x", s=25, color=colours[name])
+                ex = extra_picks.filter(
+                    (pl.col("particle_type") == name) & ((pl.col(ax_n) - pos).abs() < radii[name] * 0.5)
+                )
+                if "run" in ex.columns:
+                    ex = ex.filter(pl.col("run") == run)
+                ax.scatter(
+                    ex[h].to_numpy() / size[h], ex[v].to_numpy() / size[v], marker="x", s=25, color=colours[name]
+                )
     handles = [plt.Line2D([], [], color=c, lw=2, label=n) for n, c in colours.items()]
-    handles.append(plt.Line2D([], [], color="k", marker="o", markerfacecolor="none", lw=0, label="ground truth (true size)"))
-    if extra_picks is not None: handles.append(plt.Line2D([], [], color="k", marker="x", lw=0, label="predicted"))
-    legend_ax = fig.add_subplot(gs[1, 1]); legend_ax.axis("off")
+    handles.append(
+        plt.Line2D([], [], color="k", marker="o", markerfacecolor="none", lw=0, label="ground truth (true size)")
+    )
+    if extra_picks is not None:
+        handles.append(plt.Line2D([], [], color="k", marker="x", lw=0, label="predicted"))
+    legend_ax = fig.add_subplot(gs[1, 1])
+    legend_ax.axis("off")
     legend_ax.legend(handles=handles, loc="center", fontsize=8, title=f"{run} ({tomo_type})")
     fig.tight_layout()
     if out is not None:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(out, dpi=100); plt.close(fig)
+        fig.savefig(out, dpi=100)
+        plt.close(fig)
     return fig
 
 # %% ../../nbs/05_cli.ipynb #82c81422
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     "Appends each option's default (when it has one) to its help and keeps the epilog's example as written."
+
     def _get_help_string(self, action: argparse.Action) -> str:
         h = action.help or ""
-        if action.option_strings and not any(action.default is v for v in (None, False, True, argparse.SUPPRESS)) and "default" not in h:
+        if (
+            action.option_strings
+            and not any(action.default is v for v in (None, False, True, argparse.SUPPRESS))
+            and "default" not in h
+        ):
             h += " (default: %(default)s)"
         return h
 
+
 def _sub(sub, name: str, help: str, example: str) -> argparse.ArgumentParser:
-    return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".", epilog=f"example:\n  {example}",
-                          formatter_class=HelpFormatter)
+    return sub.add_parser(
+        name,
+        help=help,
+        description=help[0].upper() + help[1:] + ".",
+        epilog=f"example:\n  {example}",
+        formatter_class=HelpFormatter,
+    )
+
 
 def build_parser() -> argparse.ArgumentParser:
     "The argument parser of `cryo-data`."
-    ap = argparse.ArgumentParser(prog="cryo-data", description="cryo-ET data: simulate, inspect, show.", formatter_class=HelpFormatter,
-                                 epilog="example:\n  cryo-data simulate SIM --runs 4 && cryo-data info SIM")
+    ap = argparse.ArgumentParser(
+        prog="cryo-data",
+        description="cryo-ET data: simulate, inspect, show.",
+        formatter_class=HelpFormatter,
+        epilog="example:\n  cryo-data simulate SIM --runs 4 && cryo-data info SIM",
+    )
     sub = ap.add_subparsers(dest="command", required=True)
-    s = _sub(sub, "simulate", "write a simulated copick project (tomograms and ground-truth picks)",
-             "cryo-data simulate SIM --runs 4 --shape 64 192 192 --types denoised,wbp --crowding 3")
+    s = _sub(
+        sub,
+        "simulate",
+        "write a simulated copick project (tomograms and ground-truth picks)",
+        "cryo-data simulate SIM --runs 4 --shape 64 192 192 --types denoised,wbp --crowding 3",
+    )
     s.add_argument("out", help="output folder (must not exist unless --overwrite); holds copick.json and overlay/")
     s.add_argument("--runs", type=int, default=2, help="number of runs, named TS_<seed>, TS_<seed+1>, ...")
-    s.add_argument("--shape", type=int, nargs=3, default=[184, 630, 630], metavar=("D", "H", "W"),
-                   help="volume size (z y x) in voxels of 10.012 A (the competition's geometry)")
+    s.add_argument(
+        "--shape",
+        type=int,
+        nargs=3,
+        default=[184, 630, 630],
+        metavar=("D", "H", "W"),
+        help="volume size (z y x) in voxels of 10.012 A (the competition's geometry)",
+    )
     s.add_argument("--seed", type=int, default=0, help="random seed; run i uses seed + i")
-    s.add_argument("--types", default="denoised", help="tomogram types, comma-separated: denoised,wbp,ctfdeconvolved,isonetcorrected")
+    s.add_argument(
+        "--types",
+        default="denoised",
+        help="tomogram types, comma-separated: denoised,wbp,ctfdeconvolved,isonetcorrected",
+    )
     s.add_argument("--templates", default=None, help="folder of <particle>.mrc density maps (default: built-in shapes)")
-    s.add_argument("--layout", default=None, help="CSV of experiment,particle_type,x,y,z (Angstrom) placing the particles (default: random)")
-    s.add_argument("--crowding", type=float, default=1.0, help="particle count relative to the real runs' density (per volume)")
-    s.add_argument("--kaggle", action="store_true", help="write the raw Kaggle layout (OUT/train/...) instead of a copick project")
+    s.add_argument(
+        "--layout",
+        default=None,
+        help="CSV of experiment,particle_type,x,y,z (Angstrom) placing the particles (default: random)",
+    )
+    s.add_argument(
+        "--crowding", type=float, default=1.0, help="particle count relative to the real runs' density (per volume)"
+    )
+    s.add_argument(
+        "--kaggle", action="store_true", help="write the raw Kaggle layout (OUT/train/...) instead of a copick project"
+    )
     s.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    sh = _sub(sub, "show", "figure of orthogonal slices with true (circles) and predicted (crosses) picks, one colour per class",
-              "cryo-data show SIM TS_0 --out fig.png --picks predictions/submission.csv")
+    sh = _sub(
+        sub,
+        "show",
+        "figure of orthogonal slices with true (circles) and predicted (crosses) picks, one colour per class",
+        "cryo-data show SIM TS_0 --out fig.png --picks predictions/submission.csv",
+    )
     sh.add_argument("project", help="copick config, folder with copick.json, or Kaggle train/ folder")
     sh.add_argument("run", help="run name, e.g. TS_0 (see cryo-data info)")
     sh.add_argument("--out", required=True, help="output PNG")
     sh.add_argument("--type", default="denoised", help="tomogram type to show")
-    sh.add_argument("--picks", default=None, help="CSV of predictions (run or experiment, particle_type, x, y, z in Angstrom), "
-                                                   "e.g. a submission.csv, drawn as crosses over the ground truth")
-    sh.add_argument("--truth-user", default=None, help="copick user of the ground truth (default: the config's cryo block, else curation)")
+    sh.add_argument(
+        "--picks",
+        default=None,
+        help="CSV of predictions (run or experiment, particle_type, x, y, z in Angstrom), "
+        "e.g. a submission.csv, drawn as crosses over the ground truth",
+    )
+    sh.add_argument(
+        "--truth-user",
+        default=None,
+        help="copick user of the ground truth (default: the config's cryo block, else curation)",
+    )
     sh.add_argument("--truth-session", default=None, help="its session ('*': any; default: the config's, else 0)")
-    sh.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go (default: a cache under the temp dir)")
-    po = _sub(sub, "portal", "write a copick config for CZ cryoET Data Portal datasets (needs network)",
-              "cryo-data portal --datasets 10440 --overlay portal_overlay --out portal.json")
-    po.add_argument("--datasets", type=int, nargs="+", required=True, help="dataset ids, e.g. 10440 (training) or 10445 10446 (test)")
+    sh.add_argument(
+        "--work-dir",
+        default=None,
+        help="Kaggle folders: where the generated config and picks copy go (default: a cache under the temp dir)",
+    )
+    po = _sub(
+        sub,
+        "portal",
+        "write a copick config for CZ cryoET Data Portal datasets (needs network)",
+        "cryo-data portal --datasets 10440 --overlay portal_overlay --out portal.json",
+    )
+    po.add_argument(
+        "--datasets",
+        type=int,
+        nargs="+",
+        required=True,
+        help="dataset ids, e.g. 10440 (training) or 10445 10446 (test)",
+    )
     po.add_argument("--overlay", required=True, help="local folder for everything written into the project")
     po.add_argument("--out", required=True, help="the config JSON to write")
-    po.add_argument("--name-map", default=None, help="YAML of portal object name -> particle name (default: the built-in map)")
-    po.add_argument("--truth-user", default="data-portal", help="copick user of the ground truth (default: data-portal)")
+    po.add_argument(
+        "--name-map", default=None, help="YAML of portal object name -> particle name (default: the built-in map)"
+    )
+    po.add_argument(
+        "--truth-user", default="data-portal", help="copick user of the ground truth (default: data-portal)"
+    )
     po.add_argument("--truth-session", default="*", help="its session ('*': any; default: *)")
     po.add_argument("--overwrite", action="store_true", help="replace an existing config file")
     i = _sub(sub, "info", "table of runs, tomogram types, shapes, voxel sizes and pick counts", "cryo-data info SIM")
     i.add_argument("project", help="copick config, folder with copick.json, or Kaggle train/ folder")
-    i.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go (default: a cache under the temp dir)")
+    i.add_argument(
+        "--work-dir",
+        default=None,
+        help="Kaggle folders: where the generated config and picks copy go (default: a cache under the temp dir)",
+    )
     return ap
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     "Entry point of `cryo-data`."
@@ -136,21 +232,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "simulate":
             from cryo_data.simproject import simulate_project
-            p = simulate_project(args.out, args.runs, args.shape, args.seed, [t.strip() for t in args.types.split(",") if t.strip()],
-                                 args.templates, args.layout, args.kaggle, args.overwrite, crowding=args.crowding)
+
+            p = simulate_project(
+                args.out,
+                args.runs,
+                args.shape,
+                args.seed,
+                [t.strip() for t in args.types.split(",") if t.strip()],
+                args.templates,
+                args.layout,
+                args.kaggle,
+                args.overwrite,
+                crowding=args.crowding,
+            )
             print(f"wrote {p}")
         elif args.command == "show":
             extra = None
             if args.picks is not None:
-                if not Path(args.picks).is_file(): raise FileNotFoundError(f"no such picks CSV: {args.picks}")
+                if not Path(args.picks).is_file():
+                    raise FileNotFoundError(f"no such picks CSV: {args.picks}")
                 extra = picks_table(args.picks, str(args.picks))  # a submission CSV (experiment) or a picks table (run)
-            prj = open_project(args.project, args.work_dir, truth_user=args.truth_user, truth_session=args.truth_session)
+            prj = open_project(
+                args.project, args.work_dir, truth_user=args.truth_user, truth_session=args.truth_session
+            )
             show_run(prj, args.run, args.out, args.type, extra_picks=extra)
             print(f"wrote {args.out}")
         elif args.command == "portal":
             from cryo_data.io import load_name_map
             from cryo_data.portal import portal_config
-            print(f"wrote {portal_config(args.datasets, args.overlay, args.out, load_name_map(args.name_map), args.truth_user, args.truth_session, args.overwrite)}")
+
+            print(
+                f"wrote {portal_config(args.datasets, args.overlay, args.out, load_name_map(args.name_map), args.truth_user, args.truth_session, args.overwrite)}"
+            )
         elif args.command == "info":
             prj = open_project(args.project, args.work_dir)
             prj.require_runs()
@@ -161,4 +274,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 # %% ../../nbs/05_cli.ipynb #b445e811
-if __name__ == "__main__": sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

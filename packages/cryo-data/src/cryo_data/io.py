@@ -13,7 +13,8 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
@@ -34,17 +35,25 @@ def copick_config(
     particles: ParticleSet = CZII_PARTICLES,  # the particle objects (names, labels, radii, colours)
 ) -> dict:
     "A filesystem copick config with the particle objects of `particles` (default: the competition's six)."
-    cfg = {"name": name, "description": "cryo project", "version": "1.0.0", "config_type": "filesystem",
-           "pickable_objects": particles.copick_objects(),
-           "overlay_root": "local://" + str(Path(overlay_root).resolve()), "overlay_fs_args": {"auto_mkdir": True}}
+    cfg = {
+        "name": name,
+        "description": "cryo project",
+        "version": "1.0.0",
+        "config_type": "filesystem",
+        "pickable_objects": particles.copick_objects(),
+        "overlay_root": "local://" + str(Path(overlay_root).resolve()),
+        "overlay_fs_args": {"auto_mkdir": True},
+    }
     if static_root is not None:
         cfg["static_root"] = "local://" + str(Path(static_root).resolve())
         cfg["static_fs_args"] = {"auto_mkdir": False}
     return cfg
 
+
 def write_config(cfg: dict, path: str | Path) -> Path:
     "Write a copick config as JSON; creates its local overlay folder (a relative one is resolved against the config's folder)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(cfg, indent=2))
     ov = cfg.get("overlay_root")
     if isinstance(ov, str) and ("://" not in ov or ov.startswith("local://")):
@@ -55,22 +64,30 @@ def write_config(cfg: dict, path: str | Path) -> Path:
 # %% ../../nbs/00_io.ipynb #cc30015b
 class CheckedArray:
     "A zarr array whose reads fail with the run and chunk named when a chunk is missing, truncated or corrupt."
+
     def __init__(self, array: Any, where: str):
         self._a, self.where = array, where
         if np.iscomplexobj(np.empty(0, array.dtype)) or array.dtype.kind not in "biuf":
             raise ValueError(f"{where}: voxel type {array.dtype} is not a real number type (expected float or integer)")
-        if array.ndim != 3: raise ValueError(f"{where}: expected a 3-D (z, y, x) volume, got shape {tuple(array.shape)}")
-        if 0 in array.shape: raise ValueError(f"{where}: the volume is empty, shape {tuple(array.shape)}")
+        if array.ndim != 3:
+            raise ValueError(f"{where}: expected a 3-D (z, y, x) volume, got shape {tuple(array.shape)}")
+        if 0 in array.shape:
+            raise ValueError(f"{where}: the volume is empty, shape {tuple(array.shape)}")
 
     shape = property(lambda self: tuple(self._a.shape))
     dtype = property(lambda self: self._a.dtype)
     ndim = property(lambda self: self._a.ndim)
     chunks = property(lambda self: self._a.chunks)
-    def __len__(self) -> int: return self.shape[0]
-    def __array__(self, dtype=None, copy=None): return np.asarray(self[...], dtype)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self[...], dtype)
 
     def _chunk_keys(self, key: Any) -> list[tuple[tuple[int, ...], str]]:
         from zarr.indexing import BasicIndexer
+
         return [(cp.chunk_coords, self._a._chunk_key(cp.chunk_coords)) for cp in BasicIndexer(key, self._a)]
 
     def __getitem__(self, key: Any) -> np.ndarray:
@@ -78,23 +95,32 @@ class CheckedArray:
         store = self._a.chunk_store
         missing = [k for _, k in chunks if k not in store]
         if missing:
-            raise ValueError(f"{self.where}: {len(missing)} chunk(s) missing (deleted or never written), e.g. {missing[0]!r}; "
-                             "they would read as zeros. Re-copy or re-import the tomogram")
-        try: return self._a[key]
+            raise ValueError(
+                f"{self.where}: {len(missing)} chunk(s) missing (deleted or never written), e.g. {missing[0]!r}; "
+                "they would read as zeros. Re-copy or re-import the tomogram"
+            )
+        try:
+            return self._a[key]
         except Exception as e:  # a truncated or garbage chunk: find and name it
             bad = next((k for c, k in chunks if not self._chunk_ok(c)), None)
-            raise ValueError(f"{self.where}: cannot decode chunk {bad!r} ({type(e).__name__}: {e}); the file is truncated or "
-                             "corrupt. Re-copy or re-import the tomogram") from None
+            raise ValueError(
+                f"{self.where}: cannot decode chunk {bad!r} ({type(e).__name__}: {e}); the file is truncated or "
+                "corrupt. Re-copy or re-import the tomogram"
+            ) from None
 
     def _chunk_ok(self, coords: tuple[int, ...]) -> bool:
         sl = tuple(slice(c * s, min((c + 1) * s, n)) for c, s, n in zip(coords, self._a.chunks, self._a.shape))
-        try: self._a[sl]; return True
-        except Exception: return False
+        try:
+            self._a[sl]
+            return True
+        except Exception:
+            return False
 
 # %% ../../nbs/00_io.ipynb #272bad59
 @dataclass
 class Tomogram:
     "One pyramid level of a tomogram, read lazily."
+
     run: str  # run name
     tomo_type: str  # e.g. "denoised"
     level: int  # pyramid level (0 = full resolution)
@@ -102,14 +128,20 @@ class Tomogram:
     voxel_size_A: tuple[float, float, float]  # Angstrom per voxel along (z, y, x), from the OME-Zarr metadata
 
     @property
-    def shape(self) -> tuple[int, int, int]: return tuple(self.array.shape)
+    def shape(self) -> tuple[int, int, int]:
+        return tuple(self.array.shape)
 
-    def read(self, z: slice = slice(None), y: slice = slice(None), x: slice = slice(None), check: bool = True) -> np.ndarray:
+    def read(
+        self, z: slice = slice(None), y: slice = slice(None), x: slice = slice(None), check: bool = True
+    ) -> np.ndarray:
         "Read a block as float32 (only the chunks it touches); NaN or infinite voxels raise an error naming the run."
-        with np.errstate(over="ignore", invalid="ignore"): a = np.asarray(self.array[z, y, x], dtype=np.float32)
+        with np.errstate(over="ignore", invalid="ignore"):
+            a = np.asarray(self.array[z, y, x], dtype=np.float32)
         if check and not np.isfinite(a).all():
-            raise ValueError(f"run {self.run!r}, tomogram {self.tomo_type!r}: {int((~np.isfinite(a)).sum())} NaN or "
-                             f"infinite voxel(s) (or values beyond float32) in block z={z}, y={y}, x={x}")
+            raise ValueError(
+                f"run {self.run!r}, tomogram {self.tomo_type!r}: {int((~np.isfinite(a)).sum())} NaN or "
+                f"infinite voxel(s) (or values beyond float32) in block z={z}, y={y}, x={x}"
+            )
         return a
 
     def numpy(self, check: bool = True) -> np.ndarray:
@@ -126,11 +158,16 @@ def ome_zarr_voxel_size(group: Any, level: int) -> tuple[float, float, float]:
     except (KeyError, IndexError, TypeError) as e:
         raise ValueError(f"no OME-Zarr scale metadata for level {level}: {e}") from e
     axes = [a["name"] for a in ms.get("axes", [{"name": "z"}, {"name": "y"}, {"name": "x"}])][-3:]
-    try: s = dict(zip(axes, [float(v) for v in scale[-3:]]))
-    except (TypeError, ValueError) as e: raise ValueError(f"OME-Zarr scale of level {level} is not numeric: {scale}") from e
-    if set(s) != {"z", "y", "x"}: raise ValueError(f"OME-Zarr axes {axes} are not z, y, x")
+    try:
+        s = dict(zip(axes, [float(v) for v in scale[-3:]]))
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"OME-Zarr scale of level {level} is not numeric: {scale}") from e
+    if set(s) != {"z", "y", "x"}:
+        raise ValueError(f"OME-Zarr axes {axes} are not z, y, x")
     if not all(np.isfinite(v) and v > 0 for v in s.values()):
-        raise ValueError(f"OME-Zarr voxel size of level {level} must be finite and > 0 Angstrom, got {scale[-3:]} (z, y, x)")
+        raise ValueError(
+            f"OME-Zarr voxel size of level {level} must be finite and > 0 Angstrom, got {scale[-3:]} (z, y, x)"
+        )
     return (s["z"], s["y"], s["x"])
 
 # %% ../../nbs/00_io.ipynb #659be2ad
@@ -145,16 +182,24 @@ TOMO_TYPE_ALIASES: dict[str, tuple[str, ...]] = {
 # %% ../../nbs/00_io.ipynb #f730a318
 class Project:
     "A copick project, with listing, lazy tomogram access and clear errors."
-    def __init__(self, root: Any, config_path: Path | None = None,
-                 name_map: Mapping[str, str] | None = None,  # copick object name -> ours (default: PORTAL_NAMES, variants too)
-                 truth_user: str = "curation", truth_session: str | None = "0",  # who wrote the ground truth (None: any session)
-                 tomo_aliases: Mapping[str, Sequence[str]] | None = None):  # our tomogram type -> copick type patterns
+
+    def __init__(
+        self,
+        root: Any,
+        config_path: Path | None = None,
+        name_map: Mapping[str, str] | None = None,  # copick object name -> ours (default: PORTAL_NAMES, variants too)
+        truth_user: str = "curation",
+        truth_session: str | None = "0",  # who wrote the ground truth (None: any session)
+        tomo_aliases: Mapping[str, Sequence[str]] | None = None,
+    ):  # our tomogram type -> copick type patterns
         self.root, self.config_path = root, config_path
         self.truth_user, self.truth_session = truth_user, truth_session
         self.tomo_aliases = dict(TOMO_TYPE_ALIASES if tomo_aliases is None else tomo_aliases)
         names = [o.name for o in root.pickable_objects if o.is_particle]
         ours = {n: canonical_name(n, name_map) for n in names}
-        self._ours = {n: (o if o == n or (o not in names and list(ours.values()).count(o) == 1) else n) for n, o in ours.items()}
+        self._ours = {
+            n: (o if o == n or (o not in names and list(ours.values()).count(o) == 1) else n) for n, o in ours.items()
+        }
         self._copick = {o: n for n, o in self._ours.items()}
 
     def our_name(self, copick_name: str) -> str:
@@ -166,22 +211,37 @@ class Project:
         return self._copick.get(name, name)
 
     @property
-    def particle_names(self) -> list[str]: return [self.our_name(o.name) for o in self.root.pickable_objects if o.is_particle]
+    def particle_names(self) -> list[str]:
+        return [self.our_name(o.name) for o in self.root.pickable_objects if o.is_particle]
 
     @property
     def particles(self) -> ParticleSet:
         "The project's particle objects as a `ParticleSet` (weights, colours and painting radii of known names kept)."
         known, out = {p.name: p for p in CZII_PARTICLES}, []
         for o in self.root.pickable_objects:
-            if not o.is_particle: continue
+            if not o.is_particle:
+                continue
             k = known.get(o.name)
-            if self.our_name(o.name) != o.name:  # a renamed object (a portal name): the vocabulary's particle, radius included
+            if (
+                self.our_name(o.name) != o.name
+            ):  # a renamed object (a portal name): the vocabulary's particle, radius included
                 out.append(known.get(self.our_name(o.name)) or Particle(self.our_name(o.name), float(o.radius or 1)))
                 continue
-            if not (o.radius or 0) > 0: raise ValueError(f"copick object {o.name!r} has no positive radius in the config")
-            out.append(Particle(o.name, float(o.radius), k.weight if k else 1.0, int(o.label or 0),
-                                k.colour if k else "#808080", k.paint_radius_A if k else None, o.pdb_id or "",
-                                o.map_threshold, k.abundance if k else 0.0))
+            if not (o.radius or 0) > 0:
+                raise ValueError(f"copick object {o.name!r} has no positive radius in the config")
+            out.append(
+                Particle(
+                    o.name,
+                    float(o.radius),
+                    k.weight if k else 1.0,
+                    int(o.label or 0),
+                    k.colour if k else "#808080",
+                    k.paint_radius_A if k else None,
+                    o.pdb_id or "",
+                    o.map_threshold,
+                    k.abundance if k else 0.0,
+                )
+            )
         return ParticleSet(tuple(out))
 
     def runs(self) -> list[str]:
@@ -193,13 +253,16 @@ class Project:
         runs = self.runs()
         if not runs:
             roots = {k: getattr(self.root.config, k, None) for k in ("overlay_root", "static_root")}
-            raise ValueError(f"project {self.config_path or ''} has no runs (roots {roots}); check the paths in its config")
+            raise ValueError(
+                f"project {self.config_path or ''} has no runs (roots {roots}); check the paths in its config"
+            )
         return runs
 
     def run(self, name: str) -> Any:
         "The copick run `name` (an error lists the runs that exist)."
         r = self.root.get_run(name)
-        if r is None: raise KeyError(f"run {name!r} not found; runs: {self.runs()}")
+        if r is None:
+            raise KeyError(f"run {name!r} not found; runs: {self.runs()}")
         return r
 
     def voxel_spacings(self, run: str) -> list[float]:
@@ -208,12 +271,15 @@ class Project:
 
     def _vs(self, run: str, voxel_spacing: float | None) -> Any:
         vss = self.run(run).voxel_spacings
-        if not vss: raise KeyError(f"run {run!r} has no voxel spacings")
+        if not vss:
+            raise KeyError(f"run {run!r} has no voxel spacings")
         if voxel_spacing is None:
-            if len(vss) > 1: raise ValueError(f"run {run!r} has several voxel spacings {self.voxel_spacings(run)}; choose one")
+            if len(vss) > 1:
+                raise ValueError(f"run {run!r} has several voxel spacings {self.voxel_spacings(run)}; choose one")
             return vss[0]
         for v in vss:
-            if abs(float(v.voxel_size) - float(voxel_spacing)) < 1e-3: return v
+            if abs(float(v.voxel_size) - float(voxel_spacing)) < 1e-3:
+                return v
         raise KeyError(f"run {run!r} has no voxel spacing {voxel_spacing}; available: {self.voxel_spacings(run)}")
 
     def tomo_types(self, run: str, voxel_spacing: float | None = None) -> list[str]:
@@ -223,23 +289,34 @@ class Project:
     def resolve_tomo_type(self, run: str, tomo_type: str, voxel_spacing: float | None = None) -> str:
         "The copick tomogram type that `tomo_type` selects in `run`: itself, or the one type its alias patterns match."
         types = self.tomo_types(run, voxel_spacing)
-        if tomo_type in types: return tomo_type
+        if tomo_type in types:
+            return tomo_type
         hits = sorted({t for t in types for pat in self.tomo_aliases.get(tomo_type, ()) if fnmatch.fnmatchcase(t, pat)})
         if len(hits) > 1:
-            raise KeyError(f"run {run!r}: tomogram type {tomo_type!r} is ambiguous, it matches {hits}; name one of them")
+            raise KeyError(
+                f"run {run!r}: tomogram type {tomo_type!r} is ambiguous, it matches {hits}; name one of them"
+            )
         return hits[0] if hits else tomo_type
 
-    def tomogram(self, run: str, tomo_type: str = "denoised", voxel_spacing: float | None = None, level: int = 0) -> Tomogram:
+    def tomogram(
+        self, run: str, tomo_type: str = "denoised", voxel_spacing: float | None = None, level: int = 0
+    ) -> Tomogram:
         "A lazily read tomogram level."
         vs = self._vs(run, voxel_spacing)
         ts = vs.get_tomograms(tomo_type) or vs.get_tomograms(self.resolve_tomo_type(run, tomo_type, voxel_spacing))
-        if not ts: raise KeyError(f"run {run!r} has no tomogram {tomo_type!r}; available: {self.tomo_types(run, voxel_spacing)}")
+        if not ts:
+            raise KeyError(
+                f"run {run!r} has no tomogram {tomo_type!r}; available: {self.tomo_types(run, voxel_spacing)}"
+            )
         group = zarr.open(ts[0].zarr(), mode="r")
         levels = sorted(k for k in group.array_keys())
-        if str(level) not in levels: raise KeyError(f"tomogram {run}/{tomo_type} has no level {level}; levels: {levels}")
+        if str(level) not in levels:
+            raise KeyError(f"tomogram {run}/{tomo_type} has no level {level}; levels: {levels}")
         where = f"run {run!r}, tomogram {tomo_type!r}"
-        try: vs_a = ome_zarr_voxel_size(group, level)
-        except ValueError as e: raise ValueError(f"{where}: {e}") from None
+        try:
+            vs_a = ome_zarr_voxel_size(group, level)
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
         return Tomogram(run, tomo_type, level, CheckedArray(group[str(level)], where), vs_a)
 
     def info(self) -> pl.DataFrame:
@@ -250,58 +327,101 @@ class Project:
             for vs in self.voxel_spacings(run):
                 for tt in self.tomo_types(run, vs):
                     t = self.tomogram(run, tt, vs)
-                    rows.append((run, vs, tt, "x".join(map(str, t.shape)), ", ".join(f"{v:.4f}" for v in t.voxel_size_A), n_picks))
-            if not self.voxel_spacings(run): rows.append((run, None, None, None, None, n_picks))
-        return pl.DataFrame(rows, orient="row", schema={"run": pl.String, "voxel_spacing": pl.Float64, "tomo_type": pl.String,
-                            "shape_zyx": pl.String, "voxel_size_zyx_A": pl.String, "n_picks": pl.Int64})
+                    rows.append(
+                        (
+                            run,
+                            vs,
+                            tt,
+                            "x".join(map(str, t.shape)),
+                            ", ".join(f"{v:.4f}" for v in t.voxel_size_A),
+                            n_picks,
+                        )
+                    )
+            if not self.voxel_spacings(run):
+                rows.append((run, None, None, None, None, n_picks))
+        return pl.DataFrame(
+            rows,
+            orient="row",
+            schema={
+                "run": pl.String,
+                "voxel_spacing": pl.Float64,
+                "tomo_type": pl.String,
+                "shape_zyx": pl.String,
+                "voxel_size_zyx_A": pl.String,
+                "n_picks": pl.Int64,
+            },
+        )
 
 # %% ../../nbs/00_io.ipynb #0f64d820
 def _local_root(value: str, base: Path) -> tuple[str, Path | None]:
     "A config root resolved against the config's folder when it is a relative local path; (uri, local path or None)."
-    if "://" in value and not value.startswith("local://"): return value, None
-    p = Path(value[len("local://"):] if value.startswith("local://") else value)
-    if not p.is_absolute(): p = (base / p).resolve()
+    if "://" in value and not value.startswith("local://"):
+        return value, None
+    p = Path(value[len("local://") :] if value.startswith("local://") else value)
+    if not p.is_absolute():
+        p = (base / p).resolve()
     return "local://" + str(p), p
+
 
 def load_name_map(spec: Mapping[str, str] | str | Path | None) -> dict[str, str] | None:
     "A name map (source particle name -> ours) from a mapping or a YAML file holding one (top level or under `name_map`)."
-    if spec is None or isinstance(spec, Mapping): return None if spec is None else dict(spec)
+    if spec is None or isinstance(spec, Mapping):
+        return None if spec is None else dict(spec)
     import yaml
-    try: d = yaml.safe_load(Path(spec).read_text())
-    except (OSError, yaml.YAMLError) as e: raise ValueError(f"cannot read name map {spec}: {e}") from e
+
+    try:
+        d = yaml.safe_load(Path(spec).read_text())
+    except (OSError, yaml.YAMLError) as e:
+        raise ValueError(f"cannot read name map {spec}: {e}") from e
     d = d.get("name_map", d) if isinstance(d, dict) else d
     if not isinstance(d, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in d.items()):
         raise ValueError(f"name map {spec}: expected a mapping of source name -> particle name")
     return d
 
+
 def _from_config(path: Path, **overrides) -> Project:
     import copick
-    try: cfg = json.loads(Path(path).read_text())
-    except Exception as e: raise ValueError(f"cannot open copick config {path}: {type(e).__name__}: {e}") from e
+
+    try:
+        cfg = json.loads(Path(path).read_text())
+    except Exception as e:
+        raise ValueError(f"cannot open copick config {path}: {type(e).__name__}: {e}") from e
     changed = False
     for key in ("overlay_root", "static_root"):
-        if not isinstance(cfg.get(key), str): continue
+        if not isinstance(cfg.get(key), str):
+            continue
         uri, local = _local_root(cfg[key], Path(path).resolve().parent)
-        changed |= uri != cfg[key]; cfg[key] = uri
+        changed |= uri != cfg[key]
+        cfg[key] = uri
         if local is not None and not local.is_dir():
-            raise FileNotFoundError(f"{key} of {path} does not exist: {local} (a copied or moved project keeps the old "
-                                    f"absolute path: edit {key} in {path}; a relative path is resolved against its folder)")
-    try: root = copick.from_string(json.dumps(cfg)) if changed else copick.from_file(str(path))
-    except Exception as e: raise ValueError(f"cannot open copick config {path}: {type(e).__name__}: {e}") from e
+            raise FileNotFoundError(
+                f"{key} of {path} does not exist: {local} (a copied or moved project keeps the old "
+                f"absolute path: edit {key} in {path}; a relative path is resolved against its folder)"
+            )
+    try:
+        root = copick.from_string(json.dumps(cfg)) if changed else copick.from_file(str(path))
+    except Exception as e:
+        raise ValueError(f"cannot open copick config {path}: {type(e).__name__}: {e}") from e
     extra = cfg.get("cryo") or {} if isinstance(cfg, dict) else {}
     kw = {k: extra[k] for k in ("name_map", "truth_user", "truth_session", "tomo_aliases") if k in extra}
     kw.update({k: v for k, v in overrides.items() if v is not None})
-    if kw.get("truth_session") == "*": kw["truth_session"] = None
+    if kw.get("truth_session") == "*":
+        kw["truth_session"] = None
     prj = Project(root, path, **kw)
     bad = []
     for r in root.runs:  # a run name becomes a folder of outputs (picks/<run>.csv): refuse names that escape it
-        try: check_name(r.name, "run")
-        except ValueError as e: bad.append(str(e))
-    if bad: raise ValueError(f"copick config {path}: {bad[0]}" + (f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""))
+        try:
+            check_name(r.name, "run")
+        except ValueError as e:
+            bad.append(str(e))
+    if bad:
+        raise ValueError(f"copick config {path}: {bad[0]}" + (f" (+{len(bad) - 1} more)" if len(bad) > 1 else ""))
     return prj
+
 
 def _is_kaggle(path: Path) -> bool:
     return (path / "static" / "ExperimentRuns").is_dir()
+
 
 def default_work_dir(folder: str | Path) -> Path:
     "A per-input cache folder outside the input tree: `$CRYO_WORK_DIR` (else the system temp dir)/cryo-work/<name>-<hash>."
@@ -309,13 +429,17 @@ def default_work_dir(folder: str | Path) -> Path:
     base = Path(os.environ.get("CRYO_WORK_DIR") or tempfile.gettempdir())
     return base / "cryo-work" / f"{folder.name}-{hashlib.sha1(str(folder).encode()).hexdigest()[:12]}"
 
+
 def check_work_dir(work_dir: str | Path, inputs: str | Path) -> Path:
     "Refuse a work folder inside the input tree (Kaggle mounts its inputs read-only; nothing is ever written there)."
     work, inp = Path(work_dir).resolve(), Path(inputs).resolve()
     if work == inp or inp in work.parents:
-        raise ValueError(f"work folder {work} lies inside the input {inp}; nothing is written under an input tree: "
-                         "choose another --work-dir")
+        raise ValueError(
+            f"work folder {work} lies inside the input {inp}; nothing is written under an input tree: "
+            "choose another --work-dir"
+        )
     return work
+
 
 def open_kaggle(
     folder: str | Path,  # a Kaggle `train/` or `test/` folder (with static/ and, for train, overlay/)
@@ -324,7 +448,8 @@ def open_kaggle(
 ) -> Project:
     "Open the raw Kaggle layout read-only: a copick config and the picks as `curation_0_<particle>.json` go to a work folder."
     folder = Path(folder)
-    if not _is_kaggle(folder): raise FileNotFoundError(f"{folder} is not a Kaggle train/ or test/ folder (no static/ExperimentRuns)")
+    if not _is_kaggle(folder):
+        raise FileNotFoundError(f"{folder} is not a Kaggle train/ or test/ folder (no static/ExperimentRuns)")
     work = check_work_dir(work_dir if work_dir is not None else default_work_dir(folder), folder)
     overlay = work / "overlay"
     src = folder / "overlay" / "ExperimentRuns"
@@ -334,8 +459,10 @@ def open_kaggle(
             dst = overlay / "ExperimentRuns" / f.parent.parent.name / "Picks" / name
             if not dst.exists():  # copied once per work folder; atomic, so parallel ranks never read half a file
                 dst.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp"); os.close(fd)
-                shutil.copyfile(f, tmp); os.replace(tmp, dst)
+                fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
+                os.close(fd)
+                shutil.copyfile(f, tmp)
+                os.replace(tmp, dst)
     for run_dir in sorted((folder / "static" / "ExperimentRuns").iterdir()):  # runs without picks exist too
         (overlay / "ExperimentRuns" / run_dir.name).mkdir(parents=True, exist_ok=True)
     cfg = write_config(copick_config(overlay, folder / "static"), work / "copick.json")
@@ -345,22 +472,32 @@ def open_kaggle(
 def open_project(
     path: str | Path,  # a copick config, a folder holding copick.json, or a Kaggle train/ or test/ folder
     work_dir: str | Path | None = None,  # for Kaggle folders: where the config and picks copy go (never inside `path`)
-    name_map: Mapping[str, str] | str | Path | None = None,  # copick object name -> ours, or a YAML of it (default: the config's, else PORTAL_NAMES)
+    name_map: Mapping[str, str]
+    | str
+    | Path
+    | None = None,  # copick object name -> ours, or a YAML of it (default: the config's, else PORTAL_NAMES)
     truth_user: str | None = None,  # copick user of the ground truth (default: the config's, else "curation")
     truth_session: str | None = None,  # ... and its session ("*": any; default: the config's, else "0")
 ) -> Project:
     "Open a copick project (filesystem or data-portal config) or a raw Kaggle folder."
     path = Path(path)
-    if not path.exists(): raise FileNotFoundError(f"no such project: {path}")
+    if not path.exists():
+        raise FileNotFoundError(f"no such project: {path}")
     kw = dict(name_map=load_name_map(name_map), truth_user=truth_user, truth_session=truth_session)
-    if path.is_file(): return _from_config(path, **kw)
-    if (path / "copick.json").exists(): return _from_config(path / "copick.json", **kw)
-    if _is_kaggle(path): return open_kaggle(path, work_dir, **kw)
+    if path.is_file():
+        return _from_config(path, **kw)
+    if (path / "copick.json").exists():
+        return _from_config(path / "copick.json", **kw)
+    if _is_kaggle(path):
+        return open_kaggle(path, work_dir, **kw)
     raise FileNotFoundError(f"{path} holds neither copick.json nor a Kaggle layout (static/ExperimentRuns)")
+
 
 def open_portal(dataset_ids: Sequence[int], overlay_root: str | Path) -> Project:
     "Open CZ cryoET Data Portal datasets through copick (needs network access), e.g. 10440 for the training runs."
     import copick
-    root = copick.from_czcdp_datasets(list(dataset_ids), overlay_root=str(overlay_root),
-                                      overlay_fs_args={"auto_mkdir": True})
+
+    root = copick.from_czcdp_datasets(
+        list(dataset_ids), overlay_root=str(overlay_root), overlay_fs_args={"auto_mkdir": True}
+    )
     return Project(root, None)

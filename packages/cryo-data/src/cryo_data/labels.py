@@ -5,10 +5,9 @@
 # %% ../../nbs/01_labels.ipynb #37cb96f1
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
@@ -23,34 +22,47 @@ __all__ = ['RADIUS_PRESETS', 'RadiusPreset', 'radius_preset', 'layout_for', 'pic
 @dataclass(frozen=True)
 class RadiusPreset:
     "Label radii (Angstrom) and the factor applied to them."
+
     radii_A: Mapping[str, float]  # particle name -> radius in Angstrom
     scale: float  # painted radius = scale x radius
 
+
 def radius_preset(name: str, particles: ParticleSet = CZII_PARTICLES) -> RadiusPreset:
     "The `seed` (2nd place: painting radii x0.4) or `official` (radii x0.5) preset of a particle set."
-    if name == "seed": return RadiusPreset(particles.radii("2nd-place"), 0.4)
-    if name == "official": return RadiusPreset(particles.radii("official"), 0.5)
+    if name == "seed":
+        return RadiusPreset(particles.radii("2nd-place"), 0.4)
+    if name == "official":
+        return RadiusPreset(particles.radii("official"), 0.5)
     raise ValueError(f"unknown radius preset {name!r}; choose 'seed' (the 2nd place's) or 'official'")
+
 
 RADIUS_PRESETS = {n: radius_preset(n) for n in ("seed", "official")}
 "The two presets of the competition's particles."
 
+
 def layout_for(n_classes: int, particles: ParticleSet = CZII_PARTICLES) -> tuple[str, ...]:
     "The class layout with `n_classes` channels: the full one (ignored particles kept) or the scored one."
     full, scored = particles.layout(True), particles.layout(False)
-    if n_classes == len(full): return full
-    if n_classes == len(scored): return scored
-    raise ValueError(f"n_classes must be {len(full)} (all particles) or {len(scored)} (scored only) for particles "
-                     f"{particles.names}, got {n_classes}")
+    if n_classes == len(full):
+        return full
+    if n_classes == len(scored):
+        return scored
+    raise ValueError(
+        f"n_classes must be {len(full)} (all particles) or {len(scored)} (scored only) for particles "
+        f"{particles.names}, got {n_classes}"
+    )
 
 # %% ../../nbs/01_labels.ipynb #1f4e33f0
 def _voxel_size3(voxel_size_A: float | Sequence[float]) -> np.ndarray:
     vs = np.broadcast_to(np.asarray(voxel_size_A, dtype=np.float64), (3,)).copy()
-    if not np.all(vs > 0): raise ValueError(f"voxel_size_A must be positive, got {voxel_size_A}")
+    if not np.all(vs > 0):
+        raise ValueError(f"voxel_size_A must be positive, got {voxel_size_A}")
     return vs
+
 
 def _preset(radii: str | RadiusPreset, particles: ParticleSet = CZII_PARTICLES) -> RadiusPreset:
     return radii if isinstance(radii, RadiusPreset) else radius_preset(radii, particles)
+
 
 def picks_to_zyx_vox(picks: pl.DataFrame, voxel_size_A: float | Sequence[float]) -> np.ndarray:
     "Pick positions (x, y, z Angstrom) as fractional `[z, y, x]` voxel coordinates."
@@ -60,14 +72,19 @@ def picks_to_zyx_vox(picks: pl.DataFrame, voxel_size_A: float | Sequence[float])
 # %% ../../nbs/01_labels.ipynb #7fae67c8
 def _check_centres(names: Sequence[str], c: np.ndarray, shape: Sequence[int], known: Sequence[str]) -> None:
     unknown = sorted(set(names) - set(known))
-    if unknown: raise ValueError(f"unknown particle type(s) {unknown}; known: {list(known)}")
-    if not np.all(np.isfinite(c)): raise ValueError("picks contain NaN or infinite coordinates")
+    if unknown:
+        raise ValueError(f"unknown particle type(s) {unknown}; known: {list(known)}")
+    if not np.all(np.isfinite(c)):
+        raise ValueError("picks contain NaN or infinite coordinates")
     outside = np.any((c < -0.5) | (c > np.asarray(shape) - 0.5), axis=1)
-    if outside.any(): warnings.warn(f"{int(outside.sum())} pick(s) lie outside the volume {tuple(shape)}", stacklevel=4)
+    if outside.any():
+        warnings.warn(f"{int(outside.sum())} pick(s) lie outside the volume {tuple(shape)}", stacklevel=4)
+
 
 def _picks_arrays(picks: pl.DataFrame) -> tuple[list[str], np.ndarray]:
     missing = [c for c in ("particle_type", "x", "y", "z") if c not in picks.columns]
-    if missing: raise ValueError(f"picks table lacks column(s) {missing}")
+    if missing:
+        raise ValueError(f"picks table lacks column(s) {missing}")
     return picks["particle_type"].to_list(), picks.select("x", "y", "z").to_numpy().astype(np.float64).reshape(-1, 3)
 
 # %% ../../nbs/01_labels.ipynb #bbc59573
@@ -85,10 +102,12 @@ def paint_spheres_xyz(
     layout, full = layout_for(n_classes, particles), particles.layout(True)
     preset, vs, shape = _preset(radii, particles), _voxel_size3(voxel_size_A), tuple(int(s) for s in shape)
     centres = np.asarray(xyz_A, np.float64).reshape(-1, 3)[:, ::-1] / vs
-    if warn_outside: _check_centres(names, centres, shape, full[1:])
+    if warn_outside:
+        _check_centres(names, centres, shape, full[1:])
     else:
         unknown = sorted(set(names) - set(full[1:]))
-        if unknown: raise ValueError(f"unknown particle type(s) {unknown}; known: {list(full[1:])}")
+        if unknown:
+            raise ValueError(f"unknown particle type(s) {unknown}; known: {list(full[1:])}")
     label_of = {n: i for i, n in enumerate(full)}
     out = np.zeros(shape, np.uint8)
     for c, name in zip(centres, names):
@@ -97,10 +116,11 @@ def paint_spheres_xyz(
         half = np.ceil(r_A / vs).astype(int)
         lo = np.maximum(np.floor(c).astype(int) - half, 0)
         hi = np.minimum(np.ceil(c).astype(int) + half + 1, shape)
-        if np.any(hi <= lo): continue
+        if np.any(hi <= lo):
+            continue
         axes = [(np.arange(lo[a], hi[a]) - c[a]) * vs[a] for a in range(3)]
         d2 = axes[0][:, None, None] ** 2 + axes[1][None, :, None] ** 2 + axes[2][None, None, :] ** 2
-        box = out[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+        box = out[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
         np.maximum(box, np.where(d2 <= r_A * r_A, lab, 0).astype(np.uint8), out=box)
     return out if len(layout) == len(full) else fold_ignored(out, particles)
 
@@ -123,8 +143,11 @@ def fold_ignored(labels: np.ndarray, particles: ParticleSet = CZII_PARTICLES) ->
     full, scored = particles.layout(True), particles.layout(False)
     lut = np.array([scored.index(n) if n in scored else 0 for n in full], np.uint8)
     if labels.size and int(labels.max()) >= len(full):
-        raise ValueError(f"labels must be in 0..{len(full) - 1} for particles {particles.names}, found {int(labels.max())}")
+        raise ValueError(
+            f"labels must be in 0..{len(full) - 1} for particles {particles.names}, found {int(labels.max())}"
+        )
     return lut[labels]
+
 
 def fold_beta_amylase(labels7: np.ndarray) -> np.ndarray:
     "Map a 7-class label volume of the competition to the 6-class layout (beta-amylase -> background)."
@@ -149,13 +172,16 @@ def paint_heatmap(
     _check_centres(pnames, centres, shape, particles.names)
     out = np.zeros((len(names),) + shape, np.float32)
     for c, name in zip(centres, pnames):
-        if name not in names: continue
+        if name not in names:
+            continue
         sigma = preset.radii_A[name] * sigma_scale
         half = np.ceil(truncate * sigma / vs).astype(int)
-        lo = np.maximum(np.round(c).astype(int) - half, 0); hi = np.minimum(np.round(c).astype(int) + half + 1, shape)
-        if np.any(hi <= lo): continue
-        ax = [np.exp(-((np.arange(lo[a], hi[a]) - c[a]) * vs[a]) ** 2 / (2 * sigma * sigma)) for a in range(3)]
+        lo = np.maximum(np.round(c).astype(int) - half, 0)
+        hi = np.minimum(np.round(c).astype(int) + half + 1, shape)
+        if np.any(hi <= lo):
+            continue
+        ax = [np.exp(-(((np.arange(lo[a], hi[a]) - c[a]) * vs[a]) ** 2) / (2 * sigma * sigma)) for a in range(3)]
         g = (ax[0][:, None, None] * ax[1][None, :, None] * ax[2][None, None, :]).astype(np.float32)
-        box = out[names.index(name), lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]]
+        box = out[names.index(name), lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
         np.maximum(box, g, out=box)
     return out

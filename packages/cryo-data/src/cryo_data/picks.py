@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
@@ -22,50 +22,79 @@ __all__ = ['COPICK_PICKS_SCHEMA', 'TRUTH', 'empty_picks', 'read_picks', 'write_p
            'to_submission', 'write_submission_csv', 'tomogram_centres', 'write_star', 'read_star', 'import_mrc']
 
 # %% ../../nbs/02_picks.ipynb #622efc15
-COPICK_PICKS_SCHEMA = {**{c: PICKS_SCHEMA[c] for c in PICK_COLUMNS}, "user": pl.String, "session": pl.String,
-                       "score": pl.Float64}
+COPICK_PICKS_SCHEMA = {
+    **{c: PICKS_SCHEMA[c] for c in PICK_COLUMNS},
+    "user": pl.String,
+    "session": pl.String,
+    "score": pl.Float64,
+}
 "The picks schema of the vocabulary plus the copick user and session the picks were read from."
 
 TRUTH = "<project truth>"
 "Default user/session of `read_picks`: the project's ground truth (`Project.truth_user` / `truth_session`, default curation/0)."
 
+
 def empty_picks() -> pl.DataFrame:
     "An empty picks table with the copick picks schema."
     return pl.DataFrame(schema=COPICK_PICKS_SCHEMA)
 
+
 def read_picks(
     project: Project,  # an open project
     runs: Sequence[str] | None = None,  # runs to read (default: all)
-    user: str | None = TRUTH,  # copick user_id (None: any; default: the project's ground truth, curation unless configured)
+    user: str
+    | None = TRUTH,  # copick user_id (None: any; default: the project's ground truth, curation unless configured)
     session: str | None = TRUTH,  # copick session_id (None: any; default: the project's ground-truth session, "0")
     particle_types: Sequence[str] | None = None,  # objects to read (default: every particle object)
 ) -> pl.DataFrame:
     "Read copick picks into a table (`run, particle_type, x, y, z` Angstrom, `user, session, score`)."
     names = list(particle_types) if particle_types is not None else project.particle_names
-    if user is not None: check_name(user, "user")
-    if session is not None: check_name(session, "session")
+    if user is not None:
+        check_name(user, "user")
+    if session is not None:
+        check_name(session, "session")
     unknown = sorted(set(names) - set(project.particle_names))
-    if unknown: raise KeyError(f"unknown particle type(s) {unknown}; the project has {project.particle_names}")
-    if user == TRUTH: user = getattr(project, "truth_user", "curation")
-    if session == TRUTH: session = getattr(project, "truth_session", "0")
+    if unknown:
+        raise KeyError(f"unknown particle type(s) {unknown}; the project has {project.particle_names}")
+    if user == TRUTH:
+        user = getattr(project, "truth_user", "curation")
+    if session == TRUTH:
+        session = getattr(project, "truth_session", "0")
     frames = []
-    for run in (runs if runs is not None else project.runs()):
-        for pk in project.run(run).get_picks(object_name=[project.copick_name(n) for n in names], user_id=user, session_id=session):
+    for run in runs if runs is not None else project.runs():
+        for pk in project.run(run).get_picks(
+            object_name=[project.copick_name(n) for n in names], user_id=user, session_id=session
+        ):
             pts = pk.points or []
-            if not pts: continue
+            if not pts:
+                continue
             xyz = np.array([[p.location.x, p.location.y, p.location.z] for p in pts], np.float64)
-            frames.append(pl.DataFrame({"run": run, "particle_type": project.our_name(pk.pickable_object_name), "x": xyz[:, 0],
-                                        "y": xyz[:, 1], "z": xyz[:, 2], "user": pk.user_id, "session": pk.session_id,
-                                        "score": [float(p.score if p.score is not None else 1.0) for p in pts]},
-                                       schema=COPICK_PICKS_SCHEMA))
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "run": run,
+                        "particle_type": project.our_name(pk.pickable_object_name),
+                        "x": xyz[:, 0],
+                        "y": xyz[:, 1],
+                        "z": xyz[:, 2],
+                        "user": pk.user_id,
+                        "session": pk.session_id,
+                        "score": [float(p.score if p.score is not None else 1.0) for p in pts],
+                    },
+                    schema=COPICK_PICKS_SCHEMA,
+                )
+            )
     return pl.concat(frames) if frames else empty_picks()
 
 # %% ../../nbs/02_picks.ipynb #5d462c8a
 def _check_table(df: pl.DataFrame, cols: Sequence[str] = ("run", "particle_type", "x", "y", "z")) -> None:
     missing = [c for c in cols if c not in df.columns]
-    if missing: raise ValueError(f"picks table lacks column(s) {missing}; has {df.columns}")
+    if missing:
+        raise ValueError(f"picks table lacks column(s) {missing}; has {df.columns}")
     xyz = df.select("x", "y", "z").to_numpy().astype(float)
-    if not np.isfinite(xyz).all(): raise ValueError(f"picks table has {int((~np.isfinite(xyz)).any(axis=1).sum())} rows with NaN/inf coordinates")
+    if not np.isfinite(xyz).all():
+        raise ValueError(f"picks table has {int((~np.isfinite(xyz)).any(axis=1).sum())} rows with NaN/inf coordinates")
+
 
 def write_picks(
     project: Project,  # an open project (picks go to its overlay)
@@ -73,21 +102,27 @@ def write_picks(
     user: str,  # copick user_id to write under
     session: str,  # copick session_id to write under
     overwrite: bool = False,  # replace ALL picks of this user/session in the runs written (every class), never some
-    runs: Sequence[str] | None = None,  # the runs this table covers (default: the runs in it); a run without rows gets none
+    runs: Sequence[str]
+    | None = None,  # the runs this table covers (default: the runs in it); a run without rows gets none
 ) -> int:
     "Write a picks table to copick picks (one file per run and object). Returns the number of points written."
     _check_table(picks)
-    check_name(user, "user"); check_name(session, "session")
-    for n in set(picks["particle_type"].to_list()): check_name(n, "particle")
+    check_name(user, "user")
+    check_name(session, "session")
+    for n in set(picks["particle_type"].to_list()):
+        check_name(n, "particle")
     unknown = sorted(set(picks["particle_type"].to_list()) - set(project.particle_names))
-    if unknown: raise KeyError(f"unknown particle type(s) {unknown}; the project has {project.particle_names}")
+    if unknown:
+        raise KeyError(f"unknown particle type(s) {unknown}; the project has {project.particle_names}")
     runs = sorted(set(picks["run"].to_list()) | set(runs or []))
     for run in runs:  # check everything before writing anything
         check_name(run, "run")
         old = project.run(run).get_picks(user_id=user, session_id=session)
         if old and not overwrite:
-            raise FileExistsError(f"picks by {user}/{session} already exist in run {run!r} "
-                                  f"({sorted({p.pickable_object_name for p in old})}); pass overwrite=True to replace them all")
+            raise FileExistsError(
+                f"picks by {user}/{session} already exist in run {run!r} "
+                f"({sorted({p.pickable_object_name for p in old})}); pass overwrite=True to replace them all"
+            )
     groups = picks.partition_by(["run", "particle_type"], as_dict=True)
     n = 0
     for run in runs:
@@ -95,9 +130,11 @@ def write_picks(
         for name in project.particle_names:  # every class: new rows, or an empty set replacing old picks of that class
             cname = project.copick_name(name)  # the copick object behind our name (portal projects)
             g = groups.get((run, name))
-            if g is None and not r.get_picks(object_name=cname, user_id=user, session_id=session): continue
+            if g is None and not r.get_picks(object_name=cname, user_id=user, session_id=session):
+                continue
             pk = r.new_picks(cname, session_id=session, user_id=user, exist_ok=True)
-            if g is None: pk.from_numpy(np.zeros((0, 3)))
+            if g is None:
+                pk.from_numpy(np.zeros((0, 3)))
             else:
                 scores = g["score"].to_numpy() if "score" in g.columns else None
                 pk.from_numpy(g.select("x", "y", "z").to_numpy().astype(np.float64), scores=scores)
@@ -107,28 +144,38 @@ def write_picks(
 # %% ../../nbs/02_picks.ipynb #ee8ced8e
 def umask_mode() -> int:
     "0o666 less the process umask: the mode `open()` gives a new file (atomic writes use it instead of mkstemp's 0600)."
-    m = os.umask(0); os.umask(m)
+    m = os.umask(0)
+    os.umask(m)
     return 0o666 & ~m
+
 
 def atomic_write_text(path: str | Path, text: str, overwrite: bool = False) -> Path:
     "Write `text` to `path` through a temporary file and a rename; refuse to replace an existing file unless asked."
     path = Path(path)
-    if path.exists() and not overwrite: raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, umask_mode())  # mkstemp makes 0600; an output follows the umask like any other file
-        with os.fdopen(fd, "w") as f: f.write(text)
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp): os.remove(tmp)
+        if os.path.exists(tmp):
+            os.remove(tmp)
     return path
+
 
 def to_submission(picks: pl.DataFrame) -> pl.DataFrame:
     "The Kaggle submission table `id, experiment, particle_type, x, y, z` (Angstrom)."
     _check_table(picks)
-    return (picks.select(pl.col("run").alias("experiment"), "particle_type", "x", "y", "z")
-                 .sort("experiment", "particle_type", maintain_order=True).with_row_index("id"))
+    return (
+        picks.select(pl.col("run").alias("experiment"), "particle_type", "x", "y", "z")
+        .sort("experiment", "particle_type", maintain_order=True)
+        .with_row_index("id")
+    )
+
 
 def write_submission_csv(picks: pl.DataFrame, path: str | Path, overwrite: bool = False) -> Path:
     "Write the Kaggle submission CSV (`id,experiment,particle_type,x,y,z`) atomically."
@@ -149,11 +196,13 @@ def tomogram_centres(
         out[r] = (nx / 2 * vx, ny / 2 * vy, nz / 2 * vz)
     return out
 
+
 def _class_numbers(names: Sequence[str], particles: ParticleSet = CZII_PARTICLES) -> dict[str, int]:
     "Class numbers: the vocabulary's labels, then further names in sorted order."
     known = particles.labels
     extra = sorted(set(names) - set(known))
     return {**known, **{n: max(known.values(), default=0) + i + 1 for i, n in enumerate(extra)}}
+
 
 def write_star(
     picks: pl.DataFrame,  # run, particle_type, x, y, z (Angstrom), optional score
@@ -164,19 +213,30 @@ def write_star(
     "Write picks as RELION 5 writes particles: `rlnTomoName`, `rlnCenteredCoordinateX/Y/ZAngst`, angles, class, score."
     _check_table(picks)
     missing = sorted(set(picks["run"].to_list()) - set(centres))
-    if missing: raise KeyError(f"no tomogram centre for run(s) {missing}")
+    if missing:
+        raise KeyError(f"no tomogram centre for run(s) {missing}")
     classes = _class_numbers(picks["particle_type"].to_list())
-    c = {ax: pl.col("run").replace_strict({r: float(v[i]) for r, v in centres.items()}, return_dtype=pl.Float64) for i, ax in enumerate("xyz")}
-    df = picks.select(pl.col("run").alias("rlnTomoName"),
-                      *[(pl.col(ax) - c[ax]).alias(f"rlnCenteredCoordinate{ax.upper()}Angst") for ax in "xyz"],
-                      *[pl.lit(0.0).alias(a) for a in ("rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi")],
-                      pl.col("particle_type").replace_strict(classes, return_dtype=pl.Int64).alias("rlnClassNumber"),
-                      (pl.col("score") if "score" in picks.columns else pl.lit(1.0)).alias("rlnAutopickFigureOfMerit"))
-    lines = ["", "# version 50001", "# written by cryo-data: coordinates in Angstrom from the tomogram centre (shape / 2 * voxel size)"]
+    c = {
+        ax: pl.col("run").replace_strict({r: float(v[i]) for r, v in centres.items()}, return_dtype=pl.Float64)
+        for i, ax in enumerate("xyz")
+    }
+    df = picks.select(
+        pl.col("run").alias("rlnTomoName"),
+        *[(pl.col(ax) - c[ax]).alias(f"rlnCenteredCoordinate{ax.upper()}Angst") for ax in "xyz"],
+        *[pl.lit(0.0).alias(a) for a in ("rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi")],
+        pl.col("particle_type").replace_strict(classes, return_dtype=pl.Int64).alias("rlnClassNumber"),
+        (pl.col("score") if "score" in picks.columns else pl.lit(1.0)).alias("rlnAutopickFigureOfMerit"),
+    )
+    lines = [
+        "",
+        "# version 50001",
+        "# written by cryo-data: coordinates in Angstrom from the tomogram centre (shape / 2 * voxel size)",
+    ]
     lines += [f"# rlnClassNumber {i} = {n}" for n, i in classes.items()]
     lines += ["", "data_particles", "", "loop_"] + [f"_{col} #{i + 1}" for i, col in enumerate(df.columns)]
     lines += [" ".join(f"{v:.6f}" if isinstance(v, float) else str(v) for v in r) for r in df.iter_rows()]
     return atomic_write_text(path, "\n".join(lines) + "\n", overwrite)
+
 
 def read_star(
     path: str | Path,  # a particle STAR file
@@ -184,22 +244,31 @@ def read_star(
 ) -> pl.DataFrame:
     "Read a RELION 5 particle STAR file (centred Angstrom) back to picks; class names from `write_star`'s header."
     import re
-    try: import starfile
-    except ImportError: raise ImportError("reading STAR files needs starfile: pip install 'cryo-data[star]'") from None
+
+    try:
+        import starfile
+    except ImportError:
+        raise ImportError("reading STAR files needs starfile: pip install 'cryo-data[star]'") from None
     path = Path(path)
     df = starfile.read(path)
-    if isinstance(df, dict): df = df.get("particles", next(iter(df.values())))
+    if isinstance(df, dict):
+        df = df.get("particles", next(iter(df.values())))
     cols = [f"rlnCenteredCoordinate{ax}Angst" for ax in "XYZ"]
     if not set(cols + ["rlnTomoName"]) <= set(df.columns):
         raise ValueError(f"{path}: expected rlnTomoName and {cols} (RELION 5); columns: {list(df.columns)}")
     names = {int(m[1]): m[2] for m in re.finditer(r"^# rlnClassNumber (\d+) = (\S+)$", path.read_text(), re.M)}
     runs = df["rlnTomoName"].astype(str).to_numpy()
     missing = sorted(set(runs) - set(centres))
-    if missing: raise KeyError(f"no tomogram centre for run(s) {missing}")
+    if missing:
+        raise KeyError(f"no tomogram centre for run(s) {missing}")
     cls = df["rlnClassNumber"].to_numpy() if "rlnClassNumber" in df.columns else np.ones(len(df), int)
-    xyz = {ax: df[col].to_numpy() + np.array([centres[r][i] for r in runs]) for i, (ax, col) in enumerate(zip("xyz", cols))}
-    return pl.DataFrame({"run": runs, "particle_type": [names.get(int(k), str(int(k))) for k in cls], **xyz},
-                        schema={"run": pl.String, "particle_type": pl.String, "x": pl.Float64, "y": pl.Float64, "z": pl.Float64})
+    xyz = {
+        ax: df[col].to_numpy() + np.array([centres[r][i] for r in runs]) for i, (ax, col) in enumerate(zip("xyz", cols))
+    }
+    return pl.DataFrame(
+        {"run": runs, "particle_type": [names.get(int(k), str(int(k))) for k in cls], **xyz},
+        schema={"run": pl.String, "particle_type": pl.String, "x": pl.Float64, "y": pl.Float64, "z": pl.Float64},
+    )
 
 # %% ../../nbs/02_picks.ipynb #194bdf27
 def import_mrc(
@@ -212,19 +281,30 @@ def import_mrc(
 ) -> None:
     "Import an MRC volume as a copick tomogram (OME-Zarr pyramid); the voxel size comes from the MRC header."
     import mrcfile
-    check_name(run, "run"); check_name(tomo_type, "run")
-    if not Path(mrc_path).is_file(): raise FileNotFoundError(f"no such MRC file: {mrc_path}")
+
+    check_name(run, "run")
+    check_name(tomo_type, "run")
+    if not Path(mrc_path).is_file():
+        raise FileNotFoundError(f"no such MRC file: {mrc_path}")
     try:
         with mrcfile.open(mrc_path, permissive=True) as m:
-            if m.data is None: raise ValueError("no data block")
-            if np.iscomplexobj(m.data): raise ValueError(f"complex voxels ({m.data.dtype}); expected real numbers")
-            with np.errstate(over="ignore", invalid="ignore"): vol = np.asarray(m.data, dtype=np.float32)
+            if m.data is None:
+                raise ValueError("no data block")
+            if np.iscomplexobj(m.data):
+                raise ValueError(f"complex voxels ({m.data.dtype}); expected real numbers")
+            with np.errstate(over="ignore", invalid="ignore"):
+                vol = np.asarray(m.data, dtype=np.float32)
             vs = float(m.voxel_size.x)
-    except (ValueError, OSError, EOFError) as e: raise ValueError(f"{mrc_path}: cannot read as MRC: {e}") from None
-    if voxel_size_A is not None: vs = float(voxel_size_A)
-    if not vs > 0: raise ValueError(f"{mrc_path}: no voxel size in the MRC header; pass voxel_size_A")
-    if vol.ndim != 3 or 0 in vol.shape: raise ValueError(f"{mrc_path}: expected a non-empty 3D volume, got shape {vol.shape}")
-    if not np.isfinite(vol).all(): raise ValueError(f"{mrc_path}: volume has NaN or infinite voxels")
+    except (ValueError, OSError, EOFError) as e:
+        raise ValueError(f"{mrc_path}: cannot read as MRC: {e}") from None
+    if voxel_size_A is not None:
+        vs = float(voxel_size_A)
+    if not vs > 0:
+        raise ValueError(f"{mrc_path}: no voxel size in the MRC header; pass voxel_size_A")
+    if vol.ndim != 3 or 0 in vol.shape:
+        raise ValueError(f"{mrc_path}: expected a non-empty 3D volume, got shape {vol.shape}")
+    if not np.isfinite(vol).all():
+        raise ValueError(f"{mrc_path}: volume has NaN or infinite voxels")
     r = project.root.get_run(run) or project.root.new_run(run)
     vsp = r.get_voxel_spacing(round(vs, 3)) or r.new_voxel_spacing(round(vs, 3))
     if vsp.get_tomograms(tomo_type) and not overwrite:

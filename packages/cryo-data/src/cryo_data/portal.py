@@ -10,7 +10,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from cryo_metric.particles import CZII_PARTICLES, PORTAL_NAMES, ParticleSet, canonical_name
 
@@ -24,21 +24,26 @@ PORTAL_TRUTH_USER = "data-portal"
 PORTAL_DENOISED = "wbp-denoised-denoiset-ctfdeconv"
 "The copick type name of the portal's denoised reconstruction of the competition's runs (selected as `denoised`)."
 
+
 class PortalUnavailable(ConnectionError):
     "The CZ cryoET Data Portal cannot be reached (no network)."
+
 
 def _network_error(e: BaseException) -> bool:
     "True when `e` (or its cause chain) looks like a failed connection or name lookup."
     words = ("connection", "transport", "resolve", "timeout", "timed out", "network", "unreachable", "proxy")
     while e is not None:
-        if isinstance(e, (ConnectionError, TimeoutError)) or any(w in f"{type(e).__name__} {e}".lower() for w in words): return True
+        if isinstance(e, (ConnectionError, TimeoutError)) or any(w in f"{type(e).__name__} {e}".lower() for w in words):
+            return True
         e = e.__cause__ or e.__context__
     return False
+
 
 def _atomic_json(d: dict, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f: json.dump(d, f, indent=2, default=list)
+    with os.fdopen(fd, "w") as f:
+        json.dump(d, f, indent=2, default=list)
     os.replace(tmp, path)
     return path
 
@@ -57,9 +62,11 @@ def add_cryo_block(
         ours = canonical_name(o["name"], name_map, particles)
         if ours in particles:
             o["radius"] = particles[ours].radius_A  # the portal knows no radii (copick writes a placeholder)
-            if ours != o["name"]: mapped[o["name"]] = ours
+            if ours != o["name"]:
+                mapped[o["name"]] = ours
     cfg["cryo"] = {"name_map": mapped, "truth_user": truth_user, "truth_session": truth_session}
     return cfg
+
 
 def portal_config(
     dataset_ids: Sequence[int],  # portal dataset ids, e.g. [10440] (training) or [10445, 10446] (test splits)
@@ -72,21 +79,31 @@ def portal_config(
 ) -> Path:
     "Write a copick data-portal config through copick's `from_czcdp_datasets` (needs network), with our names and radii."
     out = Path(out)
-    if out.exists() and not overwrite: raise FileExistsError(f"{out} exists; pass overwrite=True to replace it")
-    try: ids = [int(i) for i in dataset_ids]
-    except (TypeError, ValueError) as e: raise ValueError(f"dataset ids must be integers, got {list(dataset_ids)}") from e
-    if not ids: raise ValueError("no dataset ids given")
-    import copick
+    if out.exists() and not overwrite:
+        raise FileExistsError(f"{out} exists; pass overwrite=True to replace it")
     try:
-        root = copick.from_czcdp_datasets(ids, overlay_root="local://" + str(Path(overlay).resolve()),
-                                          overlay_fs_args={"auto_mkdir": True})
+        ids = [int(i) for i in dataset_ids]
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"dataset ids must be integers, got {list(dataset_ids)}") from e
+    if not ids:
+        raise ValueError("no dataset ids given")
+    import copick
+
+    try:
+        root = copick.from_czcdp_datasets(
+            ids, overlay_root="local://" + str(Path(overlay).resolve()), overlay_fs_args={"auto_mkdir": True}
+        )
         cfg = root.config.model_dump(exclude_unset=True)  # what copick itself writes with output_path
     except Exception as e:
         if _network_error(e):
-            raise PortalUnavailable(f"cannot reach the CZ cryoET Data Portal to read datasets {ids} ({type(e).__name__}); "
-                                    "writing a portal config needs network access: run this where there is one and "
-                                    "copy the config (and its overlay) here") from e
-        raise ValueError(f"copick could not make a data-portal config for datasets {ids}: {type(e).__name__}: {e}") from e
+            raise PortalUnavailable(
+                f"cannot reach the CZ cryoET Data Portal to read datasets {ids} ({type(e).__name__}); "
+                "writing a portal config needs network access: run this where there is one and "
+                "copy the config (and its overlay) here"
+            ) from e
+        raise ValueError(
+            f"copick could not make a data-portal config for datasets {ids}: {type(e).__name__}: {e}"
+        ) from e
     return _atomic_json(add_cryo_block(cfg, name_map, truth_user, truth_session), out)
 
 # %% ../../nbs/06_portal.ipynb #0efefa4b
@@ -94,6 +111,7 @@ def portal_name(name: str) -> str:
     "The copick name of the portal object behind one of the competition's names (`apo-ferritin` -> `ferritin-complex`)."
     inverse = {v: k for k, v in PORTAL_NAMES.items()}
     return inverse.get(name, name).replace("_", "-")
+
 
 def portalise_project(
     config: str | Path,  # a filesystem copick project (e.g. simulated) with curation/0 picks
@@ -104,14 +122,16 @@ def portalise_project(
 ) -> Path:
     "Copy a local project into one carrying the portal's object names, user, sessions and tomogram type names (a test fixture)."
     config, out = Path(config), Path(out)
-    if out.exists(): raise FileExistsError(f"{out} exists")
+    if out.exists():
+        raise FileExistsError(f"{out} exists")
     cfg = json.loads(config.read_text())
     src = Path(cfg["overlay_root"].removeprefix("local://"))
     tomo_types = {"denoised": PORTAL_DENOISED} if tomo_types is None else dict(tomo_types)
     shutil.copytree(src, out / "overlay")
     names = {o["name"]: portal_name(o["name"]) for o in cfg["pickable_objects"]}
     sessions = {n: str(first_session + k) for k, n in enumerate(names)}
-    for o in cfg["pickable_objects"]: o["name"], o["radius"] = names[o["name"]], radius
+    for o in cfg["pickable_objects"]:
+        o["name"], o["radius"] = names[o["name"]], radius
     cfg["overlay_root"] = "local://" + str((out / "overlay").resolve())
     for run in (out / "overlay" / "ExperimentRuns").iterdir():
         for f in sorted((run / "Picks").glob("*.json")):
@@ -122,6 +142,7 @@ def portalise_project(
             f.unlink()
         for vs in run.glob("VoxelSpacing*"):
             for ours, theirs in tomo_types.items():
-                if (vs / f"{ours}.zarr").exists(): (vs / f"{ours}.zarr").rename(vs / f"{theirs}.zarr")
+                if (vs / f"{ours}.zarr").exists():
+                    (vs / f"{ours}.zarr").rename(vs / f"{theirs}.zarr")
     (out / "copick.json").write_text(json.dumps(cfg, indent=2))
     return out / "copick.json"

@@ -11,7 +11,7 @@ import shutil
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
@@ -37,52 +37,93 @@ def write_ome_zarr(path: str | Path, vol: np.ndarray, voxel_size_A: Sequence[flo
     datasets, cur, vs = [], vol.astype(np.float32), np.asarray(voxel_size_A, float)
     for lvl in range(levels):
         root.create_dataset(str(lvl), data=cur, chunks=(min(cur.shape[0], 64),) * 3, compressor=comp, overwrite=True)
-        datasets.append({"path": str(lvl), "coordinateTransformations": [{"type": "scale", "scale": [float(v) for v in vs]}]})
+        datasets.append(
+            {"path": str(lvl), "coordinateTransformations": [{"type": "scale", "scale": [float(v) for v in vs]}]}
+        )
         if lvl + 1 < levels:
             new_shape = [int(np.ceil(s / 2)) for s in cur.shape]
-            cur = ndimage.zoom(cur, [n / s for n, s in zip(new_shape, cur.shape)], order=1, grid_mode=True, mode="nearest")
+            cur = ndimage.zoom(
+                cur, [n / s for n, s in zip(new_shape, cur.shape)], order=1, grid_mode=True, mode="nearest"
+            )
             vs = vs * 2
-    root.attrs["multiscales"] = [{"version": "0.4", "name": "/", "axes": [{"name": a, "type": "space", "unit": "angstrom"} for a in "zyx"],
-                                  "datasets": datasets, "metadata": {}}]
+    root.attrs["multiscales"] = [
+        {
+            "version": "0.4",
+            "name": "/",
+            "axes": [{"name": a, "type": "space", "unit": "angstrom"} for a in "zyx"],
+            "datasets": datasets,
+            "metadata": {},
+        }
+    ]
 
 # %% ../../nbs/04_simproject.ipynb #5d893f6a
 def _picks_json(run: str, name: str, pk: pl.DataFrame) -> dict:
     eye = [[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0, 1.0, 0], [0, 0, 0, 1.0]]
-    return {"pickable_object_name": name, "user_id": "curation", "session_id": "0", "run_name": run, "voxel_spacing": None,
-            "unit": "angstrom", "points": [{"location": {"x": r["x"], "y": r["y"], "z": r["z"]}, "transformation_": eye,
-                                            "instance_id": 0, "score": 1.0} for r in pk.iter_rows(named=True)]}
+    return {
+        "pickable_object_name": name,
+        "user_id": "curation",
+        "session_id": "0",
+        "run_name": run,
+        "voxel_spacing": None,
+        "unit": "angstrom",
+        "points": [
+            {
+                "location": {"x": r["x"], "y": r["y"], "z": r["z"]},
+                "transformation_": eye,
+                "instance_id": 0,
+                "score": 1.0,
+            }
+            for r in pk.iter_rows(named=True)
+        ],
+    }
+
 
 def _write_run_kaggle(folder: Path, run: str, vols: dict, picks: pl.DataFrame, cfg: SimConfig) -> None:
     vdir = folder / "static" / "ExperimentRuns" / run / "VoxelSpacing10.000"
-    for t, v in vols.items(): write_ome_zarr(vdir / f"{t}.zarr", v, cfg.voxel_size_A)
+    for t, v in vols.items():
+        write_ome_zarr(vdir / f"{t}.zarr", v, cfg.voxel_size_A)
     pdir = folder / "overlay" / "ExperimentRuns" / run / "Picks"
     pdir.mkdir(parents=True, exist_ok=True)
     for name in cfg.particles.names:
-        (pdir / f"{name}.json").write_text(json.dumps(_picks_json(run, name, picks.filter(pl.col("particle_type") == name))))
+        (pdir / f"{name}.json").write_text(
+            json.dumps(_picks_json(run, name, picks.filter(pl.col("particle_type") == name)))
+        )
+
 
 def _write_run_copick(root, run: str, vols: dict, picks: pl.DataFrame, cfg: SimConfig) -> None:
     r = root.new_run(run, exist_ok=True)
     vs = r.new_voxel_spacing(float(cfg.voxel_size_A[2]), exist_ok=True)
-    for t, v in vols.items(): vs.new_tomogram(t, exist_ok=True).from_numpy(v)
+    for t, v in vols.items():
+        vs.new_tomogram(t, exist_ok=True).from_numpy(v)
     for name in cfg.particles.names:
         sel = picks.filter(pl.col("particle_type") == name)
-        r.new_picks(name, session_id="0", user_id="curation", exist_ok=True).from_numpy(sel.select("x", "y", "z").to_numpy().reshape(-1, 3))
+        r.new_picks(name, session_id="0", user_id="curation", exist_ok=True).from_numpy(
+            sel.select("x", "y", "z").to_numpy().reshape(-1, 3)
+        )
 
 # %% ../../nbs/04_simproject.ipynb #e85ba119
 MARKER = ".cryo-made"
 "A file in every folder a cryo tool made: only such a folder may be replaced with `--overwrite`."
 
+
 def check_replaceable(out: Path, overwrite: bool, tool: str) -> None:
     "Refuse an existing `out` unless `overwrite` and the folder carries a cryo tool's marker."
-    if not out.exists(): return
-    if not overwrite: raise FileExistsError(f"{out} exists; pass --overwrite (overwrite=True) to replace it")
+    if not out.exists():
+        return
+    if not overwrite:
+        raise FileExistsError(f"{out} exists; pass --overwrite (overwrite=True) to replace it")
     if not out.is_dir() or not (out / MARKER).exists():
-        raise FileExistsError(f"{out} exists and was not made by {tool} (no {MARKER} marker): refusing to replace it; "
-                              "choose another output folder or remove it yourself")
+        raise FileExistsError(
+            f"{out} exists and was not made by {tool} (no {MARKER} marker): refusing to replace it; "
+            "choose another output folder or remove it yourself"
+        )
+
 
 def _umask() -> int:
-    m = os.umask(0); os.umask(m)
+    m = os.umask(0)
+    os.umask(m)
     return m
+
 
 def swap_in(new: Path, out: Path) -> None:
     "Put the finished folder `new` at `out`, replacing an old `out` only now that the new content is complete."
@@ -90,21 +131,33 @@ def swap_in(new: Path, out: Path) -> None:
     if out.exists():
         old = out.with_name(f".{out.name}.old-{os.getpid()}")
         out.rename(old)
-    try: new.rename(out)
+    try:
+        new.rename(out)
     except BaseException:
-        if old is not None: old.rename(out)
+        if old is not None:
+            old.rename(out)
         raise
-    if old is not None: shutil.rmtree(old, ignore_errors=True)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
 
-def _read_layout(layout: str | Path | pl.DataFrame, runs: int, particles: ParticleSet = CZII_PARTICLES) -> tuple[pl.DataFrame, list[str]]:
+
+def _read_layout(
+    layout: str | Path | pl.DataFrame, runs: int, particles: ParticleSet = CZII_PARTICLES
+) -> tuple[pl.DataFrame, list[str]]:
     "Read and check a layout table: columns, run names that stay inside the project, finite coordinates, known types."
-    if not isinstance(layout, pl.DataFrame) and not Path(layout).is_file(): raise FileNotFoundError(f"no such layout CSV: {layout}")
-    lay = picks_table(layout, "layout")  # run (or Kaggle's experiment), particle_type, x, y, z; non-numbers and NaN refused
-    if lay.is_empty(): raise ValueError("layout has no rows")
+    if not isinstance(layout, pl.DataFrame) and not Path(layout).is_file():
+        raise FileNotFoundError(f"no such layout CSV: {layout}")
+    lay = picks_table(
+        layout, "layout"
+    )  # run (or Kaggle's experiment), particle_type, x, y, z; non-numbers and NaN refused
+    if lay.is_empty():
+        raise ValueError("layout has no rows")
     xyz = lay.select("x", "y", "z").to_numpy()
-    if (xyz < 0).any(): raise ValueError(f"layout: {int((xyz < 0).any(axis=1).sum())} rows have negative coordinates")
+    if (xyz < 0).any():
+        raise ValueError(f"layout: {int((xyz < 0).any(axis=1).sum())} rows have negative coordinates")
     unknown = sorted(set(lay["particle_type"].to_list()) - set(particles.names))
-    if unknown: raise ValueError(f"layout: unknown particle type(s) {unknown}; known: {particles.names}")
+    if unknown:
+        raise ValueError(f"layout: unknown particle type(s) {unknown}; known: {particles.names}")
     names = sorted(check_names(lay["run"].unique().to_list(), "run"))
     return lay, names[:runs]
 
@@ -116,7 +169,10 @@ def simulate_project(
     seed: int = 0,  # run i uses seed + i
     tomo_types: Sequence[str] = ("denoised",),  # reconstructions per run
     templates: str | Path | None = None,  # folder of <particle>.mrc density maps (built-in shapes otherwise)
-    layout: str | Path | pl.DataFrame | None = None,  # CSV/table: run (or Kaggle's experiment), particle_type, x, y, z (A)
+    layout: str
+    | Path
+    | pl.DataFrame
+    | None = None,  # CSV/table: run (or Kaggle's experiment), particle_type, x, y, z (A)
     kaggle: bool = False,  # write the raw Kaggle layout (out/train/...) instead of a copick project
     overwrite: bool = False,  # replace an existing output folder
     progress: bool = True,  # show a progress bar
@@ -125,35 +181,52 @@ def simulate_project(
     "Simulate a whole project: tomograms of each type per run and ground-truth picks."
     out = Path(out)
     check_replaceable(out, overwrite, "cryo-data simulate")
-    if not (isinstance(runs, int) and runs >= 1): raise ValueError(f"runs must be an integer >= 1, got {runs!r}")
-    if len(shape) != 3 or not all(int(s) >= 8 for s in shape): raise ValueError(f"shape must be 3 sizes (z, y, x) >= 8 voxels, got {list(shape)}")
-    for t in tomo_types: check_name(t, "run")
-    if not tomo_types: raise ValueError("tomo_types is empty: name at least one tomogram type")
+    if not (isinstance(runs, int) and runs >= 1):
+        raise ValueError(f"runs must be an integer >= 1, got {runs!r}")
+    if len(shape) != 3 or not all(int(s) >= 8 for s in shape):
+        raise ValueError(f"shape must be 3 sizes (z, y, x) >= 8 voxels, got {list(shape)}")
+    for t in tomo_types:
+        check_name(t, "run")
+    if not tomo_types:
+        raise ValueError("tomo_types is empty: name at least one tomogram type")
     cfg = replace(SimConfig(), shape=tuple(int(s) for s in shape), tomo_types=tuple(tomo_types), **sim_overrides)
     shapes = load_templates(templates, cfg.voxel_size_A) if templates else None
     names = [f"TS_{seed + i}" for i in range(runs)]
     lay = None
-    if layout is not None: lay, names = _read_layout(layout, runs, cfg.particles)
+    if layout is not None:
+        lay, names = _read_layout(layout, runs, cfg.particles)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))  # beside the output: never a user's folder
+    tmp = Path(
+        tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-")
+    )  # beside the output: never a user's folder
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the project follows the umask
-    try: return _simulate_into(tmp, out, names, lay, cfg, shapes, seed, kaggle, progress)
+    try:
+        return _simulate_into(tmp, out, names, lay, cfg, shapes, seed, kaggle, progress)
     finally:
-        if tmp.exists(): shutil.rmtree(tmp)
+        if tmp.exists():
+            shutil.rmtree(tmp)
 
-def _simulate_into(tmp: Path, out: Path, names: list[str], lay, cfg: SimConfig, shapes, seed: int, kaggle: bool, progress: bool) -> Path:
-    if kaggle: target = tmp / "train"
+
+def _simulate_into(
+    tmp: Path, out: Path, names: list[str], lay, cfg: SimConfig, shapes, seed: int, kaggle: bool, progress: bool
+) -> Path:
+    if kaggle:
+        target = tmp / "train"
     else:
         target = write_config(copick_config(tmp / "overlay", particles=cfg.particles), tmp / "copick.json")
         import copick
+
         root = copick.from_file(str(target))
     for i, run in enumerate(tqdm(names, desc="simulating runs", disable=not progress)):
         run_layout = lay.filter(pl.col("run") == run) if lay is not None else None
         vols, picks = simulate_run(cfg, seed + i, run_layout, shapes)
-        if kaggle: _write_run_kaggle(target, run, vols, picks, cfg)
-        else: _write_run_copick(root, run, vols, picks, cfg)
+        if kaggle:
+            _write_run_kaggle(target, run, vols, picks, cfg)
+        else:
+            _write_run_copick(root, run, vols, picks, cfg)
     if not kaggle:  # make the config point at the final location
-        c = json.loads(target.read_text()); c["overlay_root"] = "local://" + str((out / "overlay").resolve())
+        c = json.loads(target.read_text())
+        c["overlay_root"] = "local://" + str((out / "overlay").resolve())
         target.write_text(json.dumps(c, indent=2))
     (tmp / MARKER).write_text("written by cryo-data simulate; `--overwrite` may replace this folder\n")
     swap_in(tmp, out)  # a crash or a bad option never leaves a half-written project, nor loses the old one

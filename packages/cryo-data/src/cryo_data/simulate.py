@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import polars as pl
@@ -30,9 +30,11 @@ TOMO_TYPES = ("denoised", "wbp", "ctfdeconvolved", "isonetcorrected")
 DEFAULT_ABUNDANCE = 20.0
 "Particles per 184x630x630 tomogram for a particle whose `abundance` the vocabulary does not give."
 
+
 @dataclass(frozen=True)
 class SimConfig:
     "Settings of the simulator (defaults: the competition's geometry and optics)."
+
     shape: tuple[int, int, int] = (184, 630, 630)  # volume (z, y, x) in voxels
     voxel_size_A: tuple[float, float, float] = CZII_VOXEL_SIZE_A  # Angstrom per voxel (z, y, x)
     tomo_types: tuple[str, ...] = TOMO_TYPES  # reconstructions to produce
@@ -42,39 +44,57 @@ class SimConfig:
     defocus_um: tuple[float, float] = (2.0, 5.0)  # defocus range (underfocus), micrometres
     tilt_max_deg: float = 60.0  # tilt range +- (missing wedge)
     b_factor: float = 300.0  # envelope B-factor, Angstrom^2
-    snr: Mapping[str, float] = field(default_factory=lambda: {"denoised": 0.3, "isonetcorrected": 0.12,
-                                                              "ctfdeconvolved": 0.08, "wbp": 0.04})  # particle signal / noise variance
-    scale: Mapping[str, float] = field(default_factory=lambda: {"denoised": 7.2e-6, "isonetcorrected": 1.2e-4,
-                                                                "ctfdeconvolved": 1.5e-4, "wbp": 6e-5})
+    snr: Mapping[str, float] = field(
+        default_factory=lambda: {"denoised": 0.3, "isonetcorrected": 0.12, "ctfdeconvolved": 0.08, "wbp": 0.04}
+    )  # particle signal / noise variance
+    scale: Mapping[str, float] = field(
+        default_factory=lambda: {"denoised": 7.2e-6, "isonetcorrected": 1.2e-4, "ctfdeconvolved": 1.5e-4, "wbp": 6e-5}
+    )
     particles: ParticleSet = CZII_PARTICLES  # what to place: names, radii, abundance (mean count per real run)
 
 # %% ../../nbs/03_simulate.ipynb #930de55e
-def _soft(d: np.ndarray, w: float = 4.0) -> np.ndarray: return 0.5 * (1 + np.tanh(d / w))
+def _soft(d: np.ndarray, w: float = 4.0) -> np.ndarray:
+    return 0.5 * (1 + np.tanh(d / w))
+
 
 def _ellipsoid(p: np.ndarray, c: Sequence[float], axes: Sequence[float]) -> np.ndarray:
     q = (p - np.asarray(c, np.float32)) / np.asarray(axes, np.float32)
     r = np.sqrt((q * q).sum(-1))
     return _soft((1 - r) * min(axes))
 
+
 def _shell(p: np.ndarray, r_in: float, r_out: float) -> np.ndarray:
     r = np.sqrt((p * p).sum(-1))
     return _soft(r_out - r) * _soft(r - r_in)
 
+
 SHAPES: dict[str, tuple[float, Callable[[np.ndarray], np.ndarray]]] = {  # PDB id -> (extent in Angstrom, density)
     "4V1W": (64, lambda p: _shell(p, 40, 60)),  # apoferritin: hollow 24-mer
     "1FA2": (44, lambda p: _ellipsoid(p, (0, 0, 0), (40, 33, 27))),  # beta-amylase: compact monomer
-    "6X1Q": (90, lambda p: np.maximum.reduce([_ellipsoid(p, (sx * 36, sy * 30, 0), (36, 32, 30))
-                                              for sx in (-1, 1) for sy in (-1, 1)])),  # beta-galactosidase: D2 tetramer
-    "6EK0": (150, lambda p: 1.4 * np.maximum(_ellipsoid(p, (0, 0, -25), (110, 105, 95)),
-                                             _ellipsoid(p, (0, 10, 75), (95, 70, 55)))),  # 80S ribosome: two subunits
-    "6SCJ": (132, lambda p: np.maximum(_ellipsoid(p, (-55, 0, 0), (75, 55, 45)),
-                                       _ellipsoid(p, (55, 0, 0), (75, 55, 45)))),  # thyroglobulin: dimer
+    "6X1Q": (
+        90,
+        lambda p: np.maximum.reduce(
+            [_ellipsoid(p, (sx * 36, sy * 30, 0), (36, 32, 30)) for sx in (-1, 1) for sy in (-1, 1)]
+        ),
+    ),  # beta-galactosidase: D2 tetramer
+    "6EK0": (
+        150,
+        lambda p: (
+            1.4 * np.maximum(_ellipsoid(p, (0, 0, -25), (110, 105, 95)), _ellipsoid(p, (0, 10, 75), (95, 70, 55)))
+        ),
+    ),  # 80S ribosome: two subunits
+    "6SCJ": (
+        132,
+        lambda p: np.maximum(_ellipsoid(p, (-55, 0, 0), (75, 55, 45)), _ellipsoid(p, (55, 0, 0), (75, 55, 45))),
+    ),  # thyroglobulin: dimer
     "6N4V": (138, lambda p: _shell(p, 108, 135)),  # PP7 virus-like particle: capsid
 }
 
+
 def shape_of(particle: Particle) -> tuple[float, Callable[[np.ndarray], np.ndarray]]:
     "The built-in shape of a particle (by PDB id), else a soft ellipsoid of its radius."
-    if particle.pdb_id in SHAPES: return SHAPES[particle.pdb_id]
+    if particle.pdb_id in SHAPES:
+        return SHAPES[particle.pdb_id]
     r = float(particle.radius_A)
     return (r, lambda p, r=r: _ellipsoid(p, (0, 0, 0), (r, 0.85 * r, 0.7 * r)))
 
@@ -94,25 +114,47 @@ def sample_layout(cfg: SimConfig, rng: np.random.Generator) -> tuple[pl.DataFram
         n = rng.poisson((q.abundance or DEFAULT_ABUNDANCE) * vol_fraction * cfg.crowding)
         for _ in range(n):
             for _attempt in range(30):
-                p = np.array([rng.uniform(r * 0.5, W * vx - r * 0.5), rng.uniform(r * 0.5, H * vy - r * 0.5),
-                              rng.uniform(z0 + 0.5 * r, max(z0 + 0.5 * r + 1, z0 + thick - 0.5 * r))])
+                p = np.array(
+                    [
+                        rng.uniform(r * 0.5, W * vx - r * 0.5),
+                        rng.uniform(r * 0.5, H * vy - r * 0.5),
+                        rng.uniform(z0 + 0.5 * r, max(z0 + 0.5 * r + 1, z0 + thick - 0.5 * r)),
+                    ]
+                )
                 if not pos or np.all(np.linalg.norm(np.asarray(pos) - p, axis=1) >= (np.asarray(rad) + r) * 0.9):
-                    pos.append(p); rad.append(r); names.append(name); break
+                    pos.append(p)
+                    rad.append(r)
+                    names.append(name)
+                    break
     xyz = np.asarray(pos, np.float64).reshape(-1, 3)
-    picks = pl.DataFrame({"particle_type": names, "x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2]},
-                         schema={"particle_type": pl.String, "x": pl.Float64, "y": pl.Float64, "z": pl.Float64})
+    picks = pl.DataFrame(
+        {"particle_type": names, "x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2]},
+        schema={"particle_type": pl.String, "x": pl.Float64, "y": pl.Float64, "z": pl.Float64},
+    )
     return picks, (z0, z0 + thick)
 
 # %% ../../nbs/03_simulate.ipynb #de592d90
-def _paint(vol: np.ndarray, centre_A: np.ndarray, extent_A: float, vs: np.ndarray, fn: Callable, rot: Rotation, weight: float = 1.0):
+def _paint(
+    vol: np.ndarray,
+    centre_A: np.ndarray,
+    extent_A: float,
+    vs: np.ndarray,
+    fn: Callable,
+    rot: Rotation,
+    weight: float = 1.0,
+):
     c = centre_A[::-1] / vs  # (z, y, x) voxels
     half = np.ceil(extent_A / vs).astype(int) + 1
-    lo = np.maximum(np.floor(c).astype(int) - half, 0); hi = np.minimum(np.ceil(c).astype(int) + half + 1, vol.shape)
-    if np.any(hi <= lo): return
-    zz, yy, xx = np.meshgrid(*[(np.arange(lo[a], hi[a]) * vs[a] - centre_A[::-1][a]).astype(np.float32) for a in range(3)], indexing="ij")
+    lo = np.maximum(np.floor(c).astype(int) - half, 0)
+    hi = np.minimum(np.ceil(c).astype(int) + half + 1, vol.shape)
+    if np.any(hi <= lo):
+        return
+    zz, yy, xx = np.meshgrid(
+        *[(np.arange(lo[a], hi[a]) * vs[a] - centre_A[::-1][a]).astype(np.float32) for a in range(3)], indexing="ij"
+    )
     p = np.stack([xx, yy, zz], -1).reshape(-1, 3)
     p = rot.apply(p, inverse=True).astype(np.float32)
-    vol[lo[0]:hi[0], lo[1]:hi[1], lo[2]:hi[2]] += weight * fn(p).reshape(zz.shape).astype(np.float32)
+    vol[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] += weight * fn(p).reshape(zz.shape).astype(np.float32)
 
 # %% ../../nbs/03_simulate.ipynb #c4fbbbdb
 def load_templates(
@@ -122,22 +164,29 @@ def load_templates(
 ) -> dict[str, tuple[float, Callable]]:
     "Read `<particle>.mrc` density maps (protein positive), resampled to the target voxel size, as shape functions."
     import mrcfile
+
     folder, out = Path(folder), {}
     for name in particles.names:
         f = folder / f"{name}.mrc"
-        if not f.exists(): continue
+        if not f.exists():
+            continue
         with mrcfile.open(f, permissive=True) as m:
-            data = np.asarray(m.data, np.float32); tvs = float(m.voxel_size.x) or 10.0
-        if not np.isfinite(data).all(): raise ValueError(f"template {f} has NaN or infinite values")
+            data = np.asarray(m.data, np.float32)
+            tvs = float(m.voxel_size.x) or 10.0
+        if not np.isfinite(data).all():
+            raise ValueError(f"template {f} has NaN or infinite values")
         pos = data[data > 0.05 * data.max()]
         data = data / (np.percentile(pos, 90) if pos.size else 1.0)
         centre = (np.asarray(data.shape) - 1) / 2 * tvs
         extent = float(np.max(np.asarray(data.shape)) * tvs / 2)
+
         def fn(p, data=data, centre=centre, tvs=tvs):  # p: (N, 3) x, y, z Angstrom in the particle frame
             idx = (p[:, ::-1] + centre) / tvs
             return ndimage.map_coordinates(data, idx.T, order=1, mode="constant", cval=0.0)
+
         out[name] = (extent, fn)
-    if not out: raise FileNotFoundError(f"no <particle>.mrc templates in {folder}; expected names {particles.names}")
+    if not out:
+        raise FileNotFoundError(f"no <particle>.mrc templates in {folder}; expected names {particles.names}")
     return out
 
 # %% ../../nbs/03_simulate.ipynb #234aa575
@@ -161,9 +210,17 @@ def render_density(
     for _ in range(n_d):  # unlabelled proteins: random ellipsoids
         axes = rng.uniform(18, 70, 3)
         c = np.array([rng.uniform(0, W * vs[2]), rng.uniform(0, H * vs[1]), rng.uniform(*slab_A)])
-        _paint(vol, c, float(axes.max()), vs, lambda p, axes=axes: _ellipsoid(p, (0, 0, 0), axes), Rotation.random(random_state=rng),
-               rng.uniform(0.5, 1.1))
+        _paint(
+            vol,
+            c,
+            float(axes.max()),
+            vs,
+            lambda p, axes=axes: _ellipsoid(p, (0, 0, 0), axes),
+            Rotation.random(random_state=rng),
+            rng.uniform(0.5, 1.1),
+        )
     return vol
+
 
 def ice_profile(cfg: SimConfig, slab_A: tuple[float, float], density: float = 0.12) -> np.ndarray:
     "Density of the ice slab along z (constant in y and x), soft-edged."
@@ -177,7 +234,10 @@ def _kgrids(shape: Sequence[int], vs: Sequence[float]) -> tuple[np.ndarray, np.n
     kx = sfft.rfftfreq(shape[2], vs[2]).astype(np.float32)[None, None, :]
     return kz, ky, kx
 
-def ctf_1d(k: np.ndarray, defocus_A: float, voltage_kv: float = 300.0, cs_mm: float = 2.7, amp: float = 0.07) -> np.ndarray:
+
+def ctf_1d(
+    k: np.ndarray, defocus_A: float, voltage_kv: float = 300.0, cs_mm: float = 2.7, amp: float = 0.07
+) -> np.ndarray:
     "The contrast transfer function at spatial frequency `k` (1/Angstrom); underfocus is positive `defocus_A`."
     lam = 12.2643247 / math.sqrt(voltage_kv * 1e3 * (1 + 0.978466e-6 * voltage_kv * 1e3))
     chi = math.pi * lam * defocus_A * k**2 - 0.5 * math.pi * cs_mm * 1e7 * lam**3 * k**4
@@ -192,19 +252,26 @@ def transfer(tomo_type: str, cfg: SimConfig, defocus_A: float) -> np.ndarray:
     env = np.exp(-cfg.b_factor * k2 / 4).astype(np.float32)
     wedge = (np.abs(kz) <= math.tan(math.radians(cfg.tilt_max_deg)) * np.abs(kx)).astype(np.float32)
     wedge[0, :, :] = 1.0  # the k_z = 0 plane is always measured
-    if tomo_type == "wbp": return ctf * env * wedge
+    if tomo_type == "wbp":
+        return ctf * env * wedge
     restored = -np.abs(ctf) * env / (np.abs(ctf) * env + 0.15)
-    if tomo_type == "ctfdeconvolved": return restored * wedge
-    if tomo_type == "isonetcorrected": return restored * (wedge + 0.6 * (1 - wedge) * np.exp(-k2 / (2 * 0.02**2)))
-    if tomo_type == "denoised": return restored * wedge * np.exp(-k2 / (2 * 0.022**2)).astype(np.float32)
+    if tomo_type == "ctfdeconvolved":
+        return restored * wedge
+    if tomo_type == "isonetcorrected":
+        return restored * (wedge + 0.6 * (1 - wedge) * np.exp(-k2 / (2 * 0.02**2)))
+    if tomo_type == "denoised":
+        return restored * wedge * np.exp(-k2 / (2 * 0.022**2)).astype(np.float32)
     raise ValueError(f"unknown tomogram type {tomo_type!r}; choose from {TOMO_TYPES}")
 
 # %% ../../nbs/03_simulate.ipynb #dacb8131
 def _power(x_ft: np.ndarray, n_last: int) -> float:
     "Sum of |X|^2 over the full spectrum from an rfft half-space (Parseval)."
-    w = np.full(x_ft.shape[-1], 2.0, np.float32); w[0] = 1.0
-    if n_last % 2 == 0: w[-1] = 1.0
+    w = np.full(x_ft.shape[-1], 2.0, np.float32)
+    w[0] = 1.0
+    if n_last % 2 == 0:
+        w[-1] = 1.0
     return float((np.abs(x_ft) ** 2 * w).sum(dtype=np.float64))
+
 
 def image(
     density_ft: np.ndarray,  # rfftn of the protein density
@@ -215,7 +282,8 @@ def image(
     ice: np.ndarray | None = None,  # ice density along z (see ice_profile)
 ) -> np.ndarray:
     "One reconstructed tomogram in real units, float32 (z, y, x); SNR is particle-signal variance / noise variance."
-    if tomo_type not in cfg.snr: raise ValueError(f"no SNR configured for tomogram type {tomo_type!r}")
+    if tomo_type not in cfg.snr:
+        raise ValueError(f"no SNR configured for tomogram type {tomo_type!r}")
     h = transfer(tomo_type, cfg, defocus_A)
     sig = density_ft * h
     sig[0, 0, 0] = 0
@@ -239,11 +307,13 @@ def simulate_run(
 ) -> tuple[dict[str, np.ndarray], pl.DataFrame]:
     "Simulate the tomograms (one per type) and the ground-truth picks of one run."
     rng = np.random.default_rng(seed)
-    if layout is None: picks, slab = sample_layout(cfg, rng)
+    if layout is None:
+        picks, slab = sample_layout(cfg, rng)
     else:
         picks = layout.select("particle_type", "x", "y", "z")
         unknown = sorted(set(picks["particle_type"].to_list()) - set(cfg.particles.names))
-        if unknown: raise ValueError(f"layout has unknown particle type(s) {unknown}; known: {cfg.particles.names}")
+        if unknown:
+            raise ValueError(f"layout has unknown particle type(s) {unknown}; known: {cfg.particles.names}")
         z = picks["z"].to_numpy()
         slab = (float(z.min()) - 150, float(z.max()) + 150) if len(z) else (0.0, cfg.shape[0] * cfg.voxel_size_A[0])
     density = render_density(picks, cfg, rng, slab, shapes)

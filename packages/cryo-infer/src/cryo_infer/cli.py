@@ -9,7 +9,7 @@ import argparse
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from cryo_data.cli import HelpFormatter
 from cryo_data.io import Project, copick_config, open_project, write_config
@@ -28,9 +28,13 @@ __all__ = ['mrc_project', 'build_parser', 'main']
 def _claim_out(out: Path) -> None:
     "Make `out` a cryo-infer output folder before anything is written into it; refuse a non-empty folder of someone else."
     if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
-        raise FileExistsError(f"{out} is not empty and was not made by cryo-infer run (no {MARKER}); choose an empty or new --out")
+        raise FileExistsError(
+            f"{out} is not empty and was not made by cryo-infer run (no {MARKER}); choose an empty or new --out"
+        )
     out.mkdir(parents=True, exist_ok=True)
-    if not (out / MARKER).exists(): atomic_write_text(out / MARKER, "written by cryo-infer run\n")
+    if not (out / MARKER).exists():
+        atomic_write_text(out / MARKER, "written by cryo-infer run\n")
+
 
 def mrc_project(
     files: Sequence[str | Path],  # MRC tomograms, one run each, named after the file (TS_5.mrc -> run TS_5)
@@ -42,65 +46,144 @@ def mrc_project(
     out = Path(out)
     names = [Path(f).stem for f in files]
     dup = sorted({n for n in names if names.count(n) > 1})
-    if dup: raise ValueError(f"MRC files must have distinct names (they become run names); repeated: {dup}")
+    if dup:
+        raise ValueError(f"MRC files must have distinct names (they become run names); repeated: {dup}")
     missing = [str(f) for f in files if not Path(f).is_file()]
-    if missing: raise FileNotFoundError(f"no such MRC file(s): {missing}")
+    if missing:
+        raise FileNotFoundError(f"no such MRC file(s): {missing}")
     cfg = out / "copick.json"
-    if not cfg.exists(): write_config(copick_config(out / "overlay"), cfg)
+    if not cfg.exists():
+        write_config(copick_config(out / "overlay"), cfg)
     prj = open_project(cfg)
     for f, name in zip(files, names):
-        if name in prj.runs() and tomo_type in prj.tomo_types(name): continue  # imported by an earlier call
+        if name in prj.runs() and tomo_type in prj.tomo_types(name):
+            continue  # imported by an earlier call
         import_mrc(prj, name, f, tomo_type, voxel_size_A)
     return open_project(cfg)
 
 # %% ../../nbs/06_cli.ipynb #aa32b919
 def _sub(sub, name: str, help: str, example: str) -> argparse.ArgumentParser:
-    return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".", epilog=f"example:\n  {example}",
-                          formatter_class=HelpFormatter)
+    return sub.add_parser(
+        name,
+        help=help,
+        description=help[0].upper() + help[1:] + ".",
+        epilog=f"example:\n  {example}",
+        formatter_class=HelpFormatter,
+    )
+
 
 def build_parser() -> argparse.ArgumentParser:
     "The argument parser of `cryo-infer`."
-    ap = argparse.ArgumentParser(prog="cryo-infer", description="Tomograms to particle picks.", formatter_class=HelpFormatter,
-                                 epilog="example:\n  cryo-infer run --data SIM --checkpoint runs/unet_v1_TS_3/best.pt --out pred")
+    ap = argparse.ArgumentParser(
+        prog="cryo-infer",
+        description="Tomograms to particle picks.",
+        formatter_class=HelpFormatter,
+        epilog="example:\n  cryo-infer run --data SIM --checkpoint runs/unet_v1_TS_3/best.pt --out pred",
+    )
     sub = ap.add_subparsers(dest="command", required=True)
-    r = _sub(sub, "run", "predict picks for many runs (resumable; shard with torchrun)",
-             "cryo-infer run --data SIM --checkpoint A.pt --checkpoint B.pt --out pred --format star\n"
-             "  cryo-infer run --mrc tomo1.mrc tomo2.mrc --voxel-size 10.012 --checkpoint A.pt --out pred")
+    r = _sub(
+        sub,
+        "run",
+        "predict picks for many runs (resumable; shard with torchrun)",
+        "cryo-infer run --data SIM --checkpoint A.pt --checkpoint B.pt --out pred --format star\n"
+        "  cryo-infer run --mrc tomo1.mrc tomo2.mrc --voxel-size 10.012 --checkpoint A.pt --out pred",
+    )
     src = r.add_mutually_exclusive_group(required=True)
     src.add_argument("--data", help="copick config, folder with copick.json, or Kaggle train/ or test/ folder")
-    src.add_argument("--mrc", nargs="+", metavar="FILE", help="plain MRC tomograms, one run each named after the file; "
-                     "imported into a work copick project under OUT/project")
+    src.add_argument(
+        "--mrc",
+        nargs="+",
+        metavar="FILE",
+        help="plain MRC tomograms, one run each named after the file; "
+        "imported into a work copick project under OUT/project",
+    )
     models = r.add_mutually_exclusive_group(required=True)
     models.add_argument("--ensemble", help="ensemble YAML (members, TTA, window, post-processing)")
-    models.add_argument("--checkpoint", action="append", metavar="PT", help="a model checkpoint (.pt); repeat for an "
-                        "equal-weight ensemble, with --tta and --post")
+    models.add_argument(
+        "--checkpoint",
+        action="append",
+        metavar="PT",
+        help="a model checkpoint (.pt); repeat for an equal-weight ensemble, with --tta and --post",
+    )
     r.add_argument("--out", required=True, help="output folder: picks/<run>.csv, submission.csv, ensemble.yaml")
-    r.add_argument("--format", choices=["csv", "copick", "star"], default="csv",
-                   help="csv: the CSVs only; copick: also copick picks under --user; star: also OUT/particles.star "
-                        "(RELION 5: Angstrom from the tomogram centre)")
-    r.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go (default: a cache under the temp dir, never under the input)")
-    r.add_argument("--name-map", default=None, help="YAML of the project's object names -> particle names (default: the portal's names)")
+    r.add_argument(
+        "--format",
+        choices=["csv", "copick", "star"],
+        default="csv",
+        help="csv: the CSVs only; copick: also copick picks under --user; star: also OUT/particles.star "
+        "(RELION 5: Angstrom from the tomogram centre)",
+    )
+    r.add_argument(
+        "--work-dir",
+        default=None,
+        help="Kaggle folders: where the generated config and picks copy go (default: a cache under the temp dir, never under the input)",
+    )
+    r.add_argument(
+        "--name-map",
+        default=None,
+        help="YAML of the project's object names -> particle names (default: the portal's names)",
+    )
     r.add_argument("--runs", nargs="*", default=None, help="runs to process (default: all)")
-    r.add_argument("--voxel-size", type=float, default=None, help="with --mrc: Angstrom per voxel (default: from the MRC headers)")
-    r.add_argument("--tomo-type", default="denoised", help="tomogram type to predict (with --mrc: the type the files are imported as)")
-    r.add_argument("--voxel-spacing", type=float, default=None, help="copick voxel spacing in Angstrom to read (default: the run's only one)")
-    r.add_argument("--tta", default="seed", help="with --checkpoint: TTA views, seed (the 7 views), none (identity only) or comma-separated view names")
-    r.add_argument("--post", default="seed", help=f"with --checkpoint: post-processing preset ({', '.join(POST_PRESETS)})")
-    r.add_argument("--user", default=None, help="copick user_id of the written picks (default with --format copick: cryo-infer)")
+    r.add_argument(
+        "--voxel-size", type=float, default=None, help="with --mrc: Angstrom per voxel (default: from the MRC headers)"
+    )
+    r.add_argument(
+        "--tomo-type",
+        default="denoised",
+        help="tomogram type to predict (with --mrc: the type the files are imported as)",
+    )
+    r.add_argument(
+        "--voxel-spacing",
+        type=float,
+        default=None,
+        help="copick voxel spacing in Angstrom to read (default: the run's only one)",
+    )
+    r.add_argument(
+        "--tta",
+        default="seed",
+        help="with --checkpoint: TTA views, seed (the 7 views), none (identity only) or comma-separated view names",
+    )
+    r.add_argument(
+        "--post", default="seed", help=f"with --checkpoint: post-processing preset ({', '.join(POST_PRESETS)})"
+    )
+    r.add_argument(
+        "--user", default=None, help="copick user_id of the written picks (default with --format copick: cryo-infer)"
+    )
     r.add_argument("--session", default="0", help="copick session_id of the written picks")
-    r.add_argument("--device", default=None, help="torch device, e.g. cpu or cuda:0 (default: this rank's GPU, else CPU)")
-    r.add_argument("--roi", type=int, nargs=3, default=None, metavar=("Z", "Y", "X"),
-                   help="tile size in voxels, overriding the ensemble's window (on CPU 64 192 192 keeps a full tomogram under 3 GB)")
-    r.add_argument("--compile", action="store_true", help="torch.compile the models (CPU: about 1.5-1.9x faster after a one-off compile)")
+    r.add_argument(
+        "--device", default=None, help="torch device, e.g. cpu or cuda:0 (default: this rank's GPU, else CPU)"
+    )
+    r.add_argument(
+        "--roi",
+        type=int,
+        nargs=3,
+        default=None,
+        metavar=("Z", "Y", "X"),
+        help="tile size in voxels, overriding the ensemble's window (on CPU 64 192 192 keeps a full tomogram under 3 GB)",
+    )
+    r.add_argument(
+        "--compile",
+        action="store_true",
+        help="torch.compile the models (CPU: about 1.5-1.9x faster after a one-off compile)",
+    )
     r.add_argument("--overwrite", action="store_true", help="redo finished runs and replace existing picks")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
-    p = _sub(sub, "preset", "write one of the 2nd place's ensembles as YAML",
-             "cryo-infer preset seed10 --checkpoints CKPT_DIR --out ens.yaml")
-    p.add_argument("name", choices=list(SEED_ENSEMBLES), help="seed7: the write-up's 7-model ensemble; submit7: the submit notebook's; seed10: the 10-model one")
+    p = _sub(
+        sub,
+        "preset",
+        "write one of the 2nd place's ensembles as YAML",
+        "cryo-infer preset seed10 --checkpoints CKPT_DIR --out ens.yaml",
+    )
+    p.add_argument(
+        "name",
+        choices=list(SEED_ENSEMBLES),
+        help="seed7: the write-up's 7-model ensemble; submit7: the submit notebook's; seed10: the 10-model one",
+    )
     p.add_argument("--checkpoints", required=True, help="folder with the published checkpoints under their names")
     p.add_argument("--out", required=True, help="output YAML")
     p.add_argument("--overwrite", action="store_true", help="replace an existing YAML (e.g. a tuned ensemble)")
     return ap
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     "Entry point of `cryo-infer`."
@@ -111,26 +194,55 @@ def main(argv: Sequence[str] | None = None) -> int:
             save_ensemble(ens, args.out, overwrite=args.overwrite)
             print(f"wrote {args.out}")
             return 0
-        if args.voxel_size is not None and not args.mrc: raise ValueError("--voxel-size applies to --mrc files only")
-        if args.ensemble is not None: ens = load_ensemble(args.ensemble)
+        if args.voxel_size is not None and not args.mrc:
+            raise ValueError("--voxel-size applies to --mrc files only")
+        if args.ensemble is not None:
+            ens = load_ensemble(args.ensemble)
         else:
             tta = args.tta if "," not in args.tta else [t.strip() for t in args.tta.split(",") if t.strip()]
             ens = ensemble_from_checkpoints(args.checkpoint, tta, args.post)
-        if args.mrc: _claim_out(Path(args.out))  # the imported project lives in OUT: OUT is cryo-infer's from now on
-        prj = mrc_project(args.mrc, Path(args.out) / "project", args.voxel_size, args.tomo_type) if args.mrc else open_project(args.data, args.work_dir, args.name_map)
-        if args.roi is not None: ens = replace(ens, window=check_window(replace(ens.window, roi_size=tuple(args.roi))))
+        if args.mrc:
+            _claim_out(Path(args.out))  # the imported project lives in OUT: OUT is cryo-infer's from now on
+        prj = (
+            mrc_project(args.mrc, Path(args.out) / "project", args.voxel_size, args.tomo_type)
+            if args.mrc
+            else open_project(args.data, args.work_dir, args.name_map)
+        )
+        if args.roi is not None:
+            ens = replace(ens, window=check_window(replace(ens.window, roi_size=tuple(args.roi))))
         user = args.user if args.user is not None or args.format != "copick" else "cryo-infer"
-        picks = run_batch(prj, ens, args.out, args.runs, args.tomo_type, args.voxel_spacing, user, args.session,
-                          args.overwrite, device=args.device, progress=not args.quiet, compile=args.compile)
-        print(f"{len(picks)} picks in {picks['run'].n_unique() if len(picks) else 0} runs; submission: {args.out}/submission.csv")
+        picks = run_batch(
+            prj,
+            ens,
+            args.out,
+            args.runs,
+            args.tomo_type,
+            args.voxel_spacing,
+            user,
+            args.session,
+            args.overwrite,
+            device=args.device,
+            progress=not args.quiet,
+            compile=args.compile,
+        )
+        print(
+            f"{len(picks)} picks in {picks['run'].n_unique() if len(picks) else 0} runs; submission: {args.out}/submission.csv"
+        )
         if args.format == "star":
             runs = args.runs if args.runs else prj.runs()
-            star = write_star(picks, Path(args.out) / "particles.star", tomogram_centres(prj, runs, args.tomo_type, args.voxel_spacing), overwrite=True)
+            star = write_star(
+                picks,
+                Path(args.out) / "particles.star",
+                tomogram_centres(prj, runs, args.tomo_type, args.voxel_spacing),
+                overwrite=True,
+            )
             print(f"RELION 5 STAR: {star}")
-        if user is not None: print(f"copick picks: user {user}, session {args.session} in {prj.config_path}")
+        if user is not None:
+            print(f"copick picks: user {user}, session {args.session} in {prj.config_path}")
     except USER_ERRORS as e:
         return report("cryo-infer", e)
     return 0
 
 # %% ../../nbs/06_cli.ipynb #68418b95
-if __name__ == "__main__": sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import yaml
 
@@ -27,13 +28,16 @@ __all__ = ['MemberSpec', 'EnsembleConfig', 'check_window', 'check_weights', 'ens
 @dataclass(frozen=True)
 class MemberSpec:
     "One ensemble member on disk."
+
     checkpoint: str  # path (relative paths are resolved against the YAML's folder)
     arch: str | None = None  # registry architecture (default: from the checkpoint)
     weight: float = 1.0
 
+
 @dataclass(frozen=True)
 class EnsembleConfig:
     "Everything needed to turn tomograms into picks."
+
     members: tuple[MemberSpec, ...] = ()
     tta: tuple[str, ...] = SEED_TTA
     combine: str = "softmax"
@@ -46,58 +50,86 @@ class EnsembleConfig:
 _LEGACY_WINDOW_KEYS = {"overlap": "overlap_vox", "sw_batch_size": "views_per_pass"}
 "Window keys of earlier ensemble files (renamed: overlap is in voxels, not MONAI's fraction; views, not tiles, per pass)."
 
+
 def _check_keys(d: dict, cls: type, where: str) -> None:
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(d) - known)
-    if unknown: raise KeyError(f"{where}: unknown key(s) {unknown}; known: {sorted(known)}")
+    if unknown:
+        raise KeyError(f"{where}: unknown key(s) {unknown}; known: {sorted(known)}")
+
 
 def _number(v: Any, where: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float)): raise ValueError(f"{where} must be a number, got {v!r}")
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise ValueError(f"{where} must be a number, got {v!r}")
     return float(v)
 
+
 def _ints(v: Any, where: str, lo: int, n: int = 3) -> tuple[int, ...]:
-    if isinstance(v, int) and not isinstance(v, bool): v = [v] * n
-    if not isinstance(v, (list, tuple)) or len(v) != n or not all(isinstance(x, int) and not isinstance(x, bool) for x in v):
+    if isinstance(v, int) and not isinstance(v, bool):
+        v = [v] * n
+    if (
+        not isinstance(v, (list, tuple))
+        or len(v) != n
+        or not all(isinstance(x, int) and not isinstance(x, bool) for x in v)
+    ):
         raise ValueError(f"{where} must be {n} integers (z, y, x), got {v!r}")
-    if any(x < lo for x in v): raise ValueError(f"{where} values must be >= {lo}, got {list(v)}")
+    if any(x < lo for x in v):
+        raise ValueError(f"{where} values must be >= {lo}, got {list(v)}")
     return tuple(v)
+
 
 def check_window(w: WindowConfig) -> WindowConfig:
     "Refuse window settings that would fail deep inside prediction or silently change it."
-    _ints(w.roi_size, "window.roi_size", 0); _ints(w.overlap_vox, "window.overlap_vox", 0)
-    if w.blend not in ("seed", "gaussian", "constant"): raise ValueError(f"window.blend must be 'seed', 'gaussian' or 'constant', got {w.blend!r}")
-    if w.normalization not in ("patch", "tomogram", "none"): raise ValueError(f"window.normalization must be 'patch', 'tomogram' or 'none', got {w.normalization!r}")
+    _ints(w.roi_size, "window.roi_size", 0)
+    _ints(w.overlap_vox, "window.overlap_vox", 0)
+    if w.blend not in ("seed", "gaussian", "constant"):
+        raise ValueError(f"window.blend must be 'seed', 'gaussian' or 'constant', got {w.blend!r}")
+    if w.normalization not in ("patch", "tomogram", "none"):
+        raise ValueError(f"window.normalization must be 'patch', 'tomogram' or 'none', got {w.normalization!r}")
     for k in ("edge_weight", "sigma_scale"):
         v = _number(getattr(w, k), f"window.{k}")
-        if not (math.isfinite(v) and v > 0): raise ValueError(f"window.{k} must be a finite number > 0, got {v}")
-    if not (isinstance(w.views_per_pass, int) and w.views_per_pass >= 1): raise ValueError(f"window.views_per_pass must be an integer >= 1, got {w.views_per_pass!r}")
+        if not (math.isfinite(v) and v > 0):
+            raise ValueError(f"window.{k} must be a finite number > 0, got {v}")
+    if not (isinstance(w.views_per_pass, int) and w.views_per_pass >= 1):
+        raise ValueError(f"window.views_per_pass must be an integer >= 1, got {w.views_per_pass!r}")
     return w
+
 
 def check_weights(members: Sequence[MemberSpec]) -> None:
     "Member weights must be finite and >= 0 with a positive sum (negative or cancelling weights are refused)."
     w = [m.weight for m in members]
     bad = [i for i, x in enumerate(w) if not (math.isfinite(x) and x >= 0)]
-    if bad: raise ValueError(f"member weight(s) {[w[i] for i in bad]} (members {bad}) must be finite and >= 0")
-    if not sum(w) > 0: raise ValueError(f"member weights {w} sum to 0: give at least one member a weight > 0")
+    if bad:
+        raise ValueError(f"member weight(s) {[w[i] for i in bad]} (members {bad}) must be finite and >= 0")
+    if not sum(w) > 0:
+        raise ValueError(f"member weights {w} sum to 0: give at least one member a weight > 0")
+
 
 def ensemble_from_dict(d: dict, base_dir: str | Path = ".") -> EnsembleConfig:
     "Build and validate an EnsembleConfig from plain data."
-    if d is not None and not isinstance(d, dict): raise ValueError(f"an ensemble must be a mapping (members, tta, window, post), got {type(d).__name__}")
+    if d is not None and not isinstance(d, dict):
+        raise ValueError(f"an ensemble must be a mapping (members, tta, window, post), got {type(d).__name__}")
     d = dict(d or {})
     _check_keys(d, EnsembleConfig, "ensemble")
     members = []
     for i, m in enumerate(d.get("members") or []):
-        if isinstance(m, str): m = {"checkpoint": m}
+        if isinstance(m, str):
+            m = {"checkpoint": m}
         _check_keys(m, MemberSpec, f"members[{i}]")
-        if "checkpoint" not in m: raise KeyError(f"members[{i}]: 'checkpoint' is required")
-        members.append(MemberSpec(str(m["checkpoint"]), m.get("arch"), _number(m.get("weight", 1.0), f"members[{i}].weight")))
-    if not members: raise ValueError("ensemble has no members")
+        if "checkpoint" not in m:
+            raise KeyError(f"members[{i}]: 'checkpoint' is required")
+        members.append(
+            MemberSpec(str(m["checkpoint"]), m.get("arch"), _number(m.get("weight", 1.0), f"members[{i}].weight"))
+        )
+    if not members:
+        raise ValueError("ensemble has no members")
     check_weights(members)
     tta = d.get("tta", "seed")
     tta = tuple(t.name for t in get_tta(tta))
     w = dict(d.get("window") or {})
     for old, new in _LEGACY_WINDOW_KEYS.items():  # YAML files written before the rename keep working
-        if old in w and new not in w: w[new] = w.pop(old)
+        if old in w and new not in w:
+            w[new] = w.pop(old)
     _check_keys(w, WindowConfig, "window")
     window = check_window(replace(SEED_WINDOW, **{k: tuple(v) if isinstance(v, list) else v for k, v in w.items()}))
     post = d.get("post", "seed")
@@ -106,52 +138,73 @@ def ensemble_from_dict(d: dict, base_dir: str | Path = ".") -> EnsembleConfig:
         post = replace(PostConfig(), **{k: tuple(v) if isinstance(v, list) else v for k, v in post.items()})
         for k in ("thresholds", "min_sizes"):
             v = getattr(post, k)
-            if not isinstance(v, dict): raise ValueError(f"post.{k} must be a mapping of class -> value, got {v!r}")
+            if not isinstance(v, dict):
+                raise ValueError(f"post.{k} must be a mapping of class -> value, got {v!r}")
             unknown = sorted(set(v) - set(SCORED))
-            if unknown: raise ValueError(f"post.{k}: unknown class(es) {unknown}; scored classes: {list(SCORED)}")
-            for c, x in v.items(): _number(x, f"post.{k}.{c}")
+            if unknown:
+                raise ValueError(f"post.{k}: unknown class(es) {unknown}; scored classes: {list(SCORED)}")
+            for c, x in v.items():
+                _number(x, f"post.{k}.{c}")
         bad = {c: x for c, x in post.thresholds.items() if not 0 <= x <= 1}
-        if bad: raise ValueError(f"post.thresholds must be probabilities in [0, 1], got {bad}")
-    elif not isinstance(post, str) or post not in POST_PRESETS: raise ValueError(f"unknown post preset {post!r}; choose from {list(POST_PRESETS)}")
+        if bad:
+            raise ValueError(f"post.thresholds must be probabilities in [0, 1], got {bad}")
+    elif not isinstance(post, str) or post not in POST_PRESETS:
+        raise ValueError(f"unknown post preset {post!r}; choose from {list(POST_PRESETS)}")
     combine = d.get("combine", "softmax")
-    if combine not in ("softmax", "logits"): raise ValueError(f"combine must be 'softmax' or 'logits', got {combine!r}")
+    if combine not in ("softmax", "logits"):
+        raise ValueError(f"combine must be 'softmax' or 'logits', got {combine!r}")
     return EnsembleConfig(tuple(members), tta, combine, window, post, d.get("amp"), str(d.get("base_dir", base_dir)))
 
 # %% ../../nbs/04_ensemble.ipynb #e3b0f67f
 def ensemble_to_dict(cfg: EnsembleConfig) -> dict:
     "Plain data for YAML."
+
     def plain(v):
-        if dataclasses.is_dataclass(v): return {k: plain(x) for k, x in dataclasses.asdict(v).items()}
-        if isinstance(v, (tuple, list)): return [plain(x) for x in v]
-        if isinstance(v, dict): return {k: plain(x) for k, x in v.items()}
+        if dataclasses.is_dataclass(v):
+            return {k: plain(x) for k, x in dataclasses.asdict(v).items()}
+        if isinstance(v, (tuple, list)):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
         return v
-    d = plain(cfg); d.pop("base_dir")
+
+    d = plain(cfg)
+    d.pop("base_dir")
     return d
+
 
 def load_ensemble(path: str | Path) -> EnsembleConfig:
     "Read an ensemble YAML (member paths relative to its folder)."
     path = Path(path)
-    try: d = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as e: raise ValueError(f"cannot read ensemble {path}: {' '.join(str(e).split())}") from None
+    try:
+        d = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as e:
+        raise ValueError(f"cannot read ensemble {path}: {' '.join(str(e).split())}") from None
     return ensemble_from_dict(d, path.parent)
+
 
 def save_ensemble(cfg: EnsembleConfig, path: str | Path, overwrite: bool = False) -> Path:
     "Write an ensemble YAML atomically; an existing file (a tuned ensemble, say) is replaced only with `overwrite`."
     from cryo_data.picks import atomic_write_text
+
     return atomic_write_text(path, yaml.safe_dump(ensemble_to_dict(cfg), sort_keys=False), overwrite)
 
 # %% ../../nbs/04_ensemble.ipynb #7638f707
 def load_members(cfg: EnsembleConfig, device: str = "cpu") -> list[Member]:
     "Load every member's checkpoint strictly (cryo_models.load_checkpoint)."
     from cryo_models import load_checkpoint
+
     out = []
     for m in cfg.members:
         p = Path(m.checkpoint)
-        if not p.is_absolute(): p = Path(cfg.base_dir) / p
-        if not p.exists(): raise FileNotFoundError(f"ensemble member checkpoint not found: {p}")
+        if not p.is_absolute():
+            p = Path(cfg.base_dir) / p
+        if not p.exists():
+            raise FileNotFoundError(f"ensemble member checkpoint not found: {p}")
         model = load_checkpoint(p, name=m.arch, map_location=device)
         out.append(Member(model, m.weight, name=p.name))
     return out
+
 
 def post_config(cfg: EnsembleConfig) -> PostConfig:
     "The ensemble's post-processing as a PostConfig."
@@ -164,9 +217,11 @@ def ensemble_from_checkpoints(
     post: str = "seed",  # post-processing preset
 ) -> EnsembleConfig:
     "An ensemble of checkpoints without a YAML (what `cryo-infer run --checkpoint A.pt --checkpoint B.pt` uses)."
-    if not checkpoints: raise ValueError("no checkpoint given")
+    if not checkpoints:
+        raise ValueError("no checkpoint given")
     missing = [str(c) for c in checkpoints if not Path(c).is_file()]
-    if missing: raise FileNotFoundError(f"checkpoint(s) not found: {missing}")
+    if missing:
+        raise FileNotFoundError(f"checkpoint(s) not found: {missing}")
     return ensemble_from_dict({"members": [str(Path(c).resolve()) for c in checkpoints], "tta": tta, "post": post})
 
 # %% ../../nbs/04_ensemble.ipynb #c231b318
@@ -178,13 +233,17 @@ def seed_ensemble(
 ) -> EnsembleConfig:
     "One of the 2nd place's final ensembles, from a folder with the published checkpoints under their names."
     from cryo_models import SEED_ENSEMBLES, seed_table
-    if name not in SEED_ENSEMBLES: raise KeyError(f"unknown seed ensemble {name!r}; choose from {list(SEED_ENSEMBLES)}")
+
+    if name not in SEED_ENSEMBLES:
+        raise KeyError(f"unknown seed ensemble {name!r}; choose from {list(SEED_ENSEMBLES)}")
     t = seed_table()
     rows = [t.row(r - 1, named=True) for r in SEED_ENSEMBLES[name]]
     base = Path(checkpoint_dir).resolve()
     missing = [r["checkpoint"] for r in rows if not (base / r["checkpoint"]).is_file()]
     if check_files and missing:
-        raise FileNotFoundError(f"ensemble {name!r}: {len(missing)} of {len(rows)} checkpoint(s) missing in {base}: {missing}")
+        raise FileNotFoundError(
+            f"ensemble {name!r}: {len(missing)} of {len(rows)} checkpoint(s) missing in {base}: {missing}"
+        )
     members = tuple(MemberSpec(str(base / r["checkpoint"]), r["arch"], 1.0) for r in rows)
     parity = post == "seed_parity"  # also the seed's float16 tomogram, half-precision models and float16 accumulation
     window = replace(SEED_WINDOW, input_dtype="float16") if parity else SEED_WINDOW

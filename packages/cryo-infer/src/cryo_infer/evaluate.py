@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import polars as pl
 from tqdm.auto import tqdm
@@ -27,34 +28,48 @@ __all__ = ['EvalResult', 'score_picks', 'predict_picks', 'evaluate']
 @dataclass
 class EvalResult:
     "What an evaluation gives: the metric with its breakdown, the picks and the ground truth they were scored against."
+
     metric: ScoreResult  # weighted F-beta, per class and per run
     picks: pl.DataFrame  # run, particle_type, x, y, z (Angstrom), score
     truth: pl.DataFrame  # the ground-truth picks of the same runs
 
     @property
-    def score(self) -> float: return self.metric.score
+    def score(self) -> float:
+        return self.metric.score
+
     @property
-    def per_class(self) -> pl.DataFrame: return self.metric.per_class
-    def table(self) -> str: return self.metric.table()
-    def __repr__(self) -> str: return self.table()
+    def per_class(self) -> pl.DataFrame:
+        return self.metric.per_class
+
+    def table(self) -> str:
+        return self.metric.table()
+
+    def __repr__(self) -> str:
+        return self.table()
+
 
 def score_picks(
     project: Project,  # the project holding the ground truth
     picks: pl.DataFrame,  # picks in the vocabulary's schema (run, particle_type, x, y, z)
     runs: Sequence[str] | None = None,  # runs to score (default: the runs of `picks`)
-    truth_user: str | None = TRUTH,  # copick user of the ground truth (default: the project's, curation unless configured)
+    truth_user: str
+    | None = TRUTH,  # copick user of the ground truth (default: the project's, curation unless configured)
     truth_session: str | None = TRUTH,  # ... and its session (None: any)
     particles: ParticleSet | None = None,  # radii and weights of the metric (default: the project's particles)
     beta: float = 4.0,  # F-beta's beta
 ) -> EvalResult:
     "Score picks against the project's ground truth of the same runs (a run without any pick still counts)."
     runs = sorted(set(picks["run"].to_list())) if runs is None else list(runs)
-    if not runs: raise ValueError("no runs to score: `picks` is empty and no `runs` were given")
+    if not runs:
+        raise ValueError("no runs to score: `picks` is empty and no `runs` were given")
     truth = read_picks(project, runs, truth_user, truth_session)
-    if truth_user == TRUTH: truth_user, truth_session = project.truth_user, project.truth_session
+    if truth_user == TRUTH:
+        truth_user, truth_session = project.truth_user, project.truth_session
     if len(truth) == 0:
-        raise ValueError(f"no ground-truth picks by {truth_user}/{truth_session} in runs {runs}; "
-                         "set truth_user/truth_session to the curator's names")
+        raise ValueError(
+            f"no ground-truth picks by {truth_user}/{truth_session} in runs {runs}; "
+            "set truth_user/truth_session to the curator's names"
+        )
     picks = picks.filter(pl.col("run").is_in(runs))
     return EvalResult(score(truth, picks, beta=beta, particles=particles or project.particles), picks, truth)
 
@@ -88,6 +103,7 @@ def predict_picks(
         del probs
     return pl.concat(frames) if frames else pl.DataFrame(schema=PICKS_SCHEMA)
 
+
 def evaluate(
     project: Project,  # an open project with ground truth
     models: Any,  # nn.Module, Member, a list of them, or an EnsembleConfig
@@ -103,5 +119,7 @@ def evaluate(
     progress: bool = False,  # show progress bars
 ) -> EvalResult:
     "Predict, then score: the one evaluation path of training validation, the demo, the LB table and the tests."
-    picks = predict_picks(project, models, runs, window, tta, post, tomo_type, device=device, progress=progress, particles=particles)
+    picks = predict_picks(
+        project, models, runs, window, tta, post, tomo_type, device=device, progress=progress, particles=particles
+    )
     return score_picks(project, picks, runs, truth_user, truth_session, particles)

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import cc3d
 import numpy as np
@@ -24,9 +24,11 @@ __all__ = ['DEFAULT_THRESHOLD', 'SEED_HALF_RES', 'POST_PRESETS', 'RADII_A', 'Pos
 DEFAULT_THRESHOLD = 0.15
 "Probability threshold of a class that a PostConfig does not list (another particle set's classes)."
 
+
 @dataclass(frozen=True)
 class PostConfig:
     "How probability maps become picks."
+
     thresholds: Mapping[str, float] = field(default_factory=lambda: {n: 0.15 for n in SCORED})
     min_sizes: Mapping[str, int] = field(default_factory=lambda: dict(zip(SCORED, (2, 2, 5, 5, 5))))  # keep > this
     method: str = "components"  # "components" or "peaks"
@@ -35,6 +37,7 @@ class PostConfig:
     connectivity: int = 26
     score: str = "max"  # component score: "max" or "mean" probability
     peak_radius_fraction: float = 0.5  # peaks: max-pool window radius = fraction x particle radius
+
 
 SEED_HALF_RES = tuple(n for n in SCORED if CZII_PARTICLES[n].radius_A > min(CZII_PARTICLES[s].radius_A for s in SCORED))
 "Classes the 2nd place post-processed at half resolution in y and x: every scored class but the smallest (apo-ferritin)."
@@ -52,13 +55,17 @@ def _half_res(p: np.ndarray) -> np.ndarray:
     "2 x 2 average pooling in y and x (what the seed's bilinear x0.5 interpolation computes)."
     return F.avg_pool2d(torch.from_numpy(np.ascontiguousarray(p))[None], 2)[0].numpy()
 
-def _components(p: np.ndarray, thr: float, min_size: int, connectivity: int, score: str,
-                slab_voxels: int = 1 << 22) -> tuple[np.ndarray, np.ndarray]:
+
+def _components(
+    p: np.ndarray, thr: float, min_size: int, connectivity: int, score: str, slab_voxels: int = 1 << 22
+) -> tuple[np.ndarray, np.ndarray]:
     "Centroids (z, y, x voxels) and scores of components of `p > thr` larger than `min_size`."
-    if score not in ("max", "mean"): raise ValueError(f"unknown score {score!r}; choose 'max' or 'mean'")
+    if score not in ("max", "mean"):
+        raise ValueError(f"unknown score {score!r}; choose 'max' or 'mean'")
     fg = p > thr
     labels, n = cc3d.connected_components(fg, connectivity=connectivity, return_N=True)
-    if n == 0: return np.zeros((0, 3)), np.zeros(0)
+    if n == 0:
+        return np.zeros((0, 3)), np.zeros(0)
     # statistics over the foreground voxels only, z-slab by z-slab (bounded memory however much is foreground);
     # integer sums are exact and *.at ufuncs accumulate in raster order, as bincount over the whole volume would
     counts, csum = np.zeros(n + 1, np.int64), np.zeros((3, n + 1))
@@ -66,22 +73,27 @@ def _components(p: np.ndarray, thr: float, min_size: int, connectivity: int, sco
     plane = int(np.prod(p.shape[1:]))
     dz = max(1, slab_voxels // max(plane, 1))
     for z0 in range(0, p.shape[0], dz):
-        idx = np.flatnonzero(fg[z0:z0 + dz])
-        if idx.size == 0: continue
-        lab = labels[z0:z0 + dz].reshape(-1)[idx].astype(np.intp)
-        val = p[z0:z0 + dz].reshape(-1)[idx]
+        idx = np.flatnonzero(fg[z0 : z0 + dz])
+        if idx.size == 0:
+            continue
+        lab = labels[z0 : z0 + dz].reshape(-1)[idx].astype(np.intp)
+        val = p[z0 : z0 + dz].reshape(-1)[idx]
         counts += np.bincount(lab, minlength=n + 1)
         for a, c in enumerate(np.unravel_index(idx, (min(dz, p.shape[0] - z0),) + p.shape[1:])):
             csum[a] += np.bincount(lab, c + z0 if a == 0 else c, minlength=n + 1)
-        if score == "max": np.maximum.at(sc, lab, val)
-        else: np.add.at(sc, lab, val.astype(np.float64))
+        if score == "max":
+            np.maximum.at(sc, lab, val)
+        else:
+            np.add.at(sc, lab, val.astype(np.float64))
         del idx, lab, val
     del fg, labels
     keep = np.flatnonzero(counts[1:] > min_size) + 1
-    if keep.size == 0: return np.zeros((0, 3)), np.zeros(0)
+    if keep.size == 0:
+        return np.zeros((0, 3)), np.zeros(0)
     cent = csum[:, keep].T / counts[keep, None]
     sc = sc[keep] if score == "max" else sc[keep] / counts[keep]
     return cent.reshape(-1, 3), np.asarray(sc, np.float64).reshape(-1)
+
 
 def _peaks(p: np.ndarray, thr: float, radius_vox: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     "Local maxima of `p` above `thr` within a max-pool window."
@@ -97,32 +109,57 @@ def probs_to_picks(
     voxel_size_A: Sequence[float] | float,  # Angstrom per voxel (z, y, x), read from the tomogram
     cfg: PostConfig | str = "seed",  # a PostConfig or a preset name
     run: str = "",  # run name written to the table
-    particles: ParticleSet | None = None,  # whose scored classes `probs` holds (default: the competition's SCORED); radii from it
+    particles: ParticleSet
+    | None = None,  # whose scored classes `probs` holds (default: the competition's SCORED); radii from it
 ) -> pl.DataFrame:  # run, particle_type, x, y, z (Angstrom), score
     "Turn probability maps into picks."
     cfg = POST_PRESETS[cfg] if isinstance(cfg, str) else cfg
     names = SCORED if particles is None else particles.scored
     radii = RADII_A if particles is None else particles.radii("official")
-    if probs.ndim != 4 or probs.shape[0] != len(names): raise ValueError(f"probs must be ({len(names)}, z, y, x), got {probs.shape}")
-    if not all(np.isfinite(probs[c].sum(dtype=np.float64)) for c in range(len(names))):  # no full-size boolean temporary
+    if probs.ndim != 4 or probs.shape[0] != len(names):
+        raise ValueError(f"probs must be ({len(names)}, z, y, x), got {probs.shape}")
+    if not all(
+        np.isfinite(probs[c].sum(dtype=np.float64)) for c in range(len(names))
+    ):  # no full-size boolean temporary
         raise ValueError("probability maps contain NaN or infinite values")
     vs = np.broadcast_to(np.asarray(voxel_size_A, np.float64), (3,))
     frames = []
     for c, name in enumerate(names):
         p, half = probs[c], name in cfg.half_resolution
-        if half: p = _half_res(p)
+        if half:
+            p = _half_res(p)
         if cfg.method == "components":
-            zyx, sc = _components(p, cfg.thresholds.get(name, DEFAULT_THRESHOLD), cfg.min_sizes.get(name, 0), cfg.connectivity, cfg.score)
+            zyx, sc = _components(
+                p, cfg.thresholds.get(name, DEFAULT_THRESHOLD), cfg.min_sizes.get(name, 0), cfg.connectivity, cfg.score
+            )
         elif cfg.method == "peaks":
             rv = radii[name] * cfg.peak_radius_fraction / vs / (np.array([1, 2, 2]) if half else 1)
             zyx, sc = _peaks(p, cfg.thresholds.get(name, DEFAULT_THRESHOLD), rv)
-        else: raise ValueError(f"unknown method {cfg.method!r}; choose 'components' or 'peaks'")
+        else:
+            raise ValueError(f"unknown method {cfg.method!r}; choose 'components' or 'peaks'")
         if half:
             zyx = zyx * np.array([1.0, 2.0, 2.0])
-            if cfg.half_res_offset_fix: zyx = zyx + np.array([0.0, 0.5, 0.5])
+            if cfg.half_res_offset_fix:
+                zyx = zyx + np.array([0.0, 0.5, 0.5])
         xyz = (zyx * vs)[:, ::-1]
-        frames.append(pl.DataFrame({"run": [run] * len(sc), "particle_type": [name] * len(sc), "x": xyz[:, 0], "y": xyz[:, 1],
-                                    "z": xyz[:, 2], "score": sc},
-                                   schema={"run": pl.String, "particle_type": pl.String, "x": pl.Float64, "y": pl.Float64,
-                                           "z": pl.Float64, "score": pl.Float64}))
+        frames.append(
+            pl.DataFrame(
+                {
+                    "run": [run] * len(sc),
+                    "particle_type": [name] * len(sc),
+                    "x": xyz[:, 0],
+                    "y": xyz[:, 1],
+                    "z": xyz[:, 2],
+                    "score": sc,
+                },
+                schema={
+                    "run": pl.String,
+                    "particle_type": pl.String,
+                    "x": pl.Float64,
+                    "y": pl.Float64,
+                    "z": pl.Float64,
+                    "score": pl.Float64,
+                },
+            )
+        )
     return pl.concat(frames)

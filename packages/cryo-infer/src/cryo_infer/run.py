@@ -10,7 +10,7 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import polars as pl
 import torch
@@ -30,11 +30,20 @@ from cryo_metric.particles import ParticleSet
 __all__ = ['PICK_SCHEMA', 'dist_info', 'build_manifest', 'check_out', 'run_batch']
 
 # %% ../../nbs/05_run.ipynb #5fc7c6f0
-PICK_SCHEMA = {"run": pl.String, "particle_type": pl.String, "x": pl.Float64, "y": pl.Float64, "z": pl.Float64, "score": pl.Float64}
+PICK_SCHEMA = {
+    "run": pl.String,
+    "particle_type": pl.String,
+    "x": pl.Float64,
+    "y": pl.Float64,
+    "z": pl.Float64,
+    "score": pl.Float64,
+}
+
 
 def dist_info() -> tuple[int, int, int]:
     "(rank, world_size, local_rank) from torchrun's environment (0, 1, 0 when not distributed)."
     return int(os.environ.get("RANK", 0)), int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("LOCAL_RANK", 0))
+
 
 def _barrier(world: int) -> None:
     if world > 1 and torch.distributed.is_available():
@@ -42,13 +51,18 @@ def _barrier(world: int) -> None:
             torch.distributed.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
         torch.distributed.barrier()
 
-def _sha(data: bytes) -> str: return hashlib.sha256(data).hexdigest()[:16]
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
 
 def _file_hash(p: Path) -> str:
     h = hashlib.sha256()
     with open(p, "rb") as f:
-        for b in iter(lambda: f.read(1 << 20), b""): h.update(b)
+        for b in iter(lambda: f.read(1 << 20), b""):
+            h.update(b)
     return h.hexdigest()[:16]
+
 
 def _ensemble_hash(ens: EnsembleConfig) -> str:
     "Hash of the ensemble's settings and of each member checkpoint's bytes (its content, not only its path)."
@@ -58,6 +72,7 @@ def _ensemble_hash(ens: EnsembleConfig) -> str:
         m["content"] = _file_hash(p) if p.is_file() else "missing"
     return _sha(json.dumps(d, sort_keys=True, default=str).encode())
 
+
 def _run_identity(tomo) -> str:
     "Shape, dtype, voxel size and the raw bytes of the first and last chunk of a tomogram: changes when the data do."
     a = tomo.array._a if hasattr(tomo.array, "_a") else tomo.array
@@ -65,45 +80,74 @@ def _run_identity(tomo) -> str:
     try:
         store = a.chunk_store
         nch = [-(-s // c) for s, c in zip(a.shape, a.chunks)]
-        for coords in ((0, 0, 0), tuple(n - 1 for n in nch)): parts.append(_sha(bytes(store[a._chunk_key(coords)])))
-    except Exception: pass  # not a zarr array: shape and voxel size only
+        for coords in ((0, 0, 0), tuple(n - 1 for n in nch)):
+            parts.append(_sha(bytes(store[a._chunk_key(coords)])))
+    except Exception:
+        pass  # not a zarr array: shape and voxel size only
     return _sha("|".join(parts).encode())
 
-def build_manifest(project: Project, ens: EnsembleConfig, tomos: dict, tomo_type: str, voxel_spacing: float | None,
-                   user: str | None, session: str) -> dict:
+
+def build_manifest(
+    project: Project,
+    ens: EnsembleConfig,
+    tomos: dict,
+    tomo_type: str,
+    voxel_spacing: float | None,
+    user: str | None,
+    session: str,
+) -> dict:
     "Every input that changes a run's picks: data location and identity, tomogram type, voxel spacing, ensemble, user/session."
-    return {"data": str(Path(project.config_path).resolve()) if project.config_path else None, "tomo_type": tomo_type,
-            "voxel_spacing": voxel_spacing, "ensemble": _ensemble_hash(ens), "post": json.loads(json.dumps(ensemble_to_dict(ens)["post"], default=str)),
-            "user": user, "session": session if user is not None else None,
-            "runs": {r: {"identity": _run_identity(t), "voxel_size_A": list(t.voxel_size_A)} for r, t in tomos.items()}}
+    return {
+        "data": str(Path(project.config_path).resolve()) if project.config_path else None,
+        "tomo_type": tomo_type,
+        "voxel_spacing": voxel_spacing,
+        "ensemble": _ensemble_hash(ens),
+        "post": json.loads(json.dumps(ensemble_to_dict(ens)["post"], default=str)),
+        "user": user,
+        "session": session if user is not None else None,
+        "runs": {r: {"identity": _run_identity(t), "voxel_size_A": list(t.voxel_size_A)} for r, t in tomos.items()},
+    }
+
 
 def _differences(old: dict, new: dict) -> list[str]:
     diff = [f"{k}: {old.get(k)!r} -> {new[k]!r}" for k in new if k != "runs" and old.get(k) != new[k]]
     for r, v in new["runs"].items():
-        if r in old.get("runs", {}) and old["runs"][r] != v: diff.append(f"run {r}: tomogram data changed")
+        if r in old.get("runs", {}) and old["runs"][r] != v:
+            diff.append(f"run {r}: tomogram data changed")
     return diff
+
 
 def check_out(out: Path, manifest: dict, overwrite: bool) -> bool:
     "Check that `out` may receive these results; write the manifest. Returns True when `out` is fresh (no earlier results)."
     man = out / "manifest.json"
-    if out.exists() and not out.is_dir(): raise FileExistsError(f"--out {out} is a file, not a folder")
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out} is a file, not a folder")
     if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise FileExistsError(f"{out} is not empty and was not made by cryo-infer run (no {MARKER}); refusing to mix results: "
-                              "choose an empty or new --out")
+        raise FileExistsError(
+            f"{out} is not empty and was not made by cryo-infer run (no {MARKER}); refusing to mix results: "
+            "choose an empty or new --out"
+        )
     fresh = not man.exists()
     if not fresh:
-        try: old = json.loads(man.read_text())
-        except (OSError, ValueError) as e: raise ValueError(f"{man} is unreadable ({e}); choose another --out") from None
+        try:
+            old = json.loads(man.read_text())
+        except (OSError, ValueError) as e:
+            raise ValueError(f"{man} is unreadable ({e}); choose another --out") from None
         diff = _differences(old, manifest)
         if diff and not overwrite:
-            raise FileExistsError(f"{out} holds results made with different inputs ({'; '.join(diff)}); choose another --out "
-                                  "or pass --overwrite to redo every run")
+            raise FileExistsError(
+                f"{out} holds results made with different inputs ({'; '.join(diff)}); choose another --out "
+                "or pass --overwrite to redo every run"
+            )
         if diff:  # --overwrite with other inputs: results of runs not redone now would be stale, so they go
             for f in (out / "picks").glob("*.csv"):
-                if f.stem not in manifest["runs"]: f.unlink()
-        else: manifest = {**manifest, "runs": {**old.get("runs", {}), **manifest["runs"]}}
+                if f.stem not in manifest["runs"]:
+                    f.unlink()
+        else:
+            manifest = {**manifest, "runs": {**old.get("runs", {}), **manifest["runs"]}}
     out.mkdir(parents=True, exist_ok=True)
-    if not (out / MARKER).exists(): atomic_write_text(out / MARKER, "written by cryo-infer run\n")
+    if not (out / MARKER).exists():
+        atomic_write_text(out / MARKER, "written by cryo-infer run\n")
     atomic_write_text(man, json.dumps(manifest, indent=1, default=str), overwrite=True)
     return fresh
 
@@ -127,21 +171,34 @@ def run_batch(
     "Predict picks for many runs, resumably; returns the merged picks table."
     out = Path(out)
     rank, world, local = dist_info()
-    if device is None: device = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
-    if user is not None: check_name(user, "user"); check_name(session, "session")
+    if device is None:
+        device = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
+    if user is not None:
+        check_name(user, "user")
+        check_name(session, "session")
     runs = list(runs) if runs is not None else project.require_runs()
-    if not runs: raise ValueError("no runs to process (--runs given without names)")
-    for r in runs: check_name(r, "run")
+    if not runs:
+        raise ValueError("no runs to process (--runs given without names)")
+    for r in runs:
+        check_name(r, "run")
     tomos = {r: project.tomogram(r, tomo_type, voxel_spacing) for r in runs}  # fail early, naming what exists
     manifest = build_manifest(project, ensemble, tomos, tomo_type, voxel_spacing, user, session)
-    if members is None: members = load_members(ensemble, device)  # a bad or unsafe checkpoint fails before anything is written
+    if members is None:
+        members = load_members(ensemble, device)  # a bad or unsafe checkpoint fails before anything is written
     if rank == 0:
-        if user is not None and not (out / "manifest.json").exists() and not overwrite:  # someone else's picks: never replaced silently
+        if (
+            user is not None and not (out / "manifest.json").exists() and not overwrite
+        ):  # someone else's picks: never replaced silently
             clash = [r for r in runs if project.run(r).get_picks(user_id=user, session_id=session)]
-            if clash: raise FileExistsError(f"copick picks by {user}/{session} already exist in runs {clash}; pass --overwrite "
-                                            "to replace all of them, or choose another --user/--session")
+            if clash:
+                raise FileExistsError(
+                    f"copick picks by {user}/{session} already exist in runs {clash}; pass --overwrite "
+                    "to replace all of them, or choose another --user/--session"
+                )
         check_out(out, manifest, overwrite)
-        atomic_write_text(out / "ensemble.yaml", yaml.safe_dump(ensemble_to_dict(ensemble), sort_keys=False), overwrite=True)
+        atomic_write_text(
+            out / "ensemble.yaml", yaml.safe_dump(ensemble_to_dict(ensemble), sort_keys=False), overwrite=True
+        )
     _barrier(world)
     mine = runs[rank::world]
     todo = [r for r in mine if overwrite or not (out / "picks" / f"{r}.csv").exists()]
@@ -149,17 +206,33 @@ def run_batch(
     for r in tqdm(todo, desc=f"runs (rank {rank})" if world > 1 else "runs", disable=not progress):
         t0 = time.perf_counter()
         tomo = project.tomogram(r, tomo_type, voxel_spacing)
-        try: probs = predict_volume(members, tomo.array, ensemble.window, ensemble.tta, ensemble.combine, device, ensemble.amp, progress, compile, particles=particles)
+        try:
+            probs = predict_volume(
+                members,
+                tomo.array,
+                ensemble.window,
+                ensemble.tta,
+                ensemble.combine,
+                device,
+                ensemble.amp,
+                progress,
+                compile,
+                particles=particles,
+            )
         except ValueError as e:  # bad voxels or chunks: name the run
-            if f"run {r!r}" in str(e): raise
+            if f"run {r!r}" in str(e):
+                raise
             raise ValueError(f"run {r!r}, tomogram {tomo_type!r}: {e}") from None
         picks = probs_to_picks(probs, tomo.voxel_size_A, post, run=r, particles=particles)
         del probs
-        if user is not None: write_picks(project, picks, user, session, overwrite=True, runs=[r])  # every class of the run
+        if user is not None:
+            write_picks(project, picks, user, session, overwrite=True, runs=[r])  # every class of the run
         atomic_write_text(out / "picks" / f"{r}.csv", picks.write_csv(), overwrite=True)  # last: marks the run done
-        if progress: tqdm.write(f"{r}: {len(picks)} picks in {time.perf_counter() - t0:.1f} s")
+        if progress:
+            tqdm.write(f"{r}: {len(picks)} picks in {time.perf_counter() - t0:.1f} s")
     _barrier(world)
     files = [out / "picks" / f"{r}.csv" for r in runs if (out / "picks" / f"{r}.csv").exists()]
     allp = pl.concat([pl.read_csv(f, schema=PICK_SCHEMA) for f in files]) if files else pl.DataFrame(schema=PICK_SCHEMA)
-    if rank == 0: atomic_write_text(out / "submission.csv", to_submission(allp).write_csv(), overwrite=True)
+    if rank == 0:
+        atomic_write_text(out / "submission.csv", to_submission(allp).write_csv(), overwrite=True)
     return allp

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -17,37 +17,53 @@ __all__ = ['TTA_TRANSFORMS', 'SEED_TTA', 'TTATransform', 'get_tta', 'tta_predict
 @dataclass(frozen=True)
 class TTATransform:
     "One invertible view of a `(B, C, z, y, x)` tensor."
+
     name: str
     rot90_k: int = 0  # quarter turns in the y-x plane (from y towards x)
     flip_dim: int | None = None  # spatial axis to flip: 0 = z, 1 = y, 2 = x
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         "Apply the view."
-        if self.rot90_k: x = torch.rot90(x, self.rot90_k, dims=(-2, -1))
-        if self.flip_dim is not None: x = torch.flip(x, dims=(x.ndim - 3 + self.flip_dim,))
+        if self.rot90_k:
+            x = torch.rot90(x, self.rot90_k, dims=(-2, -1))
+        if self.flip_dim is not None:
+            x = torch.flip(x, dims=(x.ndim - 3 + self.flip_dim,))
         return x
 
     def inverse(self, y: torch.Tensor) -> torch.Tensor:
         "Map a prediction made on the view back to the original frame."
-        if self.flip_dim is not None: y = torch.flip(y, dims=(y.ndim - 3 + self.flip_dim,))
-        if self.rot90_k: y = torch.rot90(y, -self.rot90_k, dims=(-2, -1))
+        if self.flip_dim is not None:
+            y = torch.flip(y, dims=(y.ndim - 3 + self.flip_dim,))
+        if self.rot90_k:
+            y = torch.rot90(y, -self.rot90_k, dims=(-2, -1))
         return y
 
 # %% ../../nbs/00_tta.ipynb #c8d8d3c5
-TTA_TRANSFORMS = {t.name: t for t in (
-    TTATransform("identity"), TTATransform("rot90_1", rot90_k=1), TTATransform("rot90_2", rot90_k=2),
-    TTATransform("rot90_3", rot90_k=3), TTATransform("flip_z", flip_dim=0), TTATransform("flip_y", flip_dim=1),
-    TTATransform("flip_x", flip_dim=2))}
+TTA_TRANSFORMS = {
+    t.name: t
+    for t in (
+        TTATransform("identity"),
+        TTATransform("rot90_1", rot90_k=1),
+        TTATransform("rot90_2", rot90_k=2),
+        TTATransform("rot90_3", rot90_k=3),
+        TTATransform("flip_z", flip_dim=0),
+        TTATransform("flip_y", flip_dim=1),
+        TTATransform("flip_x", flip_dim=2),
+    )
+}
 SEED_TTA = tuple(TTA_TRANSFORMS)
 "The seed's seven views, in its order."
+
 
 def get_tta(names: Sequence[str] | str = SEED_TTA) -> list[TTATransform]:
     "Look up TTA transforms by name ('seed' for all seven, 'none' for the identity only)."
     if isinstance(names, str):
         names = {"seed": SEED_TTA, "none": ("identity",)}.get(names, (names,))
     unknown = [n for n in names if n not in TTA_TRANSFORMS]
-    if unknown: raise ValueError(f"unknown TTA transform(s) {unknown}; choose from {list(TTA_TRANSFORMS)}")
-    if not names: raise ValueError("at least one TTA transform is needed")
+    if unknown:
+        raise ValueError(f"unknown TTA transform(s) {unknown}; choose from {list(TTA_TRANSFORMS)}")
+    if not names:
+        raise ValueError("at least one TTA transform is needed")
     return [TTA_TRANSFORMS[n] for n in names]
 
 # %% ../../nbs/00_tta.ipynb #8c0d456d

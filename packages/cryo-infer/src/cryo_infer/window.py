@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -19,9 +19,12 @@ __all__ = ['SEED_WINDOW', 'GAUSSIAN_WINDOW', 'CPU_WINDOW', 'patch_starts', 'Wind
 # %% ../../nbs/01_window.ipynb #555b8e3f
 def patch_starts(dim: int, roi: int, overlap: int) -> list[int]:
     "The seed's tile starts along one axis (`roi <= dim`)."
-    if roi > dim: raise ValueError(f"tile size {roi} exceeds the axis length {dim}")
-    if roi == dim: return [0]
-    if not 0 <= overlap < roi: raise ValueError(f"overlap must be in [0, {roi}), got {overlap}")
+    if roi > dim:
+        raise ValueError(f"tile size {roi} exceeds the axis length {dim}")
+    if roi == dim:
+        return [0]
+    if not 0 <= overlap < roi:
+        raise ValueError(f"overlap must be in [0, {roi}), got {overlap}")
     n = math.ceil((dim - overlap) / (roi - overlap) + 1)
     starts = [min(i * (roi - overlap), dim - roi) for i in range(n)]
     return sorted(set(starts))
@@ -30,14 +33,22 @@ def patch_starts(dim: int, roi: int, overlap: int) -> list[int]:
 @dataclass(frozen=True)
 class WindowConfig:
     "Sliding-window settings."
+
     roi_size: tuple[int, int, int] = (128, 384, 384)  # tile (z, y, x); None-like 0 means the whole axis
-    overlap_vox: tuple[int, int, int] = (32, 32, 32)  # voxels (not a fraction, unlike MONAI's overlap) shared by neighbouring tiles
+    overlap_vox: tuple[int, int, int] = (
+        32,
+        32,
+        32,
+    )  # voxels (not a fraction, unlike MONAI's overlap) shared by neighbouring tiles
     blend: str = "seed"  # "seed" (1.0 inside, edge_weight on a border of overlap // 4) or "gaussian"
     edge_weight: float = 0.1  # seed blending: weight of the border shell
     sigma_scale: float = 0.125  # gaussian blending: sigma = sigma_scale x roi
     views_per_pass: int = 7  # views (TTA x tiles) per forward pass
     normalization: str = "patch"  # "patch" (z-score each tile, the seed's), "tomogram" or "none"
-    input_dtype: str = "float32"  # "float16": round the tomogram to half precision before normalising (the seed's submit)
+    input_dtype: str = (
+        "float32"  # "float16": round the tomogram to half precision before normalising (the seed's submit)
+    )
+
 
 SEED_WINDOW = WindowConfig()
 "The seed's inference tiling."
@@ -50,28 +61,34 @@ def tile_grid(shape: Sequence[int], roi: Sequence[int], overlap: Sequence[int]) 
     "All tile starts (z, y, x) for a volume."
     return list(itertools.product(*[patch_starts(d, r, o) for d, r, o in zip(shape, roi, overlap)]))
 
+
 def blend_weights(roi: Sequence[int], cfg: WindowConfig) -> np.ndarray:
     "Per-voxel weight of a tile's prediction, float32 (z, y, x)."
     roi = tuple(int(r) for r in roi)
     if cfg.blend == "seed":
         w = np.full(roi, cfg.edge_weight, np.float32)
         b = [o // 4 for o in cfg.overlap_vox]
-        w[b[0]:roi[0] - b[0], b[1]:roi[1] - b[1], b[2]:roi[2] - b[2]] = 1.0
+        w[b[0] : roi[0] - b[0], b[1] : roi[1] - b[1], b[2] : roi[2] - b[2]] = 1.0
         return w
     if cfg.blend == "gaussian":
         axes = [np.exp(-0.5 * ((np.arange(r) - (r - 1) / 2) / (cfg.sigma_scale * r)) ** 2) for r in roi]
         w = (axes[0][:, None, None] * axes[1][None, :, None] * axes[2][None, None, :]).astype(np.float32)
         return np.maximum(w / w.max(), 1e-3).astype(np.float32)
-    if cfg.blend == "constant": return np.ones(roi, np.float32)
+    if cfg.blend == "constant":
+        return np.ones(roi, np.float32)
     raise ValueError(f"unknown blend {cfg.blend!r}; choose 'seed', 'gaussian' or 'constant'")
 
 # %% ../../nbs/01_window.ipynb #bbc63648
-def fit_roi(shape: Sequence[int], roi: Sequence[int], divisor: Sequence[int] = (1, 1, 1)) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def fit_roi(
+    shape: Sequence[int], roi: Sequence[int], divisor: Sequence[int] = (1, 1, 1)
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
     "Tile size for a volume: `roi` where it fits, else the axis length padded up to `divisor`. Returns (roi, padded shape)."
     out_roi, padded = [], []
     for d, r, v in zip(shape, roi, divisor):
         if r <= 0 or r >= d:  # whole axis in one tile, padded to the divisor
-            r = int(math.ceil(d / v) * v); padded.append(r)
-        else: padded.append(d)
+            r = int(math.ceil(d / v) * v)
+            padded.append(r)
+        else:
+            padded.append(d)
         out_roi.append(int(r))
     return tuple(out_roi), tuple(padded)

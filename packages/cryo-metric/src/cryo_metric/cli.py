@@ -9,9 +9,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
-import numpy as np
 import polars as pl
 
 from .particles import CZII_PARTICLES, PICK_COLUMNS, PICKS_SCHEMA, ParticleSet
@@ -28,28 +27,39 @@ def picks_from_copick(
     session: str | None,  # session_id of the picks to read (None: any)
 ) -> pl.DataFrame:
     "Read picks of a copick project into the picks schema `run, particle_type, x, y, z` (Angstrom)."
-    try: import copick
-    except ImportError as e: raise ImportError("reading copick projects needs copick: pip install 'cryo-metric[copick]'") from e
+    try:
+        import copick
+    except ImportError as e:
+        raise ImportError("reading copick projects needs copick: pip install 'cryo-metric[copick]'") from e
     config = Path(config)
-    if user is not None: check_name(user, "user")
-    if session is not None: check_name(session, "session")
-    if not config.exists(): raise FileNotFoundError(f"no such copick config: {config}")
-    try: root = copick.from_file(str(config))
-    except Exception as e: raise ValueError(f"cannot open copick config {config}: {e}") from e
+    if user is not None:
+        check_name(user, "user")
+    if session is not None:
+        check_name(session, "session")
+    if not config.exists():
+        raise FileNotFoundError(f"no such copick config: {config}")
+    try:
+        root = copick.from_file(str(config))
+    except Exception as e:
+        raise ValueError(f"cannot open copick config {config}: {e}") from e
     particles = {o.name for o in root.pickable_objects if o.is_particle}
-    try: runs = list(root.runs)
-    except Exception as e: raise ValueError(f"copick config {config}: cannot list runs: {e}") from e
+    try:
+        runs = list(root.runs)
+    except Exception as e:
+        raise ValueError(f"copick config {config}: cannot list runs: {e}") from e
     if not runs:  # a config that points at nothing would otherwise score 0 with exit 0
         roots = {k: getattr(root.config, k, None) for k in ("overlay_root", "static_root")}
         raise ValueError(f"copick config {config} finds no runs (roots {roots}); check its paths")
     rows: dict[str, list] = {c: [] for c in PICK_COLUMNS}
     for run in runs:
         for pk in run.get_picks(user_id=user, session_id=session):
-            if pk.pickable_object_name not in particles: continue
+            if pk.pickable_object_name not in particles:
+                continue
             pts = [p.location for p in (pk.points or [])]
             rows["run"] += [run.name] * len(pts)
             rows["particle_type"] += [pk.pickable_object_name] * len(pts)
-            for ax in "xyz": rows[ax] += [float(getattr(p, ax)) for p in pts]
+            for ax in "xyz":
+                rows[ax] += [float(getattr(p, ax)) for p in pts]
     return pl.DataFrame(rows, schema={c: PICKS_SCHEMA[c] for c in PICK_COLUMNS})
 
 # %% ../../nbs/03_cli.ipynb #d2dcbcca
@@ -67,52 +77,95 @@ def load_table(
 
 # %% ../../nbs/03_cli.ipynb #042028c8
 def _particles(spec: str, solution: str) -> ParticleSet:
-    if spec == "czii": return CZII_PARTICLES
-    if spec == "copick": return ParticleSet.from_copick_config(solution)
-    if not Path(spec).is_file(): raise FileNotFoundError(f"--particles: no such file {spec!r}; give 'czii', 'copick' or a CSV")
-    if spec.endswith((".yaml", ".yml")): return ParticleSet.from_yaml(spec)
-    try: df = pl.read_csv(spec)
-    except Exception as e: raise ValueError(f"--particles {spec}: cannot read CSV: {e}") from e
+    if spec == "czii":
+        return CZII_PARTICLES
+    if spec == "copick":
+        return ParticleSet.from_copick_config(solution)
+    if not Path(spec).is_file():
+        raise FileNotFoundError(f"--particles: no such file {spec!r}; give 'czii', 'copick' or a CSV")
+    if spec.endswith((".yaml", ".yml")):
+        return ParticleSet.from_yaml(spec)
+    try:
+        df = pl.read_csv(spec)
+    except Exception as e:
+        raise ValueError(f"--particles {spec}: cannot read CSV: {e}") from e
     missing = [c for c in ("particle_type", "radius_A") if c not in df.columns]
-    if missing: raise ValueError(f"--particles {spec}: missing column(s) {missing}; expected particle_type,radius_A[,weight], found {df.columns}")
+    if missing:
+        raise ValueError(
+            f"--particles {spec}: missing column(s) {missing}; expected particle_type,radius_A[,weight], found {df.columns}"
+        )
     for c in ("radius_A", "weight"):
         if c in df.columns and (not df[c].dtype.is_numeric() or df[c].null_count()):
             raise ValueError(f"--particles {spec}: column {c!r} must hold a number in every row")
-    return ParticleSet.from_mapping(dict(zip(df["particle_type"], df["radius_A"])),
-                                    dict(zip(df["particle_type"], df["weight"])) if "weight" in df.columns else None)
+    return ParticleSet.from_mapping(
+        dict(zip(df["particle_type"], df["radius_A"])),
+        dict(zip(df["particle_type"], df["weight"])) if "weight" in df.columns else None,
+    )
 
 # %% ../../nbs/03_cli.ipynb #d9c7e13f
 class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     "Appends each option's default (when it has one) to its help and keeps the epilog's example as written."
+
     def _get_help_string(self, action: argparse.Action) -> str:
         h = action.help or ""
-        if action.option_strings and not any(action.default is v for v in (None, False, True, argparse.SUPPRESS)) and "default" not in h:
+        if (
+            action.option_strings
+            and not any(action.default is v for v in (None, False, True, argparse.SUPPRESS))
+            and "default" not in h
+        ):
             h += " (default: %(default)s)"
         return h
 
+
 def build_parser() -> argparse.ArgumentParser:
     "The argument parser of `cryo-metric`."
-    ap = argparse.ArgumentParser(prog="cryo-metric", description="The CZII CryoET weighted F-beta metric.", formatter_class=HelpFormatter,
-                                 epilog="example:\n  cryo-metric score solution.csv submission.csv")
+    ap = argparse.ArgumentParser(
+        prog="cryo-metric",
+        description="The CZII CryoET weighted F-beta metric.",
+        formatter_class=HelpFormatter,
+        epilog="example:\n  cryo-metric score solution.csv submission.csv",
+    )
     sub = ap.add_subparsers(dest="command", required=True)
-    s = sub.add_parser("score", help="score a submission against a solution", description="Score a submission against a solution: "
-                       "weighted F-beta over particle classes, a pick matching a true particle within distance-multiplier x radius.",
-                       formatter_class=HelpFormatter,
-                       epilog="example:\n  cryo-metric score solution.csv submission.csv --json\n  cryo-metric score SIM pred/submission.csv   # a copick project's ground truth")
-    s.add_argument("solution", help="CSV (experiment,particle_type,x,y,z in Angstrom), or a copick config or its folder")
-    s.add_argument("submission", help="CSV (id,experiment,particle_type,x,y,z in Angstrom), or a copick config or its folder")
+    s = sub.add_parser(
+        "score",
+        help="score a submission against a solution",
+        description="Score a submission against a solution: "
+        "weighted F-beta over particle classes, a pick matching a true particle within distance-multiplier x radius.",
+        formatter_class=HelpFormatter,
+        epilog="example:\n  cryo-metric score solution.csv submission.csv --json\n  cryo-metric score SIM pred/submission.csv   # a copick project's ground truth",
+    )
+    s.add_argument(
+        "solution", help="CSV (experiment,particle_type,x,y,z in Angstrom), or a copick config or its folder"
+    )
+    s.add_argument(
+        "submission", help="CSV (id,experiment,particle_type,x,y,z in Angstrom), or a copick config or its folder"
+    )
     s.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
     s.add_argument("--user", default=None, help="copick user_id of the submission's picks (default: any)")
     s.add_argument("--session", default=None, help="copick session_id of the submission's picks (default: any)")
     s.add_argument("--solution-user", default="curation", help="copick user_id of the solution")
     s.add_argument("--solution-session", default="0", help="copick session_id of the solution")
-    s.add_argument("--beta", type=float, default=4.0, help="beta of the F-beta (4: recall weighs 16 times as much as precision)")
-    s.add_argument("--distance-multiplier", type=float, default=0.5, help="a pick matches within this multiple of the particle radius")
-    s.add_argument("--matching", choices=["kaggle", "hungarian"], default="kaggle",
-                   help="kaggle: as the competition's scorer matches; hungarian: optimal one-to-one matching")
-    s.add_argument("--particles", default="czii",
-                   help="'czii' (the competition's radii and weights), 'copick' (radii from the solution's config), a YAML "
-                        "particle set, or a CSV particle_type,radius_A[,weight] (radius in Angstrom)")
+    s.add_argument(
+        "--beta", type=float, default=4.0, help="beta of the F-beta (4: recall weighs 16 times as much as precision)"
+    )
+    s.add_argument(
+        "--distance-multiplier",
+        type=float,
+        default=0.5,
+        help="a pick matches within this multiple of the particle radius",
+    )
+    s.add_argument(
+        "--matching",
+        choices=["kaggle", "hungarian"],
+        default="kaggle",
+        help="kaggle: as the competition's scorer matches; hungarian: optimal one-to-one matching",
+    )
+    s.add_argument(
+        "--particles",
+        default="czii",
+        help="'czii' (the competition's radii and weights), 'copick' (radii from the solution's config), a YAML "
+        "particle set, or a CSV particle_type,radius_A[,weight] (radius in Angstrom)",
+    )
     return ap
 
 # %% ../../nbs/03_cli.ipynb #f7b51ffb
@@ -122,15 +175,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         sol = load_table(args.solution, args.solution_user, args.solution_session)
         subm = load_table(args.submission, args.user, args.session)
-        if len(picks_table(sol, "solution")) == 0:  # everything would score 0: almost surely the wrong user/session/file
-            raise ValueError(f"solution {args.solution} holds no picks (user {args.solution_user!r}, session "
-                             f"{args.solution_session!r} for a copick project); nothing to score against")
-        res = score(sol, subm, beta=args.beta, distance_multiplier=args.distance_multiplier, matching=args.matching,
-                    particles=_particles(args.particles, args.solution))
+        if (
+            len(picks_table(sol, "solution")) == 0
+        ):  # everything would score 0: almost surely the wrong user/session/file
+            raise ValueError(
+                f"solution {args.solution} holds no picks (user {args.solution_user!r}, session "
+                f"{args.solution_session!r} for a copick project); nothing to score against"
+            )
+        res = score(
+            sol,
+            subm,
+            beta=args.beta,
+            distance_multiplier=args.distance_multiplier,
+            matching=args.matching,
+            particles=_particles(args.particles, args.solution),
+        )
     except USER_ERRORS as e:
         return report("cryo-metric", e)
     print(json.dumps(res.to_dict(), indent=2) if args.json else res.table())
     return 0
 
 # %% ../../nbs/03_cli.ipynb #5ca2a840
-if __name__ == "__main__": sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Callable, Sequence
+from collections.abc import Sequence
 
 # %% auto #0
 __all__ = ['NAME_KINDS', 'USER_ERRORS', 'check_name', 'check_names', 'error_text', 'report']
@@ -16,22 +16,30 @@ __all__ = ['NAME_KINDS', 'USER_ERRORS', 'check_name', 'check_names', 'error_text
 NAME_KINDS = ("run", "user", "session", "particle")
 _RUN_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,126}[A-Za-z0-9])?")
 _COPICK_RE = re.compile(r"[A-Za-z0-9]([A-Za-z0-9.-]{0,126}[A-Za-z0-9])?")
-_ALLOWED = {"run": "letters, digits, '.', '_' and '-', starting and ending with a letter or digit, at most 128 characters",
-            "user": "letters, digits, '.' and '-' (no '_': copick would rewrite it), starting and ending with a letter or digit",
-            "session": "letters, digits, '.' and '-' (no '_': copick would rewrite it), starting and ending with a letter or digit",
-            "particle": "letters, digits, '.' and '-' (no '_': copick would rewrite it), starting and ending with a letter or digit"}
+_ALLOWED = {
+    "run": "letters, digits, '.', '_' and '-', starting and ending with a letter or digit, at most 128 characters",
+    "user": "letters, digits, '.' and '-' (no '_': copick would rewrite it), starting and ending with a letter or digit",
+    "session": "letters, digits, '.' and '-' (no '_': copick would rewrite it), starting and ending with a letter or digit",
+    "particle": "letters, digits, '.' and '-' (no '_': copick would rewrite it), starting and ending with a letter or digit",
+}
+
 
 def check_name(
     value: object,  # the name to check
     kind: str = "run",  # "run", "user", "session" or "particle"
 ) -> str:  # the name itself
     "Refuse a name that would escape its folder or that copick would rewrite; the error says what is allowed."
-    if kind not in NAME_KINDS: raise ValueError(f"unknown name kind {kind!r}; choose from {NAME_KINDS}")
-    if not isinstance(value, str): raise ValueError(f"{kind} name must be a string, got {type(value).__name__} {value!r}")
+    if kind not in NAME_KINDS:
+        raise ValueError(f"unknown name kind {kind!r}; choose from {NAME_KINDS}")
+    if not isinstance(value, str):
+        raise ValueError(f"{kind} name must be a string, got {type(value).__name__} {value!r}")
     rx = _RUN_RE if kind == "run" else _COPICK_RE
     if not rx.fullmatch(value) or ".." in value:
-        raise ValueError(f"invalid {kind} name {value!r}: allowed are {_ALLOWED[kind]} (no path separators, '..' or spaces)")
+        raise ValueError(
+            f"invalid {kind} name {value!r}: allowed are {_ALLOWED[kind]} (no path separators, '..' or spaces)"
+        )
     return value
+
 
 def check_names(values: Sequence[object], kind: str = "run") -> list[str]:
     "`check_name` on each of `values`."
@@ -41,12 +49,17 @@ def check_names(values: Sequence[object], kind: str = "run") -> list[str]:
 USER_ERRORS = (ValueError, KeyError, TypeError, OSError, ImportError)
 "Exception types a command line reports as one line (OSError covers missing, existing and unwritable files)."
 
+
 def error_text(e: BaseException) -> str:
     "A readable one-line form of `e` (a KeyError without its quotes; an OSError with its file)."
-    if isinstance(e, KeyError) and len(e.args) == 1: msg = str(e.args[0])
-    elif isinstance(e, OSError) and e.strerror and getattr(e, "filename", None): msg = f"{e.strerror}: {e.filename}"
-    else: msg = str(e) or type(e).__name__
+    if isinstance(e, KeyError) and len(e.args) == 1:
+        msg = str(e.args[0])
+    elif isinstance(e, OSError) and e.strerror and getattr(e, "filename", None):
+        msg = f"{e.strerror}: {e.filename}"
+    else:
+        msg = str(e) or type(e).__name__
     return " ".join(msg.split()) if "\n" not in msg.strip() else msg.strip()
+
 
 def report(prog: str, e: BaseException) -> int:
     "Print `prog: error: ...` on stderr; return the exit code 2."

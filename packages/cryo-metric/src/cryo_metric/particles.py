@@ -8,7 +8,8 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Iterable, Literal, Mapping
+from typing import Literal
+from collections.abc import Iterable, Mapping
 
 import polars as pl
 
@@ -25,6 +26,7 @@ BACKGROUND = "background"
 @dataclass(frozen=True)
 class Particle:
     "One particle type: its name in tables, radius, score weight, label, colour and a few simulator facts."
+
     name: str  # the `particle_type` string used in tables
     radius_A: float  # particle radius in Angstrom (the metric's match distance is a fraction of it)
     weight: float = 1.0  # weight of this type in the averaged score; 0 = ignored (never scored)
@@ -36,69 +38,108 @@ class Particle:
     abundance: float = 0.0  # mean count per 184x630x630 tomogram of the competition's training data (simulator)
 
     def __post_init__(self):
-        if not self.name: raise ValueError("particle name must be a non-empty string")
-        if not (self.radius_A > 0): raise ValueError(f"particle {self.name!r}: radius_A must be > 0, got {self.radius_A}")
-        if not (self.weight >= 0): raise ValueError(f"particle {self.name!r}: weight must be >= 0, got {self.weight}")
+        if not self.name:
+            raise ValueError("particle name must be a non-empty string")
+        if not (self.radius_A > 0):
+            raise ValueError(f"particle {self.name!r}: radius_A must be > 0, got {self.radius_A}")
+        if not (self.weight >= 0):
+            raise ValueError(f"particle {self.name!r}: weight must be >= 0, got {self.weight}")
         if self.paint_radius_A is not None and not self.paint_radius_A > 0:
             raise ValueError(f"particle {self.name!r}: paint_radius_A must be > 0, got {self.paint_radius_A}")
-        if self.name == BACKGROUND: raise ValueError(f"{BACKGROUND!r} is reserved for the background class")
+        if self.name == BACKGROUND:
+            raise ValueError(f"{BACKGROUND!r} is reserved for the background class")
 
 # %% ../../nbs/00_particles.ipynb #cb1dca3f
-_PALETTE = ("#e6194b", "#bbbbbb", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6", "#bfef45", "#469990")
+_PALETTE = (
+    "#e6194b",
+    "#bbbbbb",
+    "#3cb44b",
+    "#4363d8",
+    "#f58231",
+    "#911eb4",
+    "#42d4f4",
+    "#f032e6",
+    "#bfef45",
+    "#469990",
+)
+
 
 def _rgba(colour: str) -> list[int]:
     "A '#rrggbb' colour as copick's [r, g, b, 128]."
     c = colour.lstrip("#")
-    try: return [int(c[k:k + 2], 16) for k in (0, 2, 4)] + [128]
-    except ValueError: return [128, 128, 128, 128]
+    try:
+        return [int(c[k : k + 2], 16) for k in (0, 2, 4)] + [128]
+    except ValueError:
+        return [128, 128, 128, 128]
 
 # %% ../../nbs/00_particles.ipynb #2a24de69
 @dataclass(frozen=True)
 class ParticleSet:
     "An ordered set of particle types, looked up by name."
+
     particles: tuple[Particle, ...] = field(default_factory=tuple)
 
     def __post_init__(self):
         names = [p.name for p in self.particles]
         dup = sorted({n for n in names if names.count(n) > 1})
-        if dup: raise ValueError(f"duplicate particle names in ParticleSet: {dup}")
+        if dup:
+            raise ValueError(f"duplicate particle names in ParticleSet: {dup}")
         labels = self.labels
         dup = sorted({v for v in labels.values() if list(labels.values()).count(v) > 1})
-        if dup: raise ValueError(f"duplicate labels in ParticleSet: {dup}")
+        if dup:
+            raise ValueError(f"duplicate labels in ParticleSet: {dup}")
 
     @property
-    def names(self) -> list[str]: return [p.name for p in self.particles]
+    def names(self) -> list[str]:
+        return [p.name for p in self.particles]
+
     @property
-    def total_weight(self) -> float: return float(sum(p.weight for p in self.particles))
+    def total_weight(self) -> float:
+        return float(sum(p.weight for p in self.particles))
+
     @property
     def scored(self) -> tuple[str, ...]:
         "Names of the scored particles (weight > 0), in set order."
         return tuple(p.name for p in self.particles if p.weight > 0)
+
     @property
     def ignored(self) -> tuple[str, ...]:
         "Names of the ignored particles (weight 0)."
         return tuple(p.name for p in self.particles if p.weight == 0)
+
     @property
     def labels(self) -> dict[str, int]:
         "Name -> label (the explicit label, else position in the set + 1)."
         return {p.name: (p.label or i + 1) for i, p in enumerate(self.particles)}
+
     @property
-    def colours(self) -> dict[str, str]: return {p.name: p.colour for p in self.particles}
-    def __len__(self) -> int: return len(self.particles)
-    def __iter__(self): return iter(self.particles)
-    def __contains__(self, name: str) -> bool: return name in self.names
+    def colours(self) -> dict[str, str]:
+        return {p.name: p.colour for p in self.particles}
+
+    def __len__(self) -> int:
+        return len(self.particles)
+
+    def __iter__(self):
+        return iter(self.particles)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.names
 
     def __getitem__(self, name: str) -> Particle:
         for p in self.particles:
-            if p.name == name: return p
+            if p.name == name:
+                return p
         raise KeyError(f"unknown particle type {name!r}; known: {self.names}")
 
     def subset(self, names: Iterable[str]) -> ParticleSet:
         "A new set holding only `names`, in this set's order (labels kept)."
         names = list(names)
-        for n in names: self[n]
+        for n in names:
+            self[n]
         labels = self.labels
-        return ParticleSet(tuple(Particle(**{**asdict(p), "label": labels[p.name]}) for p in self.particles if p.name in names))
+        return ParticleSet(
+            tuple(Particle(**{**asdict(p), "label": labels[p.name]}) for p in self.particles if p.name in names)
+        )
 
     def layout(self, include_ignored: bool = True) -> tuple[str, ...]:
         "Channel names of a segmentation model: background first, then the particles (without the ignored ones if asked)."
@@ -106,46 +147,65 @@ class ParticleSet:
 
     def radii(self, preset: Literal["official", "2nd-place"] = "official") -> dict[str, float]:
         "Name -> radius in Angstrom: the official radii, or the 2nd place's label-painting radii."
-        if preset == "official": return {p.name: float(p.radius_A) for p in self.particles}
-        if preset == "2nd-place": return {p.name: float(p.paint_radius_A or p.radius_A) for p in self.particles}
+        if preset == "official":
+            return {p.name: float(p.radius_A) for p in self.particles}
+        if preset == "2nd-place":
+            return {p.name: float(p.paint_radius_A or p.radius_A) for p in self.particles}
         raise ValueError(f"unknown radius preset {preset!r}; choose 'official' or '2nd-place'")
 
     def copick_objects(self) -> list[dict]:
         "The `pickable_objects` entries of a copick config for this set."
         out = []
         for p in self.particles:
-            o = {"name": p.name, "is_particle": True, "label": self.labels[p.name], "color": _rgba(p.colour),
-                 "radius": p.radius_A}
-            if p.pdb_id: o["pdb_id"] = p.pdb_id
-            if p.map_threshold is not None: o["map_threshold"] = p.map_threshold
+            o = {
+                "name": p.name,
+                "is_particle": True,
+                "label": self.labels[p.name],
+                "color": _rgba(p.colour),
+                "radius": p.radius_A,
+            }
+            if p.pdb_id:
+                o["pdb_id"] = p.pdb_id
+            if p.map_threshold is not None:
+                o["map_threshold"] = p.map_threshold
             out.append(o)
         return out
 
     def to_dict(self) -> dict:
         "Plain data: `{'particles': [{name, radius_A, weight, label, colour, ...}, ...]}` (labels made explicit)."
         labels = self.labels
-        return {"particles": [{k: v for k, v in {**asdict(p), "label": labels[p.name]}.items() if v is not None}
-                              for p in self.particles]}
+        return {
+            "particles": [
+                {k: v for k, v in {**asdict(p), "label": labels[p.name]}.items() if v is not None}
+                for p in self.particles
+            ]
+        }
 
     @classmethod
     def from_dict(cls, d: Mapping | list, where: str = "particle set") -> ParticleSet:
         "A set from plain data: `{'particles': [...]}` or a bare list of particle entries (`name` and `radius_A` required)."
         items = d.get("particles") if isinstance(d, Mapping) else d
-        if not isinstance(items, list) or not items: raise ValueError(f"{where}: expected a non-empty list under 'particles'")
+        if not isinstance(items, list) or not items:
+            raise ValueError(f"{where}: expected a non-empty list under 'particles'")
         known = {f for f in Particle.__dataclass_fields__}
         ps = []
         for i, e in enumerate(items):
             if not isinstance(e, Mapping) or "name" not in e or "radius_A" not in e:
                 raise ValueError(f"{where}: entry {i} needs at least 'name' and 'radius_A', got {e!r}")
             unknown = sorted(set(e) - known)
-            if unknown: raise ValueError(f"{where}: entry {i} ({e['name']!r}) has unknown key(s) {unknown}; known: {sorted(known)}")
+            if unknown:
+                raise ValueError(
+                    f"{where}: entry {i} ({e['name']!r}) has unknown key(s) {unknown}; known: {sorted(known)}"
+                )
             ps.append(Particle(**{"colour": _PALETTE[i % len(_PALETTE)], **e}))
         return cls(tuple(ps))
 
     def to_yaml(self, path: str | Path) -> Path:
         "Write the set as YAML (what `from_yaml` reads)."
         import yaml
-        path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
         return path
 
@@ -153,55 +213,85 @@ class ParticleSet:
     def from_yaml(cls, path: str | Path) -> ParticleSet:
         "Read a particle set from a YAML file (see `to_dict`)."
         import yaml
+
         path = Path(path)
-        try: d = yaml.safe_load(path.read_text())
-        except (OSError, yaml.YAMLError) as e: raise ValueError(f"cannot read particle set {path}: {e}") from e
+        try:
+            d = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as e:
+            raise ValueError(f"cannot read particle set {path}: {e}") from e
         return cls.from_dict(d, str(path))
 
     @classmethod
-    def from_mapping(cls,
-                     radii_A: Mapping[str, float],  # particle name -> radius in Angstrom
-                     weights: Mapping[str, float] | None = None,  # particle name -> weight (default 1)
-                    ) -> ParticleSet:
+    def from_mapping(
+        cls,
+        radii_A: Mapping[str, float],  # particle name -> radius in Angstrom
+        weights: Mapping[str, float] | None = None,  # particle name -> weight (default 1)
+    ) -> ParticleSet:
         "Build a set from name -> radius (and optional name -> weight) mappings."
         weights = dict(weights or {})
         unknown = sorted(set(weights) - set(radii_A))
-        if unknown: raise ValueError(f"weights given for particles without a radius: {unknown}")
-        return cls(tuple(Particle(n, float(r), float(weights.get(n, 1.0)), colour=_PALETTE[i % len(_PALETTE)])
-                         for i, (n, r) in enumerate(radii_A.items())))
+        if unknown:
+            raise ValueError(f"weights given for particles without a radius: {unknown}")
+        return cls(
+            tuple(
+                Particle(n, float(r), float(weights.get(n, 1.0)), colour=_PALETTE[i % len(_PALETTE)])
+                for i, (n, r) in enumerate(radii_A.items())
+            )
+        )
 
     @classmethod
-    def from_copick_config(cls,
-                           path: str | Path,  # a copick JSON config
-                           weights: Mapping[str, float] | None = None,  # name -> weight; competition weights if None
-                          ) -> ParticleSet:
+    def from_copick_config(
+        cls,
+        path: str | Path,  # a copick JSON config
+        weights: Mapping[str, float] | None = None,  # name -> weight; competition weights if None
+    ) -> ParticleSet:
         "Read the particle objects (`is_particle`) of a copick config; weights default to the competition's (1 if unknown)."
         path = Path(path)
-        try: cfg = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as e: raise ValueError(f"cannot read copick config {path}: {e}") from e
+        try:
+            cfg = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as e:
+            raise ValueError(f"cannot read copick config {path}: {e}") from e
         objs = [o for o in cfg.get("pickable_objects", []) if o.get("is_particle", True)]
-        if not objs: raise ValueError(f"copick config {path} has no particle objects")
+        if not objs:
+            raise ValueError(f"copick config {path} has no particle objects")
         known = {p.name: p for p in CZII_PARTICLES}
-        if weights is None: weights = {o["name"]: known[o["name"]].weight if o["name"] in known else 1.0 for o in objs}
+        if weights is None:
+            weights = {o["name"]: known[o["name"]].weight if o["name"] in known else 1.0 for o in objs}
         ps = []
         for i, o in enumerate(objs):
             k = known.get(o["name"])
-            try: radius = float(o.get("radius") or 0)
-            except (TypeError, ValueError): radius = 0.0
-            if not radius > 0: raise ValueError(f"copick config {path}: object {o['name']!r} has no positive 'radius'")
-            ps.append(Particle(o["name"], radius, float(weights.get(o["name"], 1.0)), int(o.get("label") or 0),
-                               k.colour if k else _PALETTE[i % len(_PALETTE)], k.paint_radius_A if k else None,
-                               str(o.get("pdb_id") or ""), o.get("map_threshold"), k.abundance if k else 0.0))
+            try:
+                radius = float(o.get("radius") or 0)
+            except (TypeError, ValueError):
+                radius = 0.0
+            if not radius > 0:
+                raise ValueError(f"copick config {path}: object {o['name']!r} has no positive 'radius'")
+            ps.append(
+                Particle(
+                    o["name"],
+                    radius,
+                    float(weights.get(o["name"], 1.0)),
+                    int(o.get("label") or 0),
+                    k.colour if k else _PALETTE[i % len(_PALETTE)],
+                    k.paint_radius_A if k else None,
+                    str(o.get("pdb_id") or ""),
+                    o.get("map_threshold"),
+                    k.abundance if k else 0.0,
+                )
+            )
         return cls(tuple(ps))
 
 # %% ../../nbs/00_particles.ipynb #aa326186
-CZII_PARTICLES = ParticleSet((
-    Particle("apo-ferritin", 60, 1, 1, "#e6194b", 80, "4V1W", 0.0418, 53.6),
-    Particle("beta-amylase", 65, 0, 2, "#bbbbbb", 65, "1FA2", 0.035, 12.4),
-    Particle("beta-galactosidase", 90, 2, 3, "#3cb44b", 90, "6X1Q", 0.0578, 16.0),
-    Particle("ribosome", 150, 1, 4, "#4363d8", 150, "6EK0", 0.0374, 47.3),
-    Particle("thyroglobulin", 130, 2, 5, "#f58231", 120, "6SCJ", 0.0278, 35.9),
-    Particle("virus-like-particle", 135, 1, 6, "#911eb4", 150, "6N4V", 0.201, 16.1)))
+CZII_PARTICLES = ParticleSet(
+    (
+        Particle("apo-ferritin", 60, 1, 1, "#e6194b", 80, "4V1W", 0.0418, 53.6),
+        Particle("beta-amylase", 65, 0, 2, "#bbbbbb", 65, "1FA2", 0.035, 12.4),
+        Particle("beta-galactosidase", 90, 2, 3, "#3cb44b", 90, "6X1Q", 0.0578, 16.0),
+        Particle("ribosome", 150, 1, 4, "#4363d8", 150, "6EK0", 0.0374, 47.3),
+        Particle("thyroglobulin", 130, 2, 5, "#f58231", 120, "6SCJ", 0.0278, 35.9),
+        Particle("virus-like-particle", 135, 1, 6, "#911eb4", 150, "6N4V", 0.201, 16.1),
+    )
+)
 "The six particle types of the CZII CryoET Object Identification competition (the default set everywhere)."
 
 LAYOUT_7 = CZII_PARTICLES.layout(include_ignored=True)
@@ -209,51 +299,77 @@ LAYOUT_7 = CZII_PARTICLES.layout(include_ignored=True)
 LAYOUT_6 = CZII_PARTICLES.layout(include_ignored=False)
 "Channel order of the 2nd place's 6-class models (no beta-amylase)."
 
+
 def class_layout(out_channels: int, particles: ParticleSet | None = None) -> tuple[str, ...]:
     "Names of the output channels of a model with `out_channels` outputs: the full or the scored layout of `particles`."
     particles = particles or CZII_PARTICLES
     for lay in (particles.layout(True), particles.layout(False)):
-        if len(lay) == out_channels: return lay
+        if len(lay) == out_channels:
+            return lay
     return tuple(f"class_{i}" for i in range(out_channels))
 
 # %% ../../nbs/00_particles.ipynb #3067093d
-PORTAL_NAMES = {"ferritin_complex": "apo-ferritin", "beta_amylase": "beta-amylase", "beta_galactosidase": "beta-galactosidase",
-                "cytosolic_ribosome": "ribosome", "thyroglobulin": "thyroglobulin", "pp7_vlp": "virus-like-particle"}
+PORTAL_NAMES = {
+    "ferritin_complex": "apo-ferritin",
+    "beta_amylase": "beta-amylase",
+    "beta_galactosidase": "beta-galactosidase",
+    "cytosolic_ribosome": "ribosome",
+    "thyroglobulin": "thyroglobulin",
+    "pp7_vlp": "virus-like-particle",
+}
 "Object names of the CZ cryoET Data Portal (datasets 10440-10446) -> the competition's names."
 
-def _name_key(name: str) -> str: return "".join(ch for ch in name.lower() if ch not in "-_ ")
+
+def _name_key(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch not in "-_ ")
+
 
 def canonical_name(
     name: str,  # a particle name as some source writes it
-    name_map: Mapping[str, str] | None = None,  # source name -> our name (default: PORTAL_NAMES); keys match up to -/_/space/case
+    name_map: Mapping[str, str]
+    | None = None,  # source name -> our name (default: PORTAL_NAMES); keys match up to -/_/space/case
     particles: ParticleSet | None = None,  # names already ours (default: CZII_PARTICLES)
 ) -> str:
     "Our name for `name`: itself when the set knows it, else its `name_map` entry (matched up to -, _, space and case), else unchanged."
     particles = particles or CZII_PARTICLES
-    if name in particles: return name
+    if name in particles:
+        return name
     key = _name_key(name)
     for k, v in (PORTAL_NAMES if name_map is None else name_map).items():
-        if _name_key(k) == key: return v
+        if _name_key(k) == key:
+            return v
     for n in particles.names:
-        if _name_key(n) == key: return n
+        if _name_key(n) == key:
+            return n
     return name
+
 
 def load_particles(spec: str | Path | ParticleSet | None) -> ParticleSet:
     "A particle set from `czii`/None (the default), a YAML file (`ParticleSet.to_yaml`) or a copick config (.json)."
-    if spec is None or isinstance(spec, ParticleSet): return spec or CZII_PARTICLES
-    if str(spec).lower() == "czii": return CZII_PARTICLES
+    if spec is None or isinstance(spec, ParticleSet):
+        return spec or CZII_PARTICLES
+    if str(spec).lower() == "czii":
+        return CZII_PARTICLES
     p = Path(spec)
-    if not p.exists(): raise FileNotFoundError(f"no particle set {spec!r}: give 'czii', a YAML file or a copick config")
+    if not p.exists():
+        raise FileNotFoundError(f"no particle set {spec!r}: give 'czii', a YAML file or a copick config")
     return ParticleSet.from_copick_config(p) if p.suffix == ".json" else ParticleSet.from_yaml(p)
 
 # %% ../../nbs/00_particles.ipynb #3d48a8d3
 PICK_COLUMNS = ("run", "particle_type", "x", "y", "z")
 "The picks schema used by every package: run name, particle type, position x, y, z in Angstrom (a `score` may follow)."
-PICKS_SCHEMA = {"run": pl.String, "particle_type": pl.String, "x": pl.Float64, "y": pl.Float64, "z": pl.Float64,
-                "score": pl.Float64}
+PICKS_SCHEMA = {
+    "run": pl.String,
+    "particle_type": pl.String,
+    "x": pl.Float64,
+    "y": pl.Float64,
+    "z": pl.Float64,
+    "score": pl.Float64,
+}
 "Column dtypes of a picks table."
 KAGGLE_COLUMNS = ("id", "experiment", "particle_type", "x", "y", "z")
 "The Kaggle submission CSV's columns: `experiment` is the run name, only at that boundary."
+
 
 def empty_picks(with_score: bool = True) -> pl.DataFrame:
     "A picks table with no rows and the schema's columns."

@@ -21,15 +21,21 @@ __all__ = ['picks_table', 'fbeta_from_counts', 'ScoreResult', 'score']
 
 # %% ../../nbs/01_score.ipynb #efeeddbd
 def _to_polars(obj: Any, what: str) -> pl.DataFrame:
-    if isinstance(obj, pl.DataFrame): return obj
+    if isinstance(obj, pl.DataFrame):
+        return obj
     if isinstance(obj, (str, Path)):
         path = Path(obj)
-        if not path.exists(): raise FileNotFoundError(f"{what}: no such file {path}")
-        try: return pl.read_csv(path, infer_schema=False)
-        except Exception as e: raise ValueError(f"{what}: cannot read CSV {path}: {e}") from e
+        if not path.exists():
+            raise FileNotFoundError(f"{what}: no such file {path}")
+        try:
+            return pl.read_csv(path, infer_schema=False)
+        except Exception as e:
+            raise ValueError(f"{what}: cannot read CSV {path}: {e}") from e
     if hasattr(obj, "columns") and hasattr(obj, "to_numpy"):  # pandas, without importing it
-        try: return pl.from_pandas(obj)  # Arrow-backed string columns convert without a Python object per value
-        except Exception: return pl.DataFrame({str(c): obj[c].to_numpy() for c in obj.columns})
+        try:
+            return pl.from_pandas(obj)  # Arrow-backed string columns convert without a Python object per value
+        except Exception:
+            return pl.DataFrame({str(c): obj[c].to_numpy() for c in obj.columns})
     raise TypeError(f"{what}: expected a polars/pandas DataFrame or a CSV path, got {type(obj).__name__}")
 
 # %% ../../nbs/01_score.ipynb #67b53515
@@ -40,19 +46,23 @@ def picks_table(
 ) -> pl.DataFrame:
     "Validate a picks table and return it in the picks schema: `run, particle_type` strings, `x, y, z` Float64."
     df = _to_polars(obj, what)
-    if "run" not in df.columns and "experiment" in df.columns: df = df.rename({"experiment": "run"})  # Kaggle CSV
+    if "run" not in df.columns and "experiment" in df.columns:
+        df = df.rename({"experiment": "run"})  # Kaggle CSV
     elif "run" in df.columns and "experiment" in df.columns:
         raise ValueError(f"{what}: has both 'run' and 'experiment' columns; keep one (the run name)")
     missing = [c for c in PICK_COLUMNS + tuple(extra_numeric) if c not in df.columns]
-    if missing: raise ValueError(f"{what}: missing column(s) {missing}; found {df.columns}")
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {missing}; found {df.columns}")
     out = {}
     for c in ("run", "particle_type"):
         s = df[c].cast(pl.String)
-        if s.null_count(): raise ValueError(f"{what}: column {c!r} has {s.null_count()} empty value(s)")
+        if s.null_count():
+            raise ValueError(f"{what}: column {c!r} has {s.null_count()} empty value(s)")
         out[c] = s
     for c in ("x", "y", "z") + tuple(extra_numeric):
         s = df[c]
-        if s.dtype == pl.String: s = s.str.strip_chars()
+        if s.dtype == pl.String:
+            s = s.str.strip_chars()
         f = s.cast(pl.Float64, strict=False)
         bad = f.is_null() & s.is_not_null()
         if bad.any():
@@ -62,8 +72,9 @@ def picks_table(
         nonfinite = ~np.isfinite(v) if len(v) else np.zeros(0, bool)
         if nonfinite.any():
             i = int(np.flatnonzero(nonfinite)[0])
-            raise ValueError(f"{what}: column {c!r} has {int(nonfinite.sum())} NaN, infinite or empty value(s), "
-                             f"first at row {i}")
+            raise ValueError(
+                f"{what}: column {c!r} has {int(nonfinite.sum())} NaN, infinite or empty value(s), first at row {i}"
+            )
         out[c] = f
     rest = [c for c in df.columns if c not in out]
     return df.with_columns(**out).select(list(PICK_COLUMNS) + rest + list(extra_numeric))
@@ -75,6 +86,7 @@ def _stack4(xyz: np.ndarray, group: np.ndarray, sep: float) -> np.ndarray:
     np.multiply(group, sep, out=out[:, 3], casting="unsafe")
     return out
 
+
 def _within(a: np.ndarray, b: np.ndarray, dist: float) -> np.ndarray:
     "`|a - b| <= dist` per row (last axis x, y, z) as scipy's KD-tree ball query decides it: `(dx² + dy²) + dz² <= dist²`."
     d = a - b
@@ -82,11 +94,14 @@ def _within(a: np.ndarray, b: np.ndarray, dist: float) -> np.ndarray:
     s += d[..., 2] * d[..., 2]
     return s <= dist * dist
 
-def _pairs(ref_xyz: np.ndarray, ref_grp: np.ndarray, cand_xyz: np.ndarray, cand_grp: np.ndarray,
-           dist: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+
+def _pairs(
+    ref_xyz: np.ndarray, ref_grp: np.ndarray, cand_xyz: np.ndarray, cand_grp: np.ndarray, dist: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     "All (ref index, candidate index, distance) with the same group and distance <= `dist`."
     if len(ref_xyz) == 0 or len(cand_xyz) == 0:
-        e = np.zeros(0, np.int64); return e, e, np.zeros(0)
+        e = np.zeros(0, np.int64)
+        return e, e, np.zeros(0)
     sep = 4.0 * dist + 1.0
     tr = cKDTree(_stack4(ref_xyz, ref_grp, sep), balanced_tree=False, compact_nodes=False)
     tc = cKDTree(_stack4(cand_xyz, cand_grp, sep), balanced_tree=False, compact_nodes=False)
@@ -96,9 +111,12 @@ def _pairs(ref_xyz: np.ndarray, ref_grp: np.ndarray, cand_xyz: np.ndarray, cand_
     return i[ok], j[ok], v[ok]
 
 # %% ../../nbs/01_score.ipynb #659c0530
-def _hits(ref_xyz: np.ndarray, ref_grp: np.ndarray, cand_xyz: np.ndarray, cand_grp: np.ndarray, dist: float) -> np.ndarray:
+def _hits(
+    ref_xyz: np.ndarray, ref_grp: np.ndarray, cand_xyz: np.ndarray, cand_grp: np.ndarray, dist: float
+) -> np.ndarray:
     "For each reference, whether a candidate of its group lies within `dist` (one nearest-neighbour query)."
-    if len(ref_xyz) == 0 or len(cand_xyz) == 0: return np.zeros(len(ref_xyz), bool)
+    if len(ref_xyz) == 0 or len(cand_xyz) == 0:
+        return np.zeros(len(ref_xyz), bool)
     sep = 4.0 * dist + 1.0
     tc = cKDTree(_stack4(cand_xyz, cand_grp, sep), balanced_tree=False, compact_nodes=False)
     _, j = tc.query(_stack4(ref_xyz, ref_grp, sep), k=1, distance_upper_bound=dist * (1 + 1e-9) + 1e-9)
@@ -108,13 +126,15 @@ def _hits(ref_xyz: np.ndarray, ref_grp: np.ndarray, cand_xyz: np.ndarray, cand_g
     return hit
 
 # %% ../../nbs/01_score.ipynb #54d4344b
-def _hungarian_tp(ref_xyz: np.ndarray, ref_grp: np.ndarray, cand_xyz: np.ndarray, cand_grp: np.ndarray,
-                  dist: float, n_groups: int) -> np.ndarray:
+def _hungarian_tp(
+    ref_xyz: np.ndarray, ref_grp: np.ndarray, cand_xyz: np.ndarray, cand_grp: np.ndarray, dist: float, n_groups: int
+) -> np.ndarray:
     "Per group, the size of a maximum one-to-one matching of pairs within `dist`."
     tp = np.zeros(n_groups, np.int64)
     i, j, _ = _pairs(ref_xyz, ref_grp, cand_xyz, cand_grp, dist)
     for g in np.unique(ref_grp[i]):
-        r = np.flatnonzero(ref_grp == g); c = np.flatnonzero(cand_grp == g)
+        r = np.flatnonzero(ref_grp == g)
+        c = np.flatnonzero(cand_grp == g)
         ok = _within(cand_xyz[None, c, :], ref_xyz[r, None, :], dist)
         cost = np.where(ok, 0.0, 1.0)  # maximise the number of pairs within the distance
         rr, cc = linear_sum_assignment(cost)
@@ -133,6 +153,7 @@ def fbeta_from_counts(tp: float, fp: float, fn: float, beta: float = 4.0) -> tup
 @dataclass
 class ScoreResult:
     "The weighted F-beta and its breakdown."
+
     score: float  # the weighted average F-beta
     per_class: pl.DataFrame  # particle_type, tp, fp, fn, precision, recall, fbeta, weight
     per_run: pl.DataFrame  # run, particle_type, n_reference, n_candidate, tp, fp, fn
@@ -141,47 +162,66 @@ class ScoreResult:
 
     def to_dict(self) -> dict:
         "The JSON form: `{'score': float, 'per_class': {type: {tp, fp, fn, precision, recall, fbeta, weight}}}`."
-        return {"score": self.score,
-                "per_class": {r["particle_type"]: {k: r[k] for k in ("tp", "fp", "fn", "precision", "recall", "fbeta", "weight")}
-                              for r in self.per_class.iter_rows(named=True)}}
+        return {
+            "score": self.score,
+            "per_class": {
+                r["particle_type"]: {k: r[k] for k in ("tp", "fp", "fn", "precision", "recall", "fbeta", "weight")}
+                for r in self.per_class.iter_rows(named=True)
+            },
+        }
 
     def table(self) -> str:
         "A readable text table."
         head = f"{'particle_type':<22}{'tp':>7}{'fp':>7}{'fn':>7}{'precision':>11}{'recall':>9}{'F':>8}{'weight':>8}"
         rows = [head, "-" * len(head)]
         for r in self.per_class.iter_rows(named=True):
-            rows.append(f"{r['particle_type']:<22}{r['tp']:>7}{r['fp']:>7}{r['fn']:>7}{r['precision']:>11.4f}"
-                        f"{r['recall']:>9.4f}{r['fbeta']:>8.4f}{r['weight']:>8g}")
+            rows.append(
+                f"{r['particle_type']:<22}{r['tp']:>7}{r['fp']:>7}{r['fn']:>7}{r['precision']:>11.4f}"
+                f"{r['recall']:>9.4f}{r['fbeta']:>8.4f}{r['weight']:>8g}"
+            )
         rows.append(f"score (F{self.beta:g}, {self.matching} matching): {self.score:.6f}")
         return "\n".join(rows)
 
-    def __repr__(self) -> str: return self.table()
+    def __repr__(self) -> str:
+        return self.table()
 
 # %% ../../nbs/01_score.ipynb #01882cd7
 def _check_types(df: pl.DataFrame, particles: ParticleSet, what: str) -> None:
     unknown = sorted(set(df["particle_type"].unique().to_list()) - set(particles.names))
-    if unknown: raise ValueError(f"Unrecognized particle_type {unknown} in {what}; known: {particles.names}")
+    if unknown:
+        raise ValueError(f"Unrecognized particle_type {unknown} in {what}; known: {particles.names}")
+
 
 def _check_codes(df: pl.DataFrame, codes: np.ndarray, particles: ParticleSet, what: str) -> None:
     "`_check_types` from precomputed particle-type codes (-1: unknown)."
-    if (codes < 0).any(): _check_types(df.filter(pl.Series(codes < 0)), particles, what)
+    if (codes < 0).any():
+        _check_types(df.filter(pl.Series(codes < 0)), particles, what)
+
 
 def _check_duplicates(sol: pl.DataFrame, run_codes: np.ndarray | None = None, xyz: np.ndarray | None = None) -> None:
-    if run_codes is not None and xyz is not None and len(xyz):  # fast path: a hash of (run, x, y, z); exact check on a clash
-        h = (np.ascontiguousarray(xyz) + 0.0).view(np.uint64)  # + 0.0: -0.0 hashes as 0.0 * np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], np.uint64)
+    if (
+        run_codes is not None and xyz is not None and len(xyz)
+    ):  # fast path: a hash of (run, x, y, z); exact check on a clash
+        h = (np.ascontiguousarray(xyz) + 0.0).view(
+            np.uint64
+        )  # + 0.0: -0.0 hashes as 0.0 * np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], np.uint64)
         h = h[:, 0] ^ h[:, 1] ^ h[:, 2] ^ (run_codes.astype(np.uint64) * np.uint64(0x27D4EB2F165667C5))
         h.sort()
-        if not (h[1:] == h[:-1]).any(): return
+        if not (h[1:] == h[:-1]).any():
+            return
     dup = sol.filter(sol.select("run", "x", "y", "z").is_duplicated())
     if len(dup):
         r = dup.row(0, named=True)
-        raise ValueError(f"solution: {len(dup)} rows share (run, x, y, z), e.g. run {r['run']!r} "
-                         f"at ({r['x']}, {r['y']}, {r['z']}); duplicate reference points are not allowed")
+        raise ValueError(
+            f"solution: {len(dup)} rows share (run, x, y, z), e.g. run {r['run']!r} "
+            f"at ({r['x']}, {r['y']}, {r['z']}); duplicate reference points are not allowed"
+        )
 
 # %% ../../nbs/01_score.ipynb #ab682314
 def _codes(values: pl.Series, categories: list[str]) -> np.ndarray:
     "Integer code of each value in `categories` (-1 when absent)."
     return values.cast(pl.Enum(categories), strict=False).to_physical().fill_null(-1).to_numpy().astype(np.int64)
+
 
 def _xyz(df: pl.DataFrame) -> np.ndarray:
     return np.ascontiguousarray(df.select("x", "y", "z").to_numpy(), dtype=np.float64).reshape(-1, 3)
@@ -189,13 +229,22 @@ def _xyz(df: pl.DataFrame) -> np.ndarray:
 # %% ../../nbs/01_score.ipynb #bea6ea3f
 def _check_score_args(beta: float, distance_multiplier: float, particles: ParticleSet) -> None:
     "Refuse arguments that would give a meaningless score instead of an error."
-    try: b, d = float(beta), float(distance_multiplier)
-    except (TypeError, ValueError): raise ValueError(f"beta and distance_multiplier must be numbers, got {beta!r}, {distance_multiplier!r}") from None
-    if not (np.isfinite(b) and b > 0): raise ValueError(f"beta must be a finite number > 0 (4 for the competition), got {beta}")
-    if not (np.isfinite(d) and d > 0): raise ValueError(f"distance_multiplier must be a finite number > 0, got {distance_multiplier}")
-    if len(particles) == 0: raise ValueError("the particle set is empty: nothing to score")
+    try:
+        b, d = float(beta), float(distance_multiplier)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"beta and distance_multiplier must be numbers, got {beta!r}, {distance_multiplier!r}"
+        ) from None
+    if not (np.isfinite(b) and b > 0):
+        raise ValueError(f"beta must be a finite number > 0 (4 for the competition), got {beta}")
+    if not (np.isfinite(d) and d > 0):
+        raise ValueError(f"distance_multiplier must be a finite number > 0, got {distance_multiplier}")
+    if len(particles) == 0:
+        raise ValueError("the particle set is empty: nothing to score")
     if not particles.total_weight > 0:
-        raise ValueError(f"every particle weight is 0 ({particles.names}): the weighted score is undefined; give at least one weight > 0")
+        raise ValueError(
+            f"every particle weight is 0 ({particles.names}): the weighted score is undefined; give at least one weight > 0"
+        )
 
 # %% ../../nbs/01_score.ipynb #8578caa0
 def score(
@@ -208,12 +257,14 @@ def score(
     particles: ParticleSet = CZII_PARTICLES,  # radii and weights
 ) -> ScoreResult:
     "Score `submission` against `solution` with the competition's weighted F-beta."
-    if matching not in ("kaggle", "hungarian"): raise ValueError(f"matching must be 'kaggle' or 'hungarian', got {matching!r}")
+    if matching not in ("kaggle", "hungarian"):
+        raise ValueError(f"matching must be 'kaggle' or 'hungarian', got {matching!r}")
     _check_score_args(beta, distance_multiplier, particles)
     sol, sub = picks_table(solution, "solution"), picks_table(submission, "submission")
     names = [p.name for p in particles]
     st, ct = _codes(sol["particle_type"], names), _codes(sub["particle_type"], names)  # strings are encoded once
-    _check_codes(sub, ct, particles, "submission"); _check_codes(sol, st, particles, "solution")
+    _check_codes(sub, ct, particles, "submission")
+    _check_codes(sol, st, particles, "solution")
     experiments = sol["run"].unique(maintain_order=True).to_list()
     sg, cg_all = _codes(sol["run"], experiments), _codes(sub["run"], experiments)  # -1: a run absent from the solution
     sx, cx_all = _xyz(sol), _xyz(sub)
@@ -226,20 +277,47 @@ def score(
             rm, cm = st == k, (ct == k) & (cg_all >= 0)
             rg, cg, rx, cx, d = sg[rm], cg_all[cm], sx[rm], cx_all[cm], p.radius_A * distance_multiplier
             n_ref, n_cand = np.bincount(rg, minlength=n_exp), np.bincount(cg, minlength=n_exp)
-            if matching == "kaggle": tp_e = np.bincount(rg[_hits(rx, rg, cx, cg, d)], minlength=n_exp)
-            else: tp_e = _hungarian_tp(rx, rg, cx, cg, d, n_exp)
+            if matching == "kaggle":
+                tp_e = np.bincount(rg[_hits(rx, rg, cx, cg, d)], minlength=n_exp)
+            else:
+                tp_e = _hungarian_tp(rx, rg, cx, cg, d, n_exp)
             fp_e, fn_e = n_cand - tp_e, n_ref - tp_e
             tp, fp, fn = int(tp_e.sum()), int(fp_e.sum()), int(fn_e.sum())
-            exp_rows += [(e, p.name, int(n_ref[k]), int(n_cand[k]), int(tp_e[k]), int(fp_e[k]), int(fn_e[k]))
-                         for k, e in enumerate(experiments)]
+            exp_rows += [
+                (e, p.name, int(n_ref[k]), int(n_cand[k]), int(tp_e[k]), int(fp_e[k]), int(fn_e[k]))
+                for k, e in enumerate(experiments)
+            ]
         prec, rec, f = fbeta_from_counts(tp, fp, fn, beta)
         rows.append((p.name, tp, fp, fn, prec, rec, f, float(p.weight)))
-    per_class = pl.DataFrame(rows, schema={"particle_type": pl.String, "tp": pl.Int64, "fp": pl.Int64, "fn": pl.Int64,
-                             "precision": pl.Float64, "recall": pl.Float64, "fbeta": pl.Float64, "weight": pl.Float64},
-                             orient="row")
-    per_exp = pl.DataFrame(exp_rows, orient="row", schema={"run": pl.String, "particle_type": pl.String,
-                           "n_reference": pl.Int64, "n_candidate": pl.Int64, "tp": pl.Int64, "fp": pl.Int64, "fn": pl.Int64})
+    per_class = pl.DataFrame(
+        rows,
+        schema={
+            "particle_type": pl.String,
+            "tp": pl.Int64,
+            "fp": pl.Int64,
+            "fn": pl.Int64,
+            "precision": pl.Float64,
+            "recall": pl.Float64,
+            "fbeta": pl.Float64,
+            "weight": pl.Float64,
+        },
+        orient="row",
+    )
+    per_exp = pl.DataFrame(
+        exp_rows,
+        orient="row",
+        schema={
+            "run": pl.String,
+            "particle_type": pl.String,
+            "n_reference": pl.Int64,
+            "n_candidate": pl.Int64,
+            "tp": pl.Int64,
+            "fp": pl.Int64,
+            "fn": pl.Int64,
+        },
+    )
     total = 0.0
-    for r in rows: total += r[6] * r[7]
+    for r in rows:
+        total += r[6] * r[7]
     tw = particles.total_weight
     return ScoreResult(total / tw if tw > 0 else 0.0, per_class, per_exp, beta, matching)

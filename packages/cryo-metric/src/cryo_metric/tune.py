@@ -21,6 +21,7 @@ __all__ = ['TuneResult', 'tune_thresholds']
 @dataclass
 class TuneResult:
     "Best per-class thresholds, the score they reach, and the whole curve."
+
     thresholds: dict[str, float]  # particle_type -> keep candidates with score >= threshold
     score: float  # the weighted F-beta reached with these thresholds
     best: pl.DataFrame  # one row per class at its best threshold
@@ -59,26 +60,32 @@ def tune_thresholds(
     "Find per-class thresholds on `score_column` that maximise the competition metric (kaggle matching)."
     _check_score_args(beta, distance_multiplier, particles)
     sol, sub = picks_table(solution, "solution"), picks_table(submission, "submission", (score_column,))
-    _check_types(sub, particles, "submission"); _check_types(sol, particles, "solution"); _check_duplicates(sol)
+    _check_types(sub, particles, "submission")
+    _check_types(sol, particles, "solution")
+    _check_duplicates(sol)
     runs = sol["run"].unique(maintain_order=True).to_list()
     sub = sub.filter(pl.col("run").is_in(runs))
     sol_types = set(sol["particle_type"].to_list())
     curves, best, thresholds, total = [], [], {}, 0.0
     for p in particles:
-        if p.name not in sol_types: continue
+        if p.name not in sol_types:
+            continue
         r, c = sol.filter(pl.col("particle_type") == p.name), sub.filter(pl.col("particle_type") == p.name)
         s = c[score_column].to_numpy().astype(np.float64)
-        i, j, _ = _pairs(_xyz(r), _codes(r["run"], runs), _xyz(c), _codes(c["run"], runs),
-                         p.radius_A * distance_multiplier)
+        i, j, _ = _pairs(
+            _xyz(r), _codes(r["run"], runs), _xyz(c), _codes(c["run"], runs), p.radius_A * distance_multiplier
+        )
         ref_best = np.full(len(r), -np.inf)
         np.maximum.at(ref_best, i, s[j])
         cv = _curve(ref_best, s, beta)
-        if len(s) == 0: continue
+        if len(s) == 0:
+            continue
         k = int(np.argmax(cv["fbeta"]))  # first maximum: the highest threshold reaching the best F
         thresholds[p.name] = float(cv["threshold"][k])
         total += p.weight * float(cv["fbeta"][k])
         df = pl.DataFrame(cv).with_columns(particle_type=pl.lit(p.name))
-        curves.append(df); best.append(df.slice(k, 1))
+        curves.append(df)
+        best.append(df.slice(k, 1))
     cols = ["particle_type", "threshold", "n_candidate", "tp", "fp", "fn", "precision", "recall", "fbeta"]
     empty = pl.DataFrame(schema={c: (pl.String if c == "particle_type" else pl.Float64) for c in cols})
     curve = pl.concat(curves).select(cols) if curves else empty

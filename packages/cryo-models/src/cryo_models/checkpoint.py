@@ -9,9 +9,10 @@ import os
 import pickle
 import re
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
+from collections.abc import Mapping
 
 import torch
 from torch import nn
@@ -26,12 +27,14 @@ __all__ = ['CheckpointInfo', 'CheckpointMismatchError', 'safe_load', 'match_arch
 @dataclass
 class CheckpointInfo:
     "What a loaded checkpoint says about itself."
+
     arch: str  # registry name
     constructor: dict[str, Any]  # constructor arguments
     classes: tuple[str, ...]  # output channel names
     normalization: str = "patch"  # input normalisation the model was trained with
     source_format: str = "cryo-models"  # "cryo-models", "lightning" or "state_dict"
     extra: dict[str, Any] = field(default_factory=dict)  # anything else stored (epoch, config, metrics)
+
 
 class CheckpointMismatchError(ValueError):
     "A checkpoint's tensors do not fit the requested architecture."
@@ -41,10 +44,12 @@ def _allowed_globals() -> list:
     "Classes a checkpoint may name besides what torch's weights_only loader allows (tensors, dict, OrderedDict, lists, numbers, strings)."
     return []  # nothing: the seed's and our Lightning checkpoints hold plain containers only (hyper_parameters as a dict)
 
+
 def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
     "torch.load with weights_only=True (tensors, plain containers and an allowlist): a file's contents never run."
     path = Path(path)
-    if not path.is_file(): raise FileNotFoundError(f"no such checkpoint: {path}")
+    if not path.is_file():
+        raise FileNotFoundError(f"no such checkpoint: {path}")
     try:
         with torch.serialization.safe_globals(_allowed_globals()):
             return torch.load(path, map_location=map_location, weights_only=True)
@@ -53,11 +58,14 @@ def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> Any
         names = sorted(set(re.findall(r"GLOBAL ([\w.]+)", msg)))
         detail = re.search(r"WeightsUnpickler error:\s*(.+)", msg, flags=re.S)
         detail = " ".join(detail.group(1).split("Check the documentation")[0].split()) if detail else ""
-        if names: detail = f"it needs {', '.join(names)}"
+        if names:
+            detail = f"it needs {', '.join(names)}"
         if not detail or "Unsupported operand" in detail:
             raise ValueError(f"cannot read checkpoint {path}: truncated, corrupt or not a PyTorch file") from None
-        raise ValueError(f"refusing to load checkpoint {path}: {detail}, which is not allowed (only tensors and plain "
-                         "containers are; nothing in a checkpoint is executed)") from None
+        raise ValueError(
+            f"refusing to load checkpoint {path}: {detail}, which is not allowed (only tensors and plain "
+            "containers are; nothing in a checkpoint is executed)"
+        ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ValueError(f"cannot read checkpoint {path}: truncated, corrupt or not a PyTorch file ({first})") from None
@@ -65,27 +73,34 @@ def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> Any
 # %% ../../nbs/06_checkpoint.ipynb #ae588f5e
 _SIGS: dict[str, dict[str, tuple[int, ...]]] = {}
 
+
 def _signature(name: str) -> dict[str, tuple[int, ...]]:
     if name not in _SIGS:
-        with torch.device("meta"): m = create_model(name)
+        with torch.device("meta"):
+            m = create_model(name)
         _SIGS[name] = {k: tuple(v.shape) for k, v in m.state_dict().items()}
     return _SIGS[name]
 
+
 def _shapes(sd: Mapping[str, torch.Tensor]) -> dict[str, tuple[int, ...]]:
     return {k: tuple(v.shape) for k, v in sd.items()}
+
 
 def match_architecture(state_dict: Mapping[str, torch.Tensor]) -> str | None:
     "The registered architecture (default constructor) whose keys and shapes equal those of `state_dict`, if any."
     shapes = _shapes(state_dict)
     for name in ARCHITECTURES:
-        if _signature(name) == shapes: return name
+        if _signature(name) == shapes:
+            return name
     return None
 
 # %% ../../nbs/06_checkpoint.ipynb #9c1efac7
 def _mismatch_report(expected: dict[str, tuple], got: dict[str, tuple], limit: int = 10) -> str:
     missing = [k for k in expected if k not in got]
     unexpected = [k for k in got if k not in expected]
-    shapes = [f"{k}: checkpoint {got[k]} vs model {expected[k]}" for k in expected if k in got and got[k] != expected[k]]
+    shapes = [
+        f"{k}: checkpoint {got[k]} vs model {expected[k]}" for k in expected if k in got and got[k] != expected[k]
+    ]
     lines = []
     for title, items in (("missing keys", missing), ("unexpected keys", unexpected), ("shape mismatches", shapes)):
         if items:
@@ -93,13 +108,17 @@ def _mismatch_report(expected: dict[str, tuple], got: dict[str, tuple], limit: i
             lines.append(f"  {len(items)} {title}{more}:\n    " + "\n    ".join(items[:limit]))
     return "\n".join(lines)
 
+
 def strict_load(model: nn.Module, state_dict: Mapping[str, torch.Tensor], name: str = "model") -> nn.Module:
     "Load `state_dict` into `model` after checking keys and shapes; raise CheckpointMismatchError with a full report."
     expected, got = _shapes(model.state_dict()), _shapes(state_dict)
     if expected != got:
         fit = match_architecture(state_dict)
-        hint = f"\nThe checkpoint fits registered architecture {fit!r}: load it with name={fit!r}." if fit else \
-               "\nNo registered architecture (with its default constructor) fits this checkpoint."
+        hint = (
+            f"\nThe checkpoint fits registered architecture {fit!r}: load it with name={fit!r}."
+            if fit
+            else "\nNo registered architecture (with its default constructor) fits this checkpoint."
+        )
         raise CheckpointMismatchError(f"checkpoint does not fit {name}:\n{_mismatch_report(expected, got)}{hint}")
     model.load_state_dict(state_dict, strict=True)
     return model
@@ -107,19 +126,24 @@ def strict_load(model: nn.Module, state_dict: Mapping[str, torch.Tensor], name: 
 # %% ../../nbs/06_checkpoint.ipynb #8de8462e
 def _unwrap(obj: Any) -> tuple[str, dict[str, torch.Tensor], dict]:
     "Return (format, model state_dict, metadata) of a loaded checkpoint object."
-    if isinstance(obj, Mapping) and obj.get("format") == "cryo-models": return "cryo-models", dict(obj["state_dict"]), dict(obj)
+    if isinstance(obj, Mapping) and obj.get("format") == "cryo-models":
+        return "cryo-models", dict(obj["state_dict"]), dict(obj)
     if isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj["state_dict"], Mapping):
         sd = obj["state_dict"]
         if not any(k.startswith("model.") for k in sd):
-            raise ValueError("Lightning checkpoint without 'model.'-prefixed keys; keys start with "
-                             f"{sorted({k.split('.')[0] for k in sd})[:5]}")
-        model_sd = {k[len("model."):]: v for k, v in sd.items() if k.startswith("model.")}
+            raise ValueError(
+                "Lightning checkpoint without 'model.'-prefixed keys; keys start with "
+                f"{sorted({k.split('.')[0] for k in sd})[:5]}"
+            )
+        model_sd = {k[len("model.") :]: v for k, v in sd.items() if k.startswith("model.")}
         meta = {k: obj[k] for k in ("epoch", "global_step", "hyper_parameters", "cryo") if k in obj}
         return "lightning", model_sd, meta
     if isinstance(obj, Mapping) and obj and all(isinstance(v, torch.Tensor) for v in obj.values()):
         return "state_dict", dict(obj), {}
-    raise ValueError("not a recognised checkpoint: expected a cryo-models checkpoint, a Lightning checkpoint "
-                     "with 'state_dict', or a plain state_dict")
+    raise ValueError(
+        "not a recognised checkpoint: expected a cryo-models checkpoint, a Lightning checkpoint "
+        "with 'state_dict', or a plain state_dict"
+    )
 
 # %% ../../nbs/06_checkpoint.ipynb #de23a8b2
 def load_checkpoint(
@@ -131,31 +155,50 @@ def load_checkpoint(
     "Load a checkpoint strictly into a registry model."
     path = Path(path)
     obj = safe_load(path, map_location)
-    try: fmt, sd, meta = _unwrap(obj)
-    except ValueError as e: raise ValueError(f"{path}: {e}") from None
+    try:
+        fmt, sd, meta = _unwrap(obj)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
     if fmt == "cryo-models":
         arch = name or meta["arch"]
         if name and name != meta["arch"]:
             raise CheckpointMismatchError(f"{path} holds a {meta['arch']!r} model, not {name!r}")
         kwargs = {**meta.get("constructor", {}), **overrides}
         model = create_model(arch, **kwargs)
-        info = CheckpointInfo(arch, model.cryo_constructor, tuple(meta.get("classes") or model.cryo_classes),
-                              meta.get("normalization", "patch"), fmt, dict(meta.get("extra", {})))
+        info = CheckpointInfo(
+            arch,
+            model.cryo_constructor,
+            tuple(meta.get("classes") or model.cryo_classes),
+            meta.get("normalization", "patch"),
+            fmt,
+            dict(meta.get("extra", {})),
+        )
     elif fmt == "lightning" and isinstance(meta.get("cryo"), dict):  # written by cryo-train: self-describing
         c = meta["cryo"]
         arch = name or c["arch"]
         model = create_model(arch, **{**c.get("constructor", {}), **overrides})
-        info = CheckpointInfo(arch, model.cryo_constructor, tuple(c.get("classes") or model.cryo_classes),
-                              c.get("normalization", "patch"), fmt, {k: v for k, v in meta.items() if k != "cryo"})
+        info = CheckpointInfo(
+            arch,
+            model.cryo_constructor,
+            tuple(c.get("classes") or model.cryo_classes),
+            c.get("normalization", "patch"),
+            fmt,
+            {k: v for k, v in meta.items() if k != "cryo"},
+        )
     else:
         arch = name or match_architecture(sd)
         if arch is None:
-            raise CheckpointMismatchError(f"{path}: no registered architecture fits this checkpoint "
-                                          f"({len(sd)} tensors); pass name= and constructor overrides")
+            raise CheckpointMismatchError(
+                f"{path}: no registered architecture fits this checkpoint "
+                f"({len(sd)} tensors); pass name= and constructor overrides"
+            )
         model = create_model(arch, **overrides)
         info = CheckpointInfo(arch, model.cryo_constructor, model.cryo_classes, "patch", fmt, meta)
     strict_load(model, sd, f"{arch} (from {path.name})")
-    model.cryo_info, model.cryo_classes = info, tuple(info.classes)  # another particle set's names survive the round trip
+    model.cryo_info, model.cryo_classes = (
+        info,
+        tuple(info.classes),
+    )  # another particle set's names survive the round trip
     return model.eval()
 
 # %% ../../nbs/06_checkpoint.ipynb #d2aafbe2
@@ -168,24 +211,33 @@ def save_checkpoint(
 ) -> Path:
     "Write a self-describing checkpoint (architecture, constructor, classes, normalisation, weights) atomically."
     path = Path(path)
-    if path.exists() and not overwrite: raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
     arch = getattr(model, "cryo_arch", None)
-    if arch is None: raise ValueError("model has no cryo_arch: build it with cryo_models.create_model")
+    if arch is None:
+        raise ValueError("model has no cryo_arch: build it with cryo_models.create_model")
     get_spec(arch)
     ctor = dict(model.cryo_constructor)
-    obj = {"format": "cryo-models", "version": 1, "arch": arch,
-           "constructor": {k: list(v) if isinstance(v, tuple) else v for k, v in ctor.items()},
-           "classes": list(getattr(model, "cryo_classes", class_layout(int(ctor["out_channels"])))),
-           "normalization": normalization, "extra": dict(extra or {}),
-           "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()}}
+    obj = {
+        "format": "cryo-models",
+        "version": 1,
+        "arch": arch,
+        "constructor": {k: list(v) if isinstance(v, tuple) else v for k, v in ctor.items()},
+        "classes": list(getattr(model, "cryo_classes", class_layout(int(ctor["out_channels"])))),
+        "normalization": normalization,
+        "extra": dict(extra or {}),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    m = os.umask(0); os.umask(m)
+    m = os.umask(0)
+    os.umask(m)
     os.fchmod(fd, 0o666 & ~m)  # mkstemp makes 0600: follow the umask like any other output
     os.close(fd)
     try:
         torch.save(obj, tmp)
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp): os.remove(tmp)
+        if os.path.exists(tmp):
+            os.remove(tmp)
     return path

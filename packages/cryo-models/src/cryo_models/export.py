@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -27,21 +27,35 @@ def export_onnx(
     arch = getattr(model, "cryo_arch", None)
     if arch is not None:
         from cryo_models.registry import check_input_size
+
         check_input_size(arch, roi_size)
     model = model.eval()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     dummy = torch.zeros(1, in_channels, *roi_size)
     with torch.no_grad():
-        torch.onnx.export(model, (dummy,), str(path), input_names=["images"], output_names=["logits"],
-                          dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}}, opset_version=opset, dynamo=False)
+        torch.onnx.export(
+            model,
+            (dummy,),
+            str(path),
+            input_names=["images"],
+            output_names=["logits"],
+            dynamic_axes={"images": {0: "batch"}, "logits": {0: "batch"}},
+            opset_version=opset,
+            dynamo=False,
+        )
     return path
 
-def onnx_parity(model: nn.Module, path: str | Path, roi_size: Sequence[int], seed: int = 0, in_channels: int = 1) -> float:
+
+def onnx_parity(
+    model: nn.Module, path: str | Path, roi_size: Sequence[int], seed: int = 0, in_channels: int = 1
+) -> float:
     "Max abs difference between onnxruntime and PyTorch on a fixed random tile."
     import onnxruntime as ort
+
     x = torch.from_numpy(np.random.default_rng(seed).standard_normal((1, in_channels, *roi_size)).astype(np.float32))
-    with torch.no_grad(): ref = model.eval()(x).numpy()
+    with torch.no_grad():
+        ref = model.eval()(x).numpy()
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     out = sess.run(None, {"images": x.numpy()})[0]
     return float(np.abs(out - ref).max())

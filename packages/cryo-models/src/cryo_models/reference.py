@@ -10,7 +10,6 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -33,22 +32,31 @@ def fill_value(
     h = h - np.trunc(h)  # frac keeps the sign, like torch.frac
     u = np.where(h < 0, h + 1, h) - 0.5
     leaf = name.rsplit(".", 1)[-1]
-    if leaf == "running_var": v = 1 + np.abs(u)
-    elif leaf == "running_mean": v = 0.2 * u
-    elif leaf == "bias": v = 0.1 * u
-    elif len(shape) >= 2: v = 2 * u * math.sqrt(6 / (n // shape[0]))
-    elif "norm" in name or "bn" in name: v = 1 + 0.2 * u
-    else: v = 0.25 + 0.1 * u
+    if leaf == "running_var":
+        v = 1 + np.abs(u)
+    elif leaf == "running_mean":
+        v = 0.2 * u
+    elif leaf == "bias":
+        v = 0.1 * u
+    elif len(shape) >= 2:
+        v = 2 * u * math.sqrt(6 / (n // shape[0]))
+    elif "norm" in name or "bn" in name:
+        v = 1 + 0.2 * u
+    else:
+        v = 0.25 + 0.1 * u
     return v.reshape(shape)
 
 # %% ../../nbs/00_reference.ipynb #56953fe0
 def fill_state_dict(model: nn.Module) -> nn.Module:
     "Load the reference fill into every floating-point entry of `model.state_dict()` (integers keep their value)."
     sd = model.state_dict()
-    new = {k: (torch.from_numpy(fill_value(k, tuple(t.shape))).to(t.dtype) if t.is_floating_point() else t.clone())
-           for k, t in sd.items()}
+    new = {
+        k: (torch.from_numpy(fill_value(k, tuple(t.shape))).to(t.dtype) if t.is_floating_point() else t.clone())
+        for k, t in sd.items()
+    }
     model.load_state_dict(new, strict=True)
     return model
+
 
 def probe_input(shape: tuple[int, ...] = (1, 1, 32, 64, 64)) -> torch.Tensor:
     "The reference input: `sin(0.013 k) + 0.5 cos((0.0071 k^2) mod 6.283)` over a flat index `k`."
@@ -61,9 +69,11 @@ def signature(model: nn.Module) -> list[list]:
     "The ordered `[key, shape, dtype]` list of a model's state_dict."
     return [[k, list(t.shape), str(t.dtype).replace("torch.", "")] for k, t in model.state_dict().items()]
 
+
 def n_params(model: nn.Module) -> int:
     "Trainable and non-trainable parameters."
     return sum(p.numel() for p in model.parameters())
+
 
 def load_reference(path: str | Path) -> dict:
     "Read one reference JSON (`name, kind, constructor, n_params, state_dict, probe`)."
@@ -73,6 +83,7 @@ def load_reference(path: str | Path) -> dict:
 @dataclass
 class ProbeResult:
     "How well a model reproduces a reference probe."
+
     max_abs_error: float  # max |y - reference| over the sampled outputs
     tolerance: float  # 1e-4 x the largest deviation of the reference samples from their channel means
     output_shape: tuple[int, ...]
@@ -80,7 +91,8 @@ class ProbeResult:
     n_params_ok: bool
 
     @property
-    def ok(self) -> bool: return self.signature_ok and self.n_params_ok and self.max_abs_error <= self.tolerance
+    def ok(self) -> bool:
+        return self.signature_ok and self.n_params_ok and self.max_abs_error <= self.tolerance
 
 # %% ../../nbs/00_reference.ipynb #b9e0c01e
 @torch.no_grad()
@@ -93,7 +105,8 @@ def check_probe(model: nn.Module, reference: dict) -> ProbeResult:
     y = model(probe_input(tuple(p["input_shape"]))).float()
     if list(y.shape) != p["output_shape"]:
         return ProbeResult(float("inf"), 0.0, tuple(y.shape), sig_ok, np_ok)
-    idx = np.asarray(p["sample_index"]); ref = np.asarray(p["sample_value"], np.float64)
+    idx = np.asarray(p["sample_index"])
+    ref = np.asarray(p["sample_value"], np.float64)
     spatial = int(np.prod(p["output_shape"][2:]))
     chan = (idx // spatial) % p["output_shape"][1]
     tol = 1e-4 * float(np.max(np.abs(ref - np.asarray(p["channel_mean"])[chan])))

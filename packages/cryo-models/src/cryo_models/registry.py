@@ -6,8 +6,9 @@ and the 12-model table."""
 # %% ../../nbs/05_registry.ipynb #cfea5ea6
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from collections.abc import Callable, Sequence
 
 import polars as pl
 import torch
@@ -29,6 +30,7 @@ __all__ = ['ARCHITECTURES', 'SEED_ENSEMBLES', 'ArchSpec', 'get_spec', 'create_mo
 @dataclass(frozen=True)
 class ArchSpec:
     "A registered architecture."
+
     name: str  # registry name
     builder: Callable[..., nn.Module]  # class or factory
     defaults: dict[str, Any]  # constructor arguments of the 2nd place
@@ -36,27 +38,57 @@ class ArchSpec:
     description: str = ""
     n_params: int = 0  # parameters with the default constructor
 
-    def out_channels(self, **overrides) -> int: return int({**self.defaults, **overrides}["out_channels"])
+    def out_channels(self, **overrides) -> int:
+        return int({**self.defaults, **overrides}["out_channels"])
 
-_UNET = dict(spatial_dims=3, in_channels=1, out_channels=7, channels=(48, 64, 80, 80), strides=(2, 2, 1), num_res_units=1)
-ARCHITECTURES: dict[str, ArchSpec] = {s.name: s for s in [
-    ArchSpec("unet_v1", UNet, _UNET, (4, 4, 4), "MONAI UNet (48,64,80,80), 1 residual unit", 1_119_986),
-    ArchSpec("unet_v2", UNet, {**_UNET, "num_res_units": 2, "dropout": 0.3}, (4, 4, 4), "MONAI UNet, 2 residual units, dropout 0.3", 1_638_662),
-    ArchSpec("unet_v3", UNet, {**_UNET, "out_channels": 6}, (4, 4, 4), "MONAI UNet, 6 classes", 1_117_041),
-    ArchSpec("segresnet", SegResNet, dict(spatial_dims=3, in_channels=1, out_channels=6, dropout_prob=0.1, upsample_mode="deconv"),
-             (8, 8, 8), "MONAI SegResNet, deconvolution upsampling", 1_187_030),
-    ArchSpec("densevnet", DenseVNet, dict(in_channels=1, out_channels=7), (8, 8, 8), "Dense V-Net", 873_155),
-    ArchSpec("voxresnet", VoxResNet, dict(in_channels=1, out_channels=7), (8, 8, 8), "VoxResNet", 7_021_015),
-    ArchSpec("voxhrnet", VoxHRNet, dict(in_channels=1, out_channels=7, dropout=0.1), (1, 1, 1), "3D HRNet", 1_371_923),
-    ArchSpec("unet2e3d", UNet2E3D, dict(encoder_channels=3, out_channels=6, decoder_dim=(80, 80, 64, 32, 16)), (16, 32, 32),
-             "2D ResNet-18-D encoder over slices, 3D decoder", 14_169_094),
-]}
+
+_UNET = dict(
+    spatial_dims=3, in_channels=1, out_channels=7, channels=(48, 64, 80, 80), strides=(2, 2, 1), num_res_units=1
+)
+ARCHITECTURES: dict[str, ArchSpec] = {
+    s.name: s
+    for s in [
+        ArchSpec("unet_v1", UNet, _UNET, (4, 4, 4), "MONAI UNet (48,64,80,80), 1 residual unit", 1_119_986),
+        ArchSpec(
+            "unet_v2",
+            UNet,
+            {**_UNET, "num_res_units": 2, "dropout": 0.3},
+            (4, 4, 4),
+            "MONAI UNet, 2 residual units, dropout 0.3",
+            1_638_662,
+        ),
+        ArchSpec("unet_v3", UNet, {**_UNET, "out_channels": 6}, (4, 4, 4), "MONAI UNet, 6 classes", 1_117_041),
+        ArchSpec(
+            "segresnet",
+            SegResNet,
+            dict(spatial_dims=3, in_channels=1, out_channels=6, dropout_prob=0.1, upsample_mode="deconv"),
+            (8, 8, 8),
+            "MONAI SegResNet, deconvolution upsampling",
+            1_187_030,
+        ),
+        ArchSpec("densevnet", DenseVNet, dict(in_channels=1, out_channels=7), (8, 8, 8), "Dense V-Net", 873_155),
+        ArchSpec("voxresnet", VoxResNet, dict(in_channels=1, out_channels=7), (8, 8, 8), "VoxResNet", 7_021_015),
+        ArchSpec(
+            "voxhrnet", VoxHRNet, dict(in_channels=1, out_channels=7, dropout=0.1), (1, 1, 1), "3D HRNet", 1_371_923
+        ),
+        ArchSpec(
+            "unet2e3d",
+            UNet2E3D,
+            dict(encoder_channels=3, out_channels=6, decoder_dim=(80, 80, 64, 32, 16)),
+            (16, 32, 32),
+            "2D ResNet-18-D encoder over slices, 3D decoder",
+            14_169_094,
+        ),
+    ]
+}
 
 # %% ../../nbs/05_registry.ipynb #6f8d358b
 def get_spec(name: str) -> ArchSpec:
     "The registered architecture `name`."
-    if name not in ARCHITECTURES: raise KeyError(f"unknown architecture {name!r}; registered: {list(ARCHITECTURES)}")
+    if name not in ARCHITECTURES:
+        raise KeyError(f"unknown architecture {name!r}; registered: {list(ARCHITECTURES)}")
     return ARCHITECTURES[name]
+
 
 def create_model(
     name: str,  # registry name, e.g. "unet_v1"
@@ -65,8 +97,10 @@ def create_model(
     "Build architecture `name` with the reference constructor, updated by `overrides`."
     spec = get_spec(name)
     kwargs = {**spec.defaults, **overrides}
-    try: model = spec.builder(**kwargs)
-    except TypeError as e: raise TypeError(f"{name}: bad constructor arguments {sorted(overrides)}: {e}") from e
+    try:
+        model = spec.builder(**kwargs)
+    except TypeError as e:
+        raise TypeError(f"{name}: bad constructor arguments {sorted(overrides)}: {e}") from e
     model.cryo_arch = name
     model.cryo_constructor = kwargs
     model.cryo_classes = class_layout(int(kwargs["out_channels"]))
@@ -79,51 +113,190 @@ def valid_sizes(name: str, near: int, axis: int = 0, count: int = 3) -> list[int
     lo = max(d, (near // d) * d)
     return sorted({max(d, lo - d), lo, lo + d})[:count]
 
+
 def check_input_size(name: str, roi_size: Sequence[int]) -> None:
     "Raise a ValueError naming the sizes that work when `roi_size` (z, y, x) does not suit architecture `name`."
     spec = get_spec(name)
-    if len(roi_size) != 3: raise ValueError(f"roi_size must have 3 entries (z, y, x), got {tuple(roi_size)}")
+    if len(roi_size) != 3:
+        raise ValueError(f"roi_size must have 3 entries (z, y, x), got {tuple(roi_size)}")
     bad = [(ax, s) for ax, s in enumerate(roi_size) if s % spec.divisor[ax] or s <= 0]
     if bad:
         axes = "zyx"
-        hints = "; ".join(f"{axes[ax]}={s} is not a multiple of {spec.divisor[ax]} (try {valid_sizes(name, s, ax)})" for ax, s in bad)
+        hints = "; ".join(
+            f"{axes[ax]}={s} is not a multiple of {spec.divisor[ax]} (try {valid_sizes(name, s, ax)})" for ax, s in bad
+        )
         raise ValueError(f"{name} needs input sizes divisible by {spec.divisor} (z, y, x): {hints}")
 
 # %% ../../nbs/05_registry.ipynb #e4a02b68
 @torch.no_grad()
-def layer_table(model: nn.Module, roi_size: Sequence[int] = (32, 64, 64), max_depth: int = 2, changes_only: bool = False) -> pl.DataFrame:
+def layer_table(
+    model: nn.Module, roi_size: Sequence[int] = (32, 64, 64), max_depth: int = 2, changes_only: bool = False
+) -> pl.DataFrame:
     "Modules with 5-D outputs: channels, spatial size, and scale relative to the input (`changes_only`: leaf layers that change them)."
     rows, hooks = [], []
     for name, mod in model.named_modules():
-        if not name: continue
-        if changes_only and any(True for _ in mod.children()): continue
-        if not changes_only and name.count(".") >= max_depth: continue
+        if not name:
+            continue
+        if changes_only and any(True for _ in mod.children()):
+            continue
+        if not changes_only and name.count(".") >= max_depth:
+            continue
+
         def hook(m, i, o, name=name):
             if isinstance(o, torch.Tensor) and o.ndim == 5:
-                rows.append((name, type(m).__name__, int(o.shape[1]), "x".join(map(str, o.shape[2:])),
-                             "1/" + "x".join(str(round(r / s, 2)).rstrip("0").rstrip(".") for r, s in zip(roi_size, o.shape[2:]))))
+                rows.append(
+                    (
+                        name,
+                        type(m).__name__,
+                        int(o.shape[1]),
+                        "x".join(map(str, o.shape[2:])),
+                        "1/"
+                        + "x".join(str(round(r / s, 2)).rstrip("0").rstrip(".") for r, s in zip(roi_size, o.shape[2:])),
+                    )
+                )
+
         hooks.append(mod.register_forward_hook(hook))
-    try: model.eval()(torch.zeros(1, getattr(model, "in_channels", 1), *roi_size))
+    try:
+        model.eval()(torch.zeros(1, getattr(model, "in_channels", 1), *roi_size))
     finally:
-        for h in hooks: h.remove()
-    if changes_only: rows = [r for k, r in enumerate(rows) if k == 0 or r[2:4] != rows[k - 1][2:4]]
-    return pl.DataFrame(rows, orient="row", schema={"module": pl.String, "type": pl.String, "channels": pl.Int64,
-                                                    "size_zyx": pl.String, "scale": pl.String})
+        for h in hooks:
+            h.remove()
+    if changes_only:
+        rows = [r for k, r in enumerate(rows) if k == 0 or r[2:4] != rows[k - 1][2:4]]
+    return pl.DataFrame(
+        rows,
+        orient="row",
+        schema={
+            "module": pl.String,
+            "type": pl.String,
+            "channels": pl.Int64,
+            "size_zyx": pl.String,
+            "scale": pl.String,
+        },
+    )
 
 # %% ../../nbs/05_registry.ipynb #59f70685
 _LB_ROWS = [  # no, checkpoint, developer, arch, params_reported, valid_id, public_lb, private_lb
-    (1, "epoch122-step2952-valid_loss0.3625-val_metric0.8367.ckpt", "Lion", "unet_v1", "1.1M", "TS_86_3", 0.77379, 0.76582),
-    (2, "epoch148-step3576-valid_loss1.1154-val_metric0.7722.ckpt", "Lion", "unet_v1", "1.1M", "TS_6_4", 0.77021, 0.76725),
-    (3, "epoch153-step3696-valid_loss0.3021-val_metric0.8900.ckpt", "Lion", "unet_v2", "1.6M", "TS_69_2", 0.77205, 0.76676),
-    (4, "epoch194-step4680-valid_loss1.0213-val_metric0.8788.ckpt", "Lion", "unet_v1", "1.1M", "TS_69_2", 0.77390, 0.76737),
-    (5, "epoch138-step3336-valid_loss0.3690-val_metric0.8476.ckpt", "Lion", "unet_v1", "1.1M", "TS_73_6", 0.76543, 0.76025),
-    (6, "epoch152-step3672-valid_loss0.4333-val_metric0.7929.ckpt", "Lion", "densevnet", "873K", "TS_6_6", 0.76528, 0.75417),
-    (7, "epoch195-step4704-valid_loss0.4258-val_metric0.7914.ckpt", "Lion", "voxresnet", "7.0M", "TS_6_6", 0.77457, 0.76593),
-    (8, "epoch188-step4536-valid_loss0.4231-val_metric0.8659.ckpt", "Lion", "voxhrnet", "1.4M", "TS_73_6", 0.76738, 0.75995),
-    (9, "epoch198-step4776-valid_loss0.3471-val_metric0.8730.ckpt", "Lion", "voxhrnet", "1.4M", "TS_73_6", 0.76135, 0.75848),
-    (10, "epoch133-val_loss0.52-val_metric0.56-step3216.ckpt", "Luoziqian", "unet_v3", "1.1M", "TS_6_4", 0.76844, 0.76320),
-    (11, "epoch314-val_loss0.54-val_metric0.54-step7560.ckpt", "Luoziqian", "segresnet", "1.2M", "TS_6_4", 0.75521, 0.74647),
-    (12, "epoch114-val_loss0.55-val_metric0.53-step2760.ckpt", "Luoziqian", "unet2e3d", "14.2M", "TS_6_4", 0.73758, 0.72966),
+    (
+        1,
+        "epoch122-step2952-valid_loss0.3625-val_metric0.8367.ckpt",
+        "Lion",
+        "unet_v1",
+        "1.1M",
+        "TS_86_3",
+        0.77379,
+        0.76582,
+    ),
+    (
+        2,
+        "epoch148-step3576-valid_loss1.1154-val_metric0.7722.ckpt",
+        "Lion",
+        "unet_v1",
+        "1.1M",
+        "TS_6_4",
+        0.77021,
+        0.76725,
+    ),
+    (
+        3,
+        "epoch153-step3696-valid_loss0.3021-val_metric0.8900.ckpt",
+        "Lion",
+        "unet_v2",
+        "1.6M",
+        "TS_69_2",
+        0.77205,
+        0.76676,
+    ),
+    (
+        4,
+        "epoch194-step4680-valid_loss1.0213-val_metric0.8788.ckpt",
+        "Lion",
+        "unet_v1",
+        "1.1M",
+        "TS_69_2",
+        0.77390,
+        0.76737,
+    ),
+    (
+        5,
+        "epoch138-step3336-valid_loss0.3690-val_metric0.8476.ckpt",
+        "Lion",
+        "unet_v1",
+        "1.1M",
+        "TS_73_6",
+        0.76543,
+        0.76025,
+    ),
+    (
+        6,
+        "epoch152-step3672-valid_loss0.4333-val_metric0.7929.ckpt",
+        "Lion",
+        "densevnet",
+        "873K",
+        "TS_6_6",
+        0.76528,
+        0.75417,
+    ),
+    (
+        7,
+        "epoch195-step4704-valid_loss0.4258-val_metric0.7914.ckpt",
+        "Lion",
+        "voxresnet",
+        "7.0M",
+        "TS_6_6",
+        0.77457,
+        0.76593,
+    ),
+    (
+        8,
+        "epoch188-step4536-valid_loss0.4231-val_metric0.8659.ckpt",
+        "Lion",
+        "voxhrnet",
+        "1.4M",
+        "TS_73_6",
+        0.76738,
+        0.75995,
+    ),
+    (
+        9,
+        "epoch198-step4776-valid_loss0.3471-val_metric0.8730.ckpt",
+        "Lion",
+        "voxhrnet",
+        "1.4M",
+        "TS_73_6",
+        0.76135,
+        0.75848,
+    ),
+    (
+        10,
+        "epoch133-val_loss0.52-val_metric0.56-step3216.ckpt",
+        "Luoziqian",
+        "unet_v3",
+        "1.1M",
+        "TS_6_4",
+        0.76844,
+        0.76320,
+    ),
+    (
+        11,
+        "epoch314-val_loss0.54-val_metric0.54-step7560.ckpt",
+        "Luoziqian",
+        "segresnet",
+        "1.2M",
+        "TS_6_4",
+        0.75521,
+        0.74647,
+    ),
+    (
+        12,
+        "epoch114-val_loss0.55-val_metric0.53-step2760.ckpt",
+        "Luoziqian",
+        "unet2e3d",
+        "14.2M",
+        "TS_6_4",
+        0.73758,
+        0.72966,
+    ),
 ]
 SEED_ENSEMBLES = {
     "seed7": (1, 2, 3, 4, 7, 9, 12),  # the write-up's 7-model selection
@@ -132,10 +305,24 @@ SEED_ENSEMBLES = {
 }
 "The final ensembles of the 2nd place, as rows of the 12-model table (provenance in the comments)."
 
+
 def seed_table() -> pl.DataFrame:
     "The 12 checkpoints of the 2nd place: architecture, channel layout, file, validation run, reported scores."
-    df = pl.DataFrame(_LB_ROWS, orient="row", schema={"no": pl.Int64, "checkpoint": pl.String, "developer": pl.String,
-                      "arch": pl.String, "params_reported": pl.String, "valid_run": pl.String,
-                      "public_lb": pl.Float64, "private_lb": pl.Float64})
-    return df.with_columns(n_classes=pl.col("arch").map_elements(lambda a: get_spec(a).out_channels(), return_dtype=pl.Int64),
-                           n_params=pl.col("arch").map_elements(lambda a: get_spec(a).n_params, return_dtype=pl.Int64))
+    df = pl.DataFrame(
+        _LB_ROWS,
+        orient="row",
+        schema={
+            "no": pl.Int64,
+            "checkpoint": pl.String,
+            "developer": pl.String,
+            "arch": pl.String,
+            "params_reported": pl.String,
+            "valid_run": pl.String,
+            "public_lb": pl.Float64,
+            "private_lb": pl.Float64,
+        },
+    )
+    return df.with_columns(
+        n_classes=pl.col("arch").map_elements(lambda a: get_spec(a).out_channels(), return_dtype=pl.Int64),
+        n_params=pl.col("arch").map_elements(lambda a: get_spec(a).n_params, return_dtype=pl.Int64),
+    )

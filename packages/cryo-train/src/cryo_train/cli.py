@@ -11,7 +11,7 @@ import importlib.resources
 import shutil
 import sys
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 from cryo_data.cli import HelpFormatter
 from cryo_data.io import Project, open_project
@@ -25,53 +25,110 @@ __all__ = ['CONFIG_DIR', 'resolve_config', 'build_parser', 'main']
 CONFIG_DIR = Path(str(importlib.resources.files("cryo_train"))) / "configs"
 "The shipped configs, one per architecture of the 12-model table."
 
+
 def resolve_config(name_or_path: str, overrides: Sequence[str] = ()) -> TrainConfig:
     "Load a config from a path, or from the shipped configs by name."
     p = Path(name_or_path)
     if not p.exists():
         p = CONFIG_DIR / f"{name_or_path}.yaml"
         if not p.exists():
-            raise FileNotFoundError(f"no config {name_or_path!r}; shipped: {sorted(f.stem for f in CONFIG_DIR.glob('*.yaml'))}")
+            raise FileNotFoundError(
+                f"no config {name_or_path!r}; shipped: {sorted(f.stem for f in CONFIG_DIR.glob('*.yaml'))}"
+            )
     return load_config(p, TrainConfig, overrides)
 
 # %% ../../nbs/04_cli.ipynb #6fa4ce8f
 def _sub(sub, name: str, help: str, example: str) -> argparse.ArgumentParser:
-    return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".", epilog=f"example:\n  {example}",
-                          formatter_class=HelpFormatter)
+    return sub.add_parser(
+        name,
+        help=help,
+        description=help[0].upper() + help[1:] + ".",
+        epilog=f"example:\n  {example}",
+        formatter_class=HelpFormatter,
+    )
+
 
 def build_parser() -> argparse.ArgumentParser:
     "The argument parser of `cryo-train`."
-    ap = argparse.ArgumentParser(prog="cryo-train", description="Train cryo-ET particle segmentation models.", formatter_class=HelpFormatter,
-                                 epilog="example:\n  cryo-train fit --config unet_v1 --data SIM --valid-run TS_3")
+    ap = argparse.ArgumentParser(
+        prog="cryo-train",
+        description="Train cryo-ET particle segmentation models.",
+        formatter_class=HelpFormatter,
+        epilog="example:\n  cryo-train fit --config unet_v1 --data SIM --valid-run TS_3",
+    )
     sub = ap.add_subparsers(dest="command", required=True)
-    examples = {"fit": "cryo-train fit --config unet_v1 --data SIM --valid-run TS_3 --max-epochs 20 --set data.roi_size=[64,128,128]",
-                "cv": "cryo-train cv --config unet_v1 --data SIM --out cv --max-epochs 20"}
+    examples = {
+        "fit": "cryo-train fit --config unet_v1 --data SIM --valid-run TS_3 --max-epochs 20 --set data.roi_size=[64,128,128]",
+        "cv": "cryo-train cv --config unet_v1 --data SIM --out cv --max-epochs 20",
+    }
     for name in ("fit", "cv"):
-        s = _sub(sub, name, "train one fold" if name == "fit" else "leave-one-run-out cross-validation (one fit per run)", examples[name])
+        s = _sub(
+            sub,
+            name,
+            "train one fold" if name == "fit" else "leave-one-run-out cross-validation (one fit per run)",
+            examples[name],
+        )
         s.add_argument("--config", required=True, help="a shipped config name (see cryo-train configs) or a YAML path")
         s.add_argument("--data", required=True, help="copick config, folder with copick.json, or Kaggle train/ folder")
         s.add_argument("--max-epochs", type=int, default=None, help="epochs (default: the config's trainer.max_epochs)")
-        s.add_argument("--resume", action="store_true", help="continue from OUT's last checkpoint (checkpoints/last.ckpt)")
-        s.add_argument("--overwrite", action="store_true", help="start again in an OUT that holds no checkpoint "
-                       "(e.g. left by a run that failed before its first epoch ended)")
-        s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                       help="config override, repeatable, e.g. --set optim.lr=0.002 --set data.roi_size=[64,128,128]")
+        s.add_argument(
+            "--resume", action="store_true", help="continue from OUT's last checkpoint (checkpoints/last.ckpt)"
+        )
+        s.add_argument(
+            "--overwrite",
+            action="store_true",
+            help="start again in an OUT that holds no checkpoint "
+            "(e.g. left by a run that failed before its first epoch ended)",
+        )
+        s.add_argument(
+            "--set",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="config override, repeatable, e.g. --set optim.lr=0.002 --set data.roi_size=[64,128,128]",
+        )
         s.add_argument("--quiet", action="store_true", help="no progress bars")
         s.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go")
-        s.add_argument("--truth-user", default=None, help="copick user of the ground truth (default: the config's cryo block, else curation)")
+        s.add_argument(
+            "--truth-user",
+            default=None,
+            help="copick user of the ground truth (default: the config's cryo block, else curation)",
+        )
         s.add_argument("--truth-session", default=None, help="its session ('*': any; default: the config's, else 0)")
-        s.add_argument("--name-map", default=None, help="YAML of the project's object names -> particle names (default: the portal's names)")
+        s.add_argument(
+            "--name-map",
+            default=None,
+            help="YAML of the project's object names -> particle names (default: the portal's names)",
+        )
     sub.choices["fit"].add_argument("--out", default=None, help="output folder (default: runs/<model>_<valid runs>)")
-    sub.choices["cv"].add_argument("--out", default=None, help="output folder, one fold_<run>/ per fold (default: runs/<model>_cv)")
-    sub.choices["fit"].add_argument("--valid-run", required=True, nargs="+", help="held-out run(s), validated with the official metric")
-    sub.choices["cv"].add_argument("--folds", nargs="*", default=None, help="runs to hold out, one fold each (default: every run)")
-    t = _sub(sub, "tune-thresholds", "per-class thresholds from out-of-fold picks, into an ensemble YAML",
-             "cryo-train tune-thresholds --cv cv --data SIM --ensemble ens.yaml")
+    sub.choices["cv"].add_argument(
+        "--out", default=None, help="output folder, one fold_<run>/ per fold (default: runs/<model>_cv)"
+    )
+    sub.choices["fit"].add_argument(
+        "--valid-run", required=True, nargs="+", help="held-out run(s), validated with the official metric"
+    )
+    sub.choices["cv"].add_argument(
+        "--folds", nargs="*", default=None, help="runs to hold out, one fold each (default: every run)"
+    )
+    t = _sub(
+        sub,
+        "tune-thresholds",
+        "per-class thresholds from out-of-fold picks, into an ensemble YAML",
+        "cryo-train tune-thresholds --cv cv --data SIM --ensemble ens.yaml",
+    )
     t.add_argument("--cv", required=True, help="a cryo-train cv output folder (fold_*/oof_picks.csv)")
-    t.add_argument("--data", required=True, help="the project the folds were trained on (its ground truth scores the picks)")
-    t.add_argument("--ensemble", required=True, help="ensemble YAML to update; created from the folds' best.pt if missing")
+    t.add_argument(
+        "--data", required=True, help="the project the folds were trained on (its ground truth scores the picks)"
+    )
+    t.add_argument(
+        "--ensemble", required=True, help="ensemble YAML to update; created from the folds' best.pt if missing"
+    )
     t.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go")
-    t.add_argument("--truth-user", default=None, help="copick user of the ground truth (default: the config's cryo block, else curation)")
+    t.add_argument(
+        "--truth-user",
+        default=None,
+        help="copick user of the ground truth (default: the config's cryo block, else curation)",
+    )
     t.add_argument("--truth-session", default=None, help="its session ('*': any; default: the config's, else 0)")
     t.add_argument("--name-map", default=None, help="YAML of the project's object names -> particle names")
     _sub(sub, "configs", "list the shipped configs", "cryo-train configs")
@@ -80,57 +137,85 @@ def build_parser() -> argparse.ArgumentParser:
 # %% ../../nbs/04_cli.ipynb #b4d4455d
 def _prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
     "Refuse a non-empty OUT unless resuming; --overwrite clears one that holds no checkpoint."
-    if resume or not out.exists() or not any(out.iterdir()): return
+    if resume or not out.exists() or not any(out.iterdir()):
+        return
     ckpts = [p for p in out.rglob("*") if p.suffix in (".ckpt", ".pt")]
     if not overwrite:
-        raise FileExistsError(f"{out} is not empty: pass --resume to continue from its last checkpoint, --overwrite to start "
-                              f"again (only when it holds no checkpoint), or choose another --out")
-    if ckpts: raise FileExistsError(f"{out} holds checkpoints ({ckpts[0].name}, ...): --overwrite does not delete trained "
-                                    f"models; use --resume, delete the folder yourself, or choose another --out")
+        raise FileExistsError(
+            f"{out} is not empty: pass --resume to continue from its last checkpoint, --overwrite to start "
+            f"again (only when it holds no checkpoint), or choose another --out"
+        )
+    if ckpts:
+        raise FileExistsError(
+            f"{out} holds checkpoints ({ckpts[0].name}, ...): --overwrite does not delete trained "
+            f"models; use --resume, delete the folder yourself, or choose another --out"
+        )
     shutil.rmtree(out)
+
 
 def _available_types(cfg: TrainConfig, prj: Project, runs: Sequence[str]) -> TrainConfig:
     "The config restricted to the tomogram types every run has (e.g. the simulator's default: denoised only)."
     have = [t for t in cfg.data.tomo_types if all(t in prj.tomo_types(r) for r in runs)]
     if not have:
-        raise ValueError(f"no run has all of the config's tomogram types {list(cfg.data.tomo_types)}; "
-                         f"{runs[0]} has {prj.tomo_types(runs[0])}: pass --set data.tomo_types=[...]")
+        raise ValueError(
+            f"no run has all of the config's tomogram types {list(cfg.data.tomo_types)}; "
+            f"{runs[0]} has {prj.tomo_types(runs[0])}: pass --set data.tomo_types=[...]"
+        )
     if len(have) < len(cfg.data.tomo_types):
-        print(f"training on tomogram types {have} (the project lacks {[t for t in cfg.data.tomo_types if t not in have]})", file=sys.stderr)
+        print(
+            f"training on tomogram types {have} (the project lacks {[t for t in cfg.data.tomo_types if t not in have]})",
+            file=sys.stderr,
+        )
     return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, tomo_types=tuple(have)))
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     "Entry point of `cryo-train`."
     args = build_parser().parse_args(argv)
     try:
         if args.command == "configs":
-            for f in sorted(CONFIG_DIR.glob("*.yaml")): print(f.stem, f)
+            for f in sorted(CONFIG_DIR.glob("*.yaml")):
+                print(f.stem, f)
             return 0
         prj = open_project(args.data, args.work_dir, args.name_map, args.truth_user, args.truth_session)
         if args.command == "fit":
             from cryo_train.fit import fit
+
             cfg = _available_types(resolve_config(args.config, args.set), prj, prj.runs())
             out = Path(args.out or f"runs/{cfg.model.name}_{'_'.join(args.valid_run)}")
             _prepare_out(out, args.resume, args.overwrite)
-            r = fit(cfg, prj, args.valid_run, out, max_epochs=args.max_epochs, resume=args.resume, progress=not args.quiet)
+            r = fit(
+                cfg, prj, args.valid_run, out, max_epochs=args.max_epochs, resume=args.resume, progress=not args.quiet
+            )
             if r.best_checkpoint is None:  # e.g. a time budget that ended before the first validation: say so
-                print(f"no validation epoch finished: no best checkpoint and no {r.out_dir / 'best.pt'}; resume with --resume "
-                      "and more epochs or time", file=sys.stderr)
+                print(
+                    f"no validation epoch finished: no best checkpoint and no {r.out_dir / 'best.pt'}; resume with --resume "
+                    "and more epochs or time",
+                    file=sys.stderr,
+                )
                 return 1
-            print(f"best validation F-beta {r.best_fbeta}; checkpoint {r.best_checkpoint}; model {r.out_dir / 'best.pt'}")
+            print(
+                f"best validation F-beta {r.best_fbeta}; checkpoint {r.best_checkpoint}; model {r.out_dir / 'best.pt'}"
+            )
         elif args.command == "cv":
             from cryo_train.fit import cross_validate
+
             cfg = _available_types(resolve_config(args.config, args.set), prj, prj.runs())
             out = Path(args.out or f"runs/{cfg.model.name}_cv")
             _prepare_out(out, args.resume, args.overwrite)
             table = cross_validate(cfg, prj, out, args.folds, args.max_epochs, args.resume, not args.quiet)
-            print(table); print(f"mean F-beta {table['best_fbeta'].mean():.4f}")
+            print(table)
+            print(f"mean F-beta {table['best_fbeta'].mean():.4f}")
         elif args.command == "tune-thresholds":
             from cryo_train.fit import tune_from_cv, write_thresholds
+
             thr, sc = tune_from_cv(args.cv, prj)
             if not Path(args.ensemble).exists():
                 from cryo_infer.ensemble import ensemble_from_checkpoints, save_ensemble
-                save_ensemble(ensemble_from_checkpoints(sorted(Path(args.cv).glob("fold_*/best.pt")), post="full"), args.ensemble)
+
+                save_ensemble(
+                    ensemble_from_checkpoints(sorted(Path(args.cv).glob("fold_*/best.pt")), post="full"), args.ensemble
+                )
                 print(f"created {args.ensemble} from the folds' best.pt")
             write_thresholds(args.ensemble, thr)
             print(f"thresholds {thr}; out-of-fold F-beta with them {sc:.4f}; written to {args.ensemble}")
@@ -139,4 +224,5 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 # %% ../../nbs/04_cli.ipynb #b445e811
-if __name__ == "__main__": sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

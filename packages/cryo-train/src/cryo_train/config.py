@@ -11,7 +11,8 @@ import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import yaml
 
@@ -23,12 +24,15 @@ __all__ = ['ModelConfig', 'DataConfig', 'OptimConfig', 'ValConfig', 'TrainerConf
 @dataclass(frozen=True)
 class ModelConfig:
     "Which architecture to train, with constructor overrides."
+
     name: str = "unet_v1"  # a cryo_models registry name
     overrides: dict[str, Any] = field(default_factory=dict)  # constructor arguments that differ from the registry's
+
 
 @dataclass(frozen=True)
 class DataConfig:
     "Which tomograms and how patches are drawn."
+
     tomo_types: tuple[str, ...] = ("denoised", "wbp", "ctfdeconvolved", "isonetcorrected")  # types of each training run
     roi_size: tuple[int, int, int] = (128, 256, 256)  # training patch (z, y, x) in voxels
     samples_per_volume: int = 2  # patches per volume per epoch
@@ -41,17 +45,21 @@ class DataConfig:
     num_workers: int = 0  # DataLoader workers
     cache: bool = False  # keep volumes in RAM
 
+
 @dataclass(frozen=True)
 class OptimConfig:
     "Loss and optimiser (the seed's defaults)."
+
     loss: str = "seed"  # "seed" (Tversky 0.3/0.7 + CE) or "luo"
     lr: float = 1e-3
     weight_decay: float = 1e-2  # AdamW
     scheduler: str = "none"  # "none" (the seed) or "cosine"
 
+
 @dataclass(frozen=True)
 class ValConfig:
     "In-training validation on the held-out run(s), scored with the official metric."
+
     every_n_epochs: int = 1
     tomo_type: str = "denoised"
     overlap_vox: tuple[int, int, int] = (32, 32, 32)  # sliding-window overlap in voxels
@@ -59,9 +67,11 @@ class ValConfig:
     post: str = "seed"  # cryo_infer post-processing preset
     top_k: int = 5  # checkpoints kept by validation F-beta
 
+
 @dataclass(frozen=True)
 class TrainerConfig:
     "Lightning trainer settings."
+
     max_epochs: int = 200
     precision: str = "16-mixed"  # used on GPU; CPU runs use 32-true
     accelerator: str = "auto"
@@ -73,9 +83,11 @@ class TrainerConfig:
     limit_train_batches: int | None = None  # cap steps per epoch (tests, smoke runs)
     max_time: str | None = None  # wall-clock budget "DD:HH:MM:SS" (the demo's bounded training)
 
+
 @dataclass(frozen=True)
 class TrainConfig:
     "A whole training run."
+
     model: ModelConfig = field(default_factory=ModelConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -85,121 +97,187 @@ class TrainConfig:
 
     def effective(self) -> TrainConfig:
         "The config with `seed_parity` applied."
-        if not self.seed_parity: return self
-        return dataclasses.replace(self, data=dataclasses.replace(self.data, normalization="tomogram", label_mode="bilinear"))
+        if not self.seed_parity:
+            return self
+        return dataclasses.replace(
+            self, data=dataclasses.replace(self.data, normalization="tomogram", label_mode="bilinear")
+        )
 
 # %% ../../nbs/00_config.ipynb #ec10fb70
 def _convert(tp: Any, value: Any, path: str) -> Any:
     origin = typing.get_origin(tp)
-    if dataclasses.is_dataclass(tp): return from_dict(tp, value, path)
-    if tp is Any: return value
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, path)
+    if tp is Any:
+        return value
     if origin in (typing.Union, types.UnionType):
         errors = []
         for arg in typing.get_args(tp):
             if arg is type(None):
-                if value is None: return None
+                if value is None:
+                    return None
                 continue
-            try: return _convert(arg, value, path)
-            except (TypeError, ValueError) as e: errors.append(str(e))
+            try:
+                return _convert(arg, value, path)
+            except (TypeError, ValueError) as e:
+                errors.append(str(e))
         raise TypeError(f"{path}: {value!r} matches none of {tp}")
     if origin is tuple:
-        if not isinstance(value, (list, tuple)): raise TypeError(f"{path}: expected a list, got {value!r}")
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"{path}: expected a list, got {value!r}")
         args = typing.get_args(tp)
-        if len(args) == 2 and args[1] is Ellipsis: return tuple(_convert(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
-        if len(args) != len(value): raise ValueError(f"{path}: expected {len(args)} values, got {len(value)}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_convert(args[0], v, f"{path}[{i}]") for i, v in enumerate(value))
+        if len(args) != len(value):
+            raise ValueError(f"{path}: expected {len(args)} values, got {len(value)}")
         return tuple(_convert(a, v, f"{path}[{i}]") for i, (a, v) in enumerate(zip(args, value)))
     if origin is dict:
-        if not isinstance(value, dict): raise TypeError(f"{path}: expected a mapping, got {value!r}")
+        if not isinstance(value, dict):
+            raise TypeError(f"{path}: expected a mapping, got {value!r}")
         return dict(value)
-    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool): return float(value)
+    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
     if tp is float and isinstance(value, str):  # YAML 1.1 reads "3e-4" as a string
-        try: return float(value)
-        except ValueError: pass
-    if tp is int and isinstance(value, int) and not isinstance(value, bool): return value
-    if tp is bool and isinstance(value, bool): return value
-    if tp is str and isinstance(value, str): return value
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    if tp is int and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if tp is bool and isinstance(value, bool):
+        return value
+    if tp is str and isinstance(value, str):
+        return value
     raise TypeError(f"{path}: expected {getattr(tp, '__name__', tp)}, got {value!r}")
 
 # %% ../../nbs/00_config.ipynb #9382dede
 def from_dict(cls: type, data: dict | None, path: str = "") -> Any:
     "Build dataclass `cls` from nested plain data, checking keys and types."
     data = data or {}
-    if not isinstance(data, dict): raise TypeError(f"{path or cls.__name__}: expected a mapping, got {data!r}")
+    if not isinstance(data, dict):
+        raise TypeError(f"{path or cls.__name__}: expected a mapping, got {data!r}")
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(data) - names)
-    if unknown: raise KeyError(f"unknown config key(s) {[f'{path}{k}' for k in unknown]}; known under "
-                               f"{path or 'top level'}: {sorted(names)}")
-    return cls(**{k: _convert(hints[k], v, f"{path}{k}") if not dataclasses.is_dataclass(hints[k])
-                  else from_dict(hints[k], v, f"{path}{k}.") for k, v in data.items()})
+    if unknown:
+        raise KeyError(
+            f"unknown config key(s) {[f'{path}{k}' for k in unknown]}; known under "
+            f"{path or 'top level'}: {sorted(names)}"
+        )
+    return cls(
+        **{
+            k: _convert(hints[k], v, f"{path}{k}")
+            if not dataclasses.is_dataclass(hints[k])
+            else from_dict(hints[k], v, f"{path}{k}.")
+            for k, v in data.items()
+        }
+    )
+
 
 def to_dict(cfg: Any) -> dict:
     "Nested plain data (lists, not tuples) for YAML."
+
     def plain(v):
-        if isinstance(v, tuple): return [plain(x) for x in v]
-        if isinstance(v, dict): return {k: plain(x) for k, x in v.items()}
+        if isinstance(v, tuple):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
         return v
+
     return {k: plain(v) for k, v in dataclasses.asdict(cfg).items()}
 
 # %% ../../nbs/00_config.ipynb #04521977
 def _merge(base: dict, delta: dict) -> dict:
     "Deep merge: `delta`'s values win; nested mappings merge key by key."
     out = dict(base)
-    for k, v in delta.items(): out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    for k, v in delta.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
+
 
 def _read_yaml(path: Path, seen: tuple[Path, ...] = ()) -> dict:
     "A config file as plain data, with `extends: other.yaml` (relative to the file) merged underneath it."
-    if path.resolve() in seen: raise ValueError(f"config {path}: 'extends' forms a cycle through {[str(s) for s in seen]}")
-    try: data = yaml.safe_load(path.read_text()) or {}
-    except (OSError, yaml.YAMLError) as e: raise ValueError(f"cannot read config {path}: {' '.join(str(e).split())}") from None
-    if not isinstance(data, dict): raise ValueError(f"config {path}: expected a mapping at the top level, got {type(data).__name__}")
+    if path.resolve() in seen:
+        raise ValueError(f"config {path}: 'extends' forms a cycle through {[str(s) for s in seen]}")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ValueError(f"cannot read config {path}: {' '.join(str(e).split())}") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"config {path}: expected a mapping at the top level, got {type(data).__name__}")
     parent = data.pop("extends", None)
-    if parent is None: return data
+    if parent is None:
+        return data
     return _merge(_read_yaml(path.parent / str(parent), seen + (path.resolve(),)), data)
+
 
 def load_config(path: str | Path, cls: type = TrainConfig, overrides: Sequence[str] = ()) -> Any:
     "Read a YAML config (following `extends:`) into `cls`, then apply `a.b=c` overrides."
     return apply_overrides(from_dict(cls, _read_yaml(Path(path))), overrides)
 
+
 def save_config(cfg: Any, path: str | Path) -> None:
     "Write `cfg` as YAML (atomically: a kill never leaves half a config)."
     from cryo_data.picks import atomic_write_text
+
     atomic_write_text(path, yaml.safe_dump(to_dict(cfg), sort_keys=False), overwrite=True)
+
 
 def apply_overrides(cfg: Any, overrides: Sequence[str]) -> Any:
     "Return a copy of `cfg` with `key.sub=value` overrides (values parsed as YAML) applied and type-checked."
     data = to_dict(cfg)
     for o in overrides:
-        if "=" not in o: raise ValueError(f"override {o!r} is not of the form key=value")
+        if "=" not in o:
+            raise ValueError(f"override {o!r} is not of the form key=value")
         key, val = o.split("=", 1)
         node, parts = data, key.strip().split(".")
         for p in parts[:-1]:
-            if not isinstance(node.get(p), dict): raise KeyError(f"override {key!r}: {p!r} is not a config section")
+            if not isinstance(node.get(p), dict):
+                raise KeyError(f"override {key!r}: {p!r} is not a config section")
             node = node[p]
         if parts[-1] not in node and not (len(parts) > 1 and parts[-2] == "overrides"):
             raise KeyError(f"override {key!r}: unknown key {parts[-1]!r}")
-        try: node[parts[-1]] = yaml.safe_load(val)
-        except yaml.YAMLError as e: raise ValueError(f"override {o!r}: the value is not valid YAML ({str(e).splitlines()[0]})") from None
+        try:
+            node[parts[-1]] = yaml.safe_load(val)
+        except yaml.YAMLError as e:
+            raise ValueError(f"override {o!r}: the value is not valid YAML ({str(e).splitlines()[0]})") from None
     return from_dict(type(cfg), data)
 
 # %% ../../nbs/00_config.ipynb #d1a7c323
 def check_config(cfg: TrainConfig) -> TrainConfig:
     "Refuse values that would train nothing, forever, or fail deep inside Lightning; the error names the key and what is valid."
+
     def need(ok: bool, key: str, valid: str, value: Any) -> None:
-        if not ok: raise ValueError(f"config {key} must be {valid}, got {value!r}")
+        if not ok:
+            raise ValueError(f"config {key} must be {valid}, got {value!r}")
+
     d, o, v, t = cfg.data, cfg.optim, cfg.val, cfg.trainer
     need(all(r >= 8 for r in d.roi_size), "data.roi_size", "3 sizes (z, y, x) >= 8", list(d.roi_size))
-    for k in ("samples_per_volume", "batch_size"): need(getattr(d, k) >= 1, f"data.{k}", "an integer >= 1", getattr(d, k))
+    for k in ("samples_per_volume", "batch_size"):
+        need(getattr(d, k) >= 1, f"data.{k}", "an integer >= 1", getattr(d, k))
     need(d.num_workers >= 0, "data.num_workers", "an integer >= 0", d.num_workers)
-    need(len(d.ratios) == 7 and all(r >= 0 for r in d.ratios) and sum(d.ratios) > 0, "data.ratios",
-         "7 numbers >= 0 (background + 6 classes) with a positive sum", list(d.ratios))
+    need(
+        len(d.ratios) == 7 and all(r >= 0 for r in d.ratios) and sum(d.ratios) > 0,
+        "data.ratios",
+        "7 numbers >= 0 (background + 6 classes) with a positive sum",
+        list(d.ratios),
+    )
     need(len(d.tomo_types) >= 1, "data.tomo_types", "at least one tomogram type", list(d.tomo_types))
     need(d.normalization in ("patch", "tomogram"), "data.normalization", "'patch' or 'tomogram'", d.normalization)
     need(math.isfinite(o.lr) and o.lr > 0, "optim.lr", "a finite number > 0", o.lr)
-    need(math.isfinite(o.weight_decay) and o.weight_decay >= 0, "optim.weight_decay", "a finite number >= 0", o.weight_decay)
+    need(
+        math.isfinite(o.weight_decay) and o.weight_decay >= 0,
+        "optim.weight_decay",
+        "a finite number >= 0",
+        o.weight_decay,
+    )
     need(v.every_n_epochs >= 1, "val.every_n_epochs", "an integer >= 1", v.every_n_epochs)
     need(v.top_k >= 1, "val.top_k", "an integer >= 1", v.top_k)
     need(t.max_epochs >= 1, "trainer.max_epochs (--max-epochs)", "an integer >= 1", t.max_epochs)
-    need(t.limit_train_batches is None or t.limit_train_batches >= 1, "trainer.limit_train_batches", "None or an integer >= 1", t.limit_train_batches)
+    need(
+        t.limit_train_batches is None or t.limit_train_batches >= 1,
+        "trainer.limit_train_batches",
+        "None or an integer >= 1",
+        t.limit_train_batches,
+    )
     return cfg

@@ -6,19 +6,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import torch
-from monai.transforms import (Compose, RandAffined, RandFlipd, RandGaussianNoised, RandRotate90d,
-                              RandScaleIntensityd)
+from monai.transforms import Compose, RandAffined, RandFlipd, RandGaussianNoised, RandRotate90d, RandScaleIntensityd
 from torch.utils.data import Dataset
 
 from cryo_data.io import Project
 from cryo_data.labels import paint_spheres_xyz, radius_preset
 from cryo_data.picks import TRUTH, read_picks
 from cryo_metric.particles import CZII_PARTICLES, ParticleSet
-
 
 # %% auto #0
 __all__ = ['SEED_RATIOS', 'AugmentConfig', 'augmentations', 'zscore', 'PatchDataset', 'EpochSampler']
@@ -27,6 +26,7 @@ __all__ = ['SEED_RATIOS', 'AugmentConfig', 'augmentations', 'zscore', 'PatchData
 @dataclass(frozen=True)
 class AugmentConfig:
     "Augmentation probabilities and ranges (defaults: the seed's, with NEAREST label interpolation)."
+
     rot90_prob: float = 0.5  # quarter turns in the y-x plane
     flip_prob: float = 0.3  # each of z, y, x
     affine_prob: float = 0.3
@@ -38,18 +38,28 @@ class AugmentConfig:
     intensity_prob: float = 0.1
     intensity_factor: float = 0.1  # x (1 + U(-f, f))
 
+
 def augmentations(cfg: AugmentConfig = AugmentConfig()) -> Compose:
     "The seed's augmentation chain as MONAI dictionary transforms on keys image/label."
     keys = ["image", "label"]
-    return Compose([
-        RandRotate90d(keys, prob=cfg.rot90_prob, spatial_axes=(1, 2)),
-        RandFlipd(keys, prob=cfg.flip_prob, spatial_axis=0), RandFlipd(keys, prob=cfg.flip_prob, spatial_axis=1),
-        RandFlipd(keys, prob=cfg.flip_prob, spatial_axis=2),
-        RandAffined(keys, prob=cfg.affine_prob, rotate_range=(cfg.rotate_range,) * 3, scale_range=(cfg.scale_range,) * 3,
-                    mode=("bilinear", cfg.label_mode), padding_mode="reflection"),
-        RandGaussianNoised("image", prob=cfg.noise_prob, mean=0.0, std=cfg.noise_std, sample_std=True),
-        RandScaleIntensityd("image", factors=cfg.intensity_factor, prob=cfg.intensity_prob),
-    ])
+    return Compose(
+        [
+            RandRotate90d(keys, prob=cfg.rot90_prob, spatial_axes=(1, 2)),
+            RandFlipd(keys, prob=cfg.flip_prob, spatial_axis=0),
+            RandFlipd(keys, prob=cfg.flip_prob, spatial_axis=1),
+            RandFlipd(keys, prob=cfg.flip_prob, spatial_axis=2),
+            RandAffined(
+                keys,
+                prob=cfg.affine_prob,
+                rotate_range=(cfg.rotate_range,) * 3,
+                scale_range=(cfg.scale_range,) * 3,
+                mode=("bilinear", cfg.label_mode),
+                padding_mode="reflection",
+            ),
+            RandGaussianNoised("image", prob=cfg.noise_prob, mean=0.0, std=cfg.noise_std, sample_std=True),
+            RandScaleIntensityd("image", factors=cfg.intensity_factor, prob=cfg.intensity_prob),
+        ]
+    )
 
 # %% ../../nbs/01a_dataset.ipynb #ff0fb256
 def zscore(x: np.ndarray, mean: float | None = None, std: float | None = None) -> np.ndarray:
@@ -63,48 +73,70 @@ def zscore(x: np.ndarray, mean: float | None = None, std: float | None = None) -
 SEED_RATIOS = (1, 1, 1, 1, 2, 1, 2)
 "Crop-centre class ratios of the 2nd place, in the competition's 7-class layout: background then each particle."
 
+
 class PatchDataset(Dataset):
     "Random training patches from several tomograms (runs x types), sampled by label class with ratios."
-    def __init__(self,
-                 project: Project,  # an open project
-                 runs: Sequence[str],  # training runs
-                 tomo_types: Sequence[str] = ("denoised",),  # types of each run to train on
-                 roi_size: Sequence[int] = (128, 256, 256),  # patch (z, y, x)
-                 samples_per_volume: int = 2,  # patches per volume per epoch
-                 ratios: Sequence[float] = SEED_RATIOS,  # crop-centre class ratios: background + one per particle
-                 radii: str = "seed",  # label radius preset ("seed": the 2nd place's, or "official")
-                 n_classes: int = 7,  # label layout by size (7: all particles, 6: scored only, competition set)
-                 normalization: str = "patch",  # "patch" or "tomogram"
-                 augment: AugmentConfig | None = AugmentConfig(),  # None: no augmentation
-                 seed: int = 0,  # base random seed
-                 cache: bool = False,  # keep volumes in RAM
-                 user: str | None = TRUTH, session: str | None = TRUTH,  # ground-truth picks (default: the project's)
-                 particles: ParticleSet = CZII_PARTICLES,  # particle names, radii and layout
-                ):
-        if normalization not in ("patch", "tomogram"): raise ValueError(f"normalization must be 'patch' or 'tomogram', got {normalization!r}")
+
+    def __init__(
+        self,
+        project: Project,  # an open project
+        runs: Sequence[str],  # training runs
+        tomo_types: Sequence[str] = ("denoised",),  # types of each run to train on
+        roi_size: Sequence[int] = (128, 256, 256),  # patch (z, y, x)
+        samples_per_volume: int = 2,  # patches per volume per epoch
+        ratios: Sequence[float] = SEED_RATIOS,  # crop-centre class ratios: background + one per particle
+        radii: str = "seed",  # label radius preset ("seed": the 2nd place's, or "official")
+        n_classes: int = 7,  # label layout by size (7: all particles, 6: scored only, competition set)
+        normalization: str = "patch",  # "patch" or "tomogram"
+        augment: AugmentConfig | None = AugmentConfig(),  # None: no augmentation
+        seed: int = 0,  # base random seed
+        cache: bool = False,  # keep volumes in RAM
+        user: str | None = TRUTH,
+        session: str | None = TRUTH,  # ground-truth picks (default: the project's)
+        particles: ParticleSet = CZII_PARTICLES,  # particle names, radii and layout
+    ):
+        if normalization not in ("patch", "tomogram"):
+            raise ValueError(f"normalization must be 'patch' or 'tomogram', got {normalization!r}")
         if len(ratios) != len(particles) + 1:
-            raise ValueError(f"ratios needs {len(particles) + 1} entries (background + {particles.names}), got {len(ratios)}")
+            raise ValueError(
+                f"ratios needs {len(particles) + 1} entries (background + {particles.names}), got {len(ratios)}"
+            )
         self.project, self.roi, self.particles = project, tuple(int(r) for r in roi_size), particles
         self.items = [(r, t) for r in runs for t in tomo_types]
-        for r, t in self.items: project.tomogram(r, t)  # fail early, with the names that exist
+        for r, t in self.items:
+            project.tomogram(r, t)  # fail early, with the names that exist
         pk = {r: read_picks(project, [r], user, session) for r in runs}  # as plain arrays: polars is not fork-safe
-        self.picks = {r: (p["particle_type"].to_list(), p.select("x", "y", "z").to_numpy().reshape(-1, 3)) for r, p in pk.items()}
+        self.picks = {
+            r: (p["particle_type"].to_list(), p.select("x", "y", "z").to_numpy().reshape(-1, 3)) for r, p in pk.items()
+        }
         self.samples, self.ratios = samples_per_volume, np.asarray(ratios, float) / np.sum(ratios)
-        self.radii, self.n_classes, self.normalization, self.seed, self.cache = radii, n_classes, normalization, seed, cache
+        self.radii, self.n_classes, self.normalization, self.seed, self.cache = (
+            radii,
+            n_classes,
+            normalization,
+            seed,
+            cache,
+        )
         self.preset = radius_preset(radii, particles)
         self.aug = augmentations(augment) if augment is not None else None
         self.epoch, self._vol, self._stats, self._tomo = 0, {}, {}, {}
 
-    def __len__(self) -> int: return len(self.items) * self.samples
-    def set_epoch(self, epoch: int) -> None: self.epoch = int(epoch)
+    def __len__(self) -> int:
+        return len(self.items) * self.samples
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
 
     def _volume(self, i: int) -> tuple[Any, Any]:
         "The i-th volume (lazy zarr array, or in RAM with `cache`) and its Tomogram; opened once per process."
         key = self.items[i]
-        if key not in self._tomo: self._tomo[key] = self.project.tomogram(*key)
+        if key not in self._tomo:
+            self._tomo[key] = self.project.tomogram(*key)
         t = self._tomo[key]
-        if not self.cache: return t.array, t
-        if key not in self._vol: self._vol[key] = t.numpy()
+        if not self.cache:
+            return t.array, t
+        if key not in self._vol:
+            self._vol[key] = t.numpy()
         return self._vol[key], t
 
     def _centre(self, rng: np.random.Generator, run: str, shape: Sequence[int], vs: Sequence[float]) -> np.ndarray:
@@ -114,11 +146,13 @@ class PatchDataset(Dataset):
         present = [c for c in range(len(classes) + 1) if c == 0 or (names == classes[c - 1]).any()]
         p = self.ratios[present] / self.ratios[present].sum()
         c = int(rng.choice(present, p=p))
-        if c == 0: return np.array([rng.integers(0, s) for s in shape])
+        if c == 0:
+            return np.array([rng.integers(0, s) for s in shape])
         sel = np.flatnonzero(names == classes[c - 1])
         x, y, z = xyz[sel[int(rng.integers(0, len(sel)))]]
         rad = self.preset.radii_A[classes[c - 1]] * self.preset.scale
-        off = rng.normal(size=3); off *= rng.uniform(0, 1) ** (1 / 3) * rad / np.linalg.norm(off)  # uniform in the sphere
+        off = rng.normal(size=3)
+        off *= rng.uniform(0, 1) ** (1 / 3) * rad / np.linalg.norm(off)  # uniform in the sphere
         zyx = (np.array([z, y, x]) + off[::-1]) / np.asarray(vs)
         return np.clip(np.round(zyx).astype(int), 0, np.asarray(shape) - 1)
 
@@ -130,42 +164,53 @@ class PatchDataset(Dataset):
         arr, tomo = self._volume(vi)
         run = self.items[vi][0]
         shape, vs = tomo.shape, tomo.voxel_size_A
-        if any(r > s for r, s in zip(self.roi, shape)): raise ValueError(f"roi_size {self.roi} exceeds volume {shape} of run {run!r}")
+        if any(r > s for r, s in zip(self.roi, shape)):
+            raise ValueError(f"roi_size {self.roi} exceeds volume {shape} of run {run!r}")
         ctr = self._centre(rng, run, shape, vs)
         lo = np.clip(ctr - np.asarray(self.roi) // 2, 0, np.asarray(shape) - np.asarray(self.roi))
         sl = tuple(slice(int(a), int(a) + r) for a, r in zip(lo, self.roi))
         img = np.asarray(arr[sl], dtype=np.float32)
-        if not np.isfinite(img).all(): raise ValueError(f"run {run!r}, tomogram {self.items[vi][1]!r}: NaN or infinite voxels")
+        if not np.isfinite(img).all():
+            raise ValueError(f"run {run!r}, tomogram {self.items[vi][1]!r}: NaN or infinite voxels")
         if self.normalization == "tomogram":
             k = self.items[vi]
             if k not in self._stats:
-                full = tomo.numpy(); self._stats[k] = (float(full.mean()), float(full.std()))
+                full = tomo.numpy()
+                self._stats[k] = (float(full.mean()), float(full.std()))
             img = zscore(img, *self._stats[k])
         names, xyz = self.picks[run]
         shifted = xyz - (np.asarray(lo, float) * np.asarray(vs))[::-1]
-        lab = paint_spheres_xyz(names, shifted, self.roi, vs, self.preset, self.n_classes, warn_outside=False,
-                                particles=self.particles)
+        lab = paint_spheres_xyz(
+            names, shifted, self.roi, vs, self.preset, self.n_classes, warn_outside=False, particles=self.particles
+        )
         d = {"image": torch.from_numpy(img)[None], "label": torch.from_numpy(lab.astype(np.float32))[None]}
         if self.aug is not None:
             self.aug.set_random_state(seed=int(rng.integers(0, 2**31 - 1)))
             d = self.aug(d)
         image = torch.as_tensor(np.asarray(d["image"]), dtype=torch.float32)
-        if self.normalization == "patch": image = torch.from_numpy(zscore(image.numpy()))
-        return {"image": image, "label": torch.as_tensor(np.asarray(d["label"])).round().long(), "run": run,
-                "tomo_type": self.items[vi][1]}
-
+        if self.normalization == "patch":
+            image = torch.from_numpy(zscore(image.numpy()))
+        return {
+            "image": image,
+            "label": torch.as_tensor(np.asarray(d["label"])).round().long(),
+            "run": run,
+            "tomo_type": self.items[vi][1],
+        }
 
 # %% ../../nbs/01a_dataset.ipynb #960e3d0b
 class EpochSampler(torch.utils.data.Sampler):
     "Yields `(epoch, index)` keys; `set_epoch` changes the patches; shards by rank when distributed."
+
     def __init__(self, length: int, epoch: int = 0):
         self.length, self.epoch = length, epoch
 
-    def set_epoch(self, epoch: int) -> None: self.epoch = int(epoch)
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
 
     def _shard(self) -> tuple[int, int]:
         d = torch.distributed
-        if d.is_available() and d.is_initialized(): return d.get_rank(), d.get_world_size()
+        if d.is_available() and d.is_initialized():
+            return d.get_rank(), d.get_world_size()
         return 0, 1
 
     def __iter__(self):

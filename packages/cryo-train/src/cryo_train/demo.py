@@ -11,13 +11,12 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
 
 from cryo_data.io import Project, open_project
-from cryo_data.picks import read_picks
 from cryo_data.simproject import simulate_project
 from cryo_data.simulate import SimConfig, sample_layout
 from cryo_infer.ensemble import EnsembleConfig, MemberSpec, save_ensemble
@@ -36,6 +35,7 @@ __all__ = ['DemoConfig', 'demo_layout', 'demo_project', 'demo_train', 'demo_pred
 @dataclass(frozen=True)
 class DemoConfig:
     "Sizes and the amount of work of the demo."
+
     runs: int = 7  # simulated runs; the last one is held out
     shape: tuple[int, int, int] = (64, 256, 256)  # volume (z, y, x) in voxels
     crowding: float = 5.0  # training runs: particles relative to the real runs' density
@@ -50,11 +50,16 @@ class DemoConfig:
     val_every: int = 10  # epochs between validations (if it does not divide the epochs: the last epoch only)
 
     @property
-    def steps_per_epoch(self) -> int: return math.ceil((self.runs - 1) * self.samples_per_volume / self.batch_size)
+    def steps_per_epoch(self) -> int:
+        return math.ceil((self.runs - 1) * self.samples_per_volume / self.batch_size)
+
     @property
-    def epochs(self) -> int: return max(1, math.ceil(self.steps / self.steps_per_epoch))
+    def epochs(self) -> int:
+        return max(1, math.ceil(self.steps / self.steps_per_epoch))
+
     @property
-    def heldout(self) -> str: return f"TS_{self.seed + self.runs - 1}"
+    def heldout(self) -> str:
+        return f"TS_{self.seed + self.runs - 1}"
 
 # %% ../../nbs/05_demo.ipynb #0304ec40
 def _fixed_layout(cfg: SimConfig, counts: dict[str, int], rng: np.random.Generator) -> pl.DataFrame:
@@ -65,13 +70,25 @@ def _fixed_layout(cfg: SimConfig, counts: dict[str, int], rng: np.random.Generat
     for name in sorted(counts, key=lambda n: -radii[n]):
         r, placed = radii[name], 0
         for _ in range(100_000):
-            if placed == counts[name]: break
-            p = np.array([rng.uniform(r, W * vx - r), rng.uniform(r, H * vy - r), rng.uniform(0.1 * D * vz + r / 2, 0.9 * D * vz - r / 2)])
+            if placed == counts[name]:
+                break
+            p = np.array(
+                [
+                    rng.uniform(r, W * vx - r),
+                    rng.uniform(r, H * vy - r),
+                    rng.uniform(0.1 * D * vz + r / 2, 0.9 * D * vz - r / 2),
+                ]
+            )
             if not pos or np.all(np.linalg.norm(np.asarray(pos) - p, axis=1) >= (np.asarray(rad) + r) * 0.9):
-                pos.append(p); rad.append(r); names.append(name); placed += 1
-        if placed < counts[name]: raise ValueError(f"only {placed} of {counts[name]} {name} fit in {cfg.shape}; lower the counts")
+                pos.append(p)
+                rad.append(r)
+                names.append(name)
+                placed += 1
+        if placed < counts[name]:
+            raise ValueError(f"only {placed} of {counts[name]} {name} fit in {cfg.shape}; lower the counts")
     xyz = np.asarray(pos, np.float64).reshape(-1, 3)
     return pl.DataFrame({"particle_type": names, "x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2]})
+
 
 def demo_layout(cfg: DemoConfig = DemoConfig()) -> pl.DataFrame:
     "Particle positions of every run: random layouts for the training runs, fixed counts per class for the held-out run."
@@ -82,29 +99,59 @@ def demo_layout(cfg: DemoConfig = DemoConfig()) -> pl.DataFrame:
     tables.append(_fixed_layout(sim, counts, rng).with_columns(run=pl.lit(cfg.heldout)))
     return pl.concat(tables).select("run", "particle_type", "x", "y", "z")
 
+
 def demo_project(out: Path, cfg: DemoConfig = DemoConfig(), overwrite: bool = True) -> Project:
     "Stage 1: simulate the project."
-    p = simulate_project(out / "project", runs=cfg.runs, shape=cfg.shape, seed=cfg.seed, tomo_types=("denoised",),
-                         layout=demo_layout(cfg), overwrite=overwrite, progress=False)
+    p = simulate_project(
+        out / "project",
+        runs=cfg.runs,
+        shape=cfg.shape,
+        seed=cfg.seed,
+        tomo_types=("denoised",),
+        layout=demo_layout(cfg),
+        overwrite=overwrite,
+        progress=False,
+    )
     return open_project(p)
+
 
 def demo_train(project: Project, out: Path, cfg: DemoConfig = DemoConfig(), progress: bool = True) -> FitResult:
     "Stage 2: train unet_v1 on every run but the held-out one for a fixed number of steps, validating on the held-out run."
     # validation every `val_every` epochs when that ends on the last epoch, else at the last epoch only
-    tc = apply_overrides(TrainConfig(), [
-        f"data.roi_size={list(cfg.roi_size)}", "data.tomo_types=[denoised]", f"data.samples_per_volume={cfg.samples_per_volume}",
-        f"data.batch_size={cfg.batch_size}", f"model.overrides={{channels: {list(cfg.channels)}}}", f"optim.lr={cfg.lr}",
-        "optim.scheduler=cosine", "val.post=full", f"val.every_n_epochs={cfg.val_every if cfg.epochs % cfg.val_every == 0 else cfg.epochs}", f"trainer.max_epochs={cfg.epochs}",
-        f"trainer.seed={cfg.seed}"])
+    tc = apply_overrides(
+        TrainConfig(),
+        [
+            f"data.roi_size={list(cfg.roi_size)}",
+            "data.tomo_types=[denoised]",
+            f"data.samples_per_volume={cfg.samples_per_volume}",
+            f"data.batch_size={cfg.batch_size}",
+            f"model.overrides={{channels: {list(cfg.channels)}}}",
+            f"optim.lr={cfg.lr}",
+            "optim.scheduler=cosine",
+            "val.post=full",
+            f"val.every_n_epochs={cfg.val_every if cfg.epochs % cfg.val_every == 0 else cfg.epochs}",
+            f"trainer.max_epochs={cfg.epochs}",
+            f"trainer.seed={cfg.seed}",
+        ],
+    )
     return fit(tc, project, [cfg.heldout], out / "train", progress=progress)
 
 # %% ../../nbs/05_demo.ipynb #3c18165e
-def demo_predict(project: Project, fitted: FitResult, out: Path, runs: Sequence[str], progress: bool = True) -> pl.DataFrame:
+def demo_predict(
+    project: Project, fitted: FitResult, out: Path, runs: Sequence[str], progress: bool = True
+) -> pl.DataFrame:
     "Stage 3: predict the held-out run(s) with 7-view TTA; write submission.csv and copick picks (user cryo-demo)."
-    ens = EnsembleConfig(members=(MemberSpec(str((fitted.out_dir / "best.pt").resolve())),), tta=SEED_TTA,
-                         window=WindowConfig(roi_size=(64, 192, 192), overlap_vox=(16, 32, 32)), post="full")
+    ens = EnsembleConfig(
+        members=(MemberSpec(str((fitted.out_dir / "best.pt").resolve())),),
+        tta=SEED_TTA,
+        window=WindowConfig(roi_size=(64, 192, 192), overlap_vox=(16, 32, 32)),
+        post="full",
+    )
     save_ensemble(ens, out / "ensemble.yaml", overwrite=True)
-    return run_batch(project, ens, out / "predictions", list(runs), user="cryo-demo", session="0", overwrite=True, progress=progress)
+    return run_batch(
+        project, ens, out / "predictions", list(runs), user="cryo-demo", session="0", overwrite=True, progress=progress
+    )
+
 
 def demo_report(project: Project, picks: pl.DataFrame, out: Path, runs: Sequence[str]) -> ScoreResult:
     "Stage 4: the per-class metric table and figures."
@@ -115,41 +162,60 @@ def demo_report(project: Project, picks: pl.DataFrame, out: Path, runs: Sequence
 # %% ../../nbs/05_demo.ipynb #b38a11d3
 def _figure(project: Project, run: str, picks: pl.DataFrame, res: ScoreResult, path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from cryo_data.cli import show_run
+
     fig = show_run(project, run, None, extra_picks=picks)
-    fig.savefig(path.with_name("demo_slices.png"), dpi=90); plt.close(fig)
+    fig.savefig(path.with_name("demo_slices.png"), dpi=90)
+    plt.close(fig)
     pc = res.per_class.filter(pl.col("weight") > 0)
     fig, ax = plt.subplots(figsize=(8, 3.5))
     x = range(len(pc))
     ax.bar([i - 0.2 for i in x], pc["precision"], 0.4, label="precision")
     ax.bar([i + 0.2 for i in x], pc["recall"], 0.4, label="recall")
-    ax.set_xticks(list(x)); ax.set_xticklabels(pc["particle_type"], rotation=15, fontsize=8); ax.set_ylim(0, 1.05)
-    ax.set_title(f"{run}: weighted F4 = {res.score:.3f}"); ax.legend()
-    fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
+    ax.set_xticks(list(x))
+    ax.set_xticklabels(pc["particle_type"], rotation=15, fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.set_title(f"{run}: weighted F4 = {res.score:.3f}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 # %% ../../nbs/05_demo.ipynb #db158e53
 def main(argv: Sequence[str] | None = None) -> int:
     "Run the demo: simulate, train for a fixed number of steps, predict with TTA, score, plot."
     d = DemoConfig()
-    ap = argparse.ArgumentParser(prog="python -m cryo_train.demo", description="The cryo main job on simulated data (CPU): "
-                                 "fixed work, the same score on every run.", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-                                 epilog="example: hatch run demo:run --out demo_out --steps 480")
+    ap = argparse.ArgumentParser(
+        prog="python -m cryo_train.demo",
+        description="The cryo main job on simulated data (CPU): fixed work, the same score on every run.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog="example: hatch run demo:run --out demo_out --steps 480",
+    )
     ap.add_argument("--out", default="demo_out", help="output folder (must not hold an earlier demo)")
-    ap.add_argument("--steps", type=int, default=d.steps, help="optimisation steps (rounded up to whole epochs of "
-                    f"{d.steps_per_epoch} steps)")
+    ap.add_argument(
+        "--steps",
+        type=int,
+        default=d.steps,
+        help=f"optimisation steps (rounded up to whole epochs of {d.steps_per_epoch} steps)",
+    )
     ap.add_argument("--seed", type=int, default=d.seed, help="seed of the simulation and the training")
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     args = ap.parse_args(argv)
     out, cfg = Path(args.out), DemoConfig(steps=args.steps, seed=args.seed)
     if (out / "train").exists():
-        print(f"{out} holds an earlier demo; choose another --out or delete it", file=sys.stderr); return 2
+        print(f"{out} holds an earlier demo; choose another --out or delete it", file=sys.stderr)
+        return 2
     t0 = time.time()
     print(f"[1/4] simulating {cfg.runs} runs of {cfg.shape} voxels ...", flush=True)
     prj = demo_project(out, cfg)
-    print(f"[2/4] training unet_v1 for {cfg.epochs * cfg.steps_per_epoch} steps ({cfg.epochs} epochs), "
-          f"validation on {cfg.heldout} ...", flush=True)
+    print(
+        f"[2/4] training unet_v1 for {cfg.epochs * cfg.steps_per_epoch} steps ({cfg.epochs} epochs), "
+        f"validation on {cfg.heldout} ...",
+        flush=True,
+    )
     fitted = demo_train(prj, out, cfg, progress=not args.quiet)
     print(f"      best validation F-beta {fitted.best_fbeta:.4f}", flush=True)
     print("[3/4] predicting the held-out run with 7 TTA views ...", flush=True)
@@ -158,9 +224,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     res = demo_report(prj, picks, out, [cfg.heldout])
     print(res.table())
     print(f"\nsubmission: {out / 'predictions' / 'submission.csv'}; copick picks: user cryo-demo in {out / 'project'}")
-    print(f"figures: {out / 'demo.png'}, {out / 'demo_slices.png'}, {out / 'train' / 'curves.png'}; total {time.time() - t0:.0f} s")
+    print(
+        f"figures: {out / 'demo.png'}, {out / 'demo_slices.png'}, {out / 'train' / 'curves.png'}; total {time.time() - t0:.0f} s"
+    )
     print(f"held-out F-beta ({cfg.heldout}, 7 TTA views): {res.score:.4f}")
     return 0
 
 # %% ../../nbs/05_demo.ipynb #a13450aa
-if __name__ == "__main__": sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

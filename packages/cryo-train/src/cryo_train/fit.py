@@ -10,7 +10,7 @@ import dataclasses
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import lightning.pytorch as pl_
 import polars as pl
@@ -23,7 +23,7 @@ from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from cryo_data.io import Project
 from cryo_data.picks import atomic_write_text, read_picks
 from cryo_infer.postprocess import PostConfig
-from cryo_metric import score, tune_thresholds
+from cryo_metric import tune_thresholds
 from cryo_metric.guards import check_names
 from cryo_models import load_checkpoint, safe_load, save_checkpoint
 from cryo_models.checkpoint import _allowed_globals
@@ -37,6 +37,7 @@ __all__ = ['FitResult', 'epoch_metrics', 'plot_curves', 'fit', 'cross_validate',
 @dataclass
 class FitResult:
     "What a training run produced."
+
     out_dir: Path
     best_checkpoint: Path | None  # Lightning checkpoint with the best validation F-beta
     best_fbeta: float | None
@@ -45,13 +46,16 @@ class FitResult:
 
 # %% ../../nbs/03_fit.ipynb #64d2b95e
 def _precision(cfg: TrainConfig) -> str:
-    if torch.cuda.is_available() or cfg.trainer.accelerator == "gpu": return cfg.trainer.precision
+    if torch.cuda.is_available() or cfg.trainer.accelerator == "gpu":
+        return cfg.trainer.precision
     return "32-true" if cfg.trainer.precision in ("16-mixed", "bf16-mixed", "16", "bf16") else cfg.trainer.precision
+
 
 def epoch_metrics(csv_dir: Path) -> pl.DataFrame:
     "Per-epoch metrics (train_loss_epoch, val_fbeta, val_fbeta/<class>) from Lightning's CSV logs."
     files = sorted(Path(csv_dir).glob("**/metrics.csv"))
-    if not files: return pl.DataFrame()
+    if not files:
+        return pl.DataFrame()
     df = pl.concat([pl.read_csv(f, infer_schema_length=None) for f in files], how="diagonal_relaxed")
     cols = [c for c in df.columns if c == "epoch" or c.startswith("val_fbeta") or c == "train_loss_epoch"]
     return df.select(cols).group_by("epoch").agg(pl.all().drop_nulls().last()).sort("epoch")
@@ -59,36 +63,62 @@ def epoch_metrics(csv_dir: Path) -> pl.DataFrame:
 # %% ../../nbs/03_fit.ipynb #030b07bd
 def plot_curves(metrics: pl.DataFrame, path: str | Path) -> Path | None:
     "Loss and per-class validation F-beta per epoch, as a PNG."
-    if metrics.is_empty(): return None
+    if metrics.is_empty():
+        return None
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4))
     if "train_loss_epoch" in metrics.columns:
-        a.plot(metrics["epoch"], metrics["train_loss_epoch"], marker="o"); a.set_title("training loss"); a.set_xlabel("epoch")
+        a.plot(metrics["epoch"], metrics["train_loss_epoch"], marker="o")
+        a.set_title("training loss")
+        a.set_xlabel("epoch")
     for c in metrics.columns:
         if c.startswith("val_fbeta"):
             sel = metrics.filter(pl.col(c).is_not_null())
-            b.plot(sel["epoch"], sel[c], marker="o", lw=2.5 if c == "val_fbeta" else 1, label=c.replace("val_fbeta/", "") if "/" in c else "weighted F4")
-    b.set_title("validation F-beta (official metric)"); b.set_xlabel("epoch"); b.set_ylim(0, 1.02); b.legend(fontsize=7)
-    fig.tight_layout(); fig.savefig(path, dpi=90); plt.close(fig)
+            b.plot(
+                sel["epoch"],
+                sel[c],
+                marker="o",
+                lw=2.5 if c == "val_fbeta" else 1,
+                label=c.replace("val_fbeta/", "") if "/" in c else "weighted F4",
+            )
+    b.set_title("validation F-beta (official metric)")
+    b.set_xlabel("epoch")
+    b.set_ylim(0, 1.02)
+    b.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
     return Path(path)
 
 # %% ../../nbs/03_fit.ipynb #fd6aa1d9
 class _AppendingWriter(ExperimentWriter):
     "Lightning's CSV writer, except that an existing metrics.csv is kept and appended to (a resumed run keeps its epochs)."
+
     def _check_log_dir_exists(self) -> None:
         if self._fs.isfile(self.metrics_file_path):
-            with self._fs.open(self.metrics_file_path, "r", newline="") as f: self.metrics_keys = sorted(next(csv.reader(f), []))
+            with self._fs.open(self.metrics_file_path, "r", newline="") as f:
+                self.metrics_keys = sorted(next(csv.reader(f), []))
+
 
 def _trim_metrics(path: Path, last_epoch: int) -> None:
     "Drop rows of epochs after `last_epoch` (a killed, unfinished epoch that the resumed run logs again)."
-    if not path.is_file(): return
-    with open(path, newline="") as f: rows = list(csv.DictReader(f))
-    if not rows: return
+    if not path.is_file():
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
     keep = [r for r in rows if not r.get("epoch") or int(float(r["epoch"])) <= last_epoch]
     import io
-    buf = io.StringIO(); w = csv.DictWriter(buf, fieldnames=list(rows[0].keys())); w.writeheader(); w.writerows(keep)
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0].keys()))
+    w.writeheader()
+    w.writerows(keep)
     atomic_write_text(path, buf.getvalue(), overwrite=True)
 
 # %% ../../nbs/03_fit.ipynb #6c815ac1
@@ -104,45 +134,84 @@ def fit(
 ) -> FitResult:
     "Train one fold; validate with the official metric; keep the top-k checkpoints; resumable."
     out = Path(out_dir)
-    if max_epochs is not None: cfg = dataclasses.replace(cfg, trainer=dataclasses.replace(cfg.trainer, max_epochs=max_epochs))
+    if max_epochs is not None:
+        cfg = dataclasses.replace(cfg, trainer=dataclasses.replace(cfg.trainer, max_epochs=max_epochs))
     check_config(cfg)
     valid_runs = check_names(list(valid_runs), "run")
-    if not valid_runs: raise ValueError("no validation run given (--valid-run)")
+    if not valid_runs:
+        raise ValueError("no validation run given (--valid-run)")
     missing = [r for r in valid_runs if r not in project.require_runs()]
-    if missing: raise KeyError(f"validation run(s) {missing} not found; runs: {project.runs()}")
+    if missing:
+        raise KeyError(f"validation run(s) {missing} not found; runs: {project.runs()}")
     train_runs = list(train_runs) if train_runs is not None else [r for r in project.runs() if r not in valid_runs]
-    if not train_runs: raise ValueError(f"every run of the project is used for validation ({valid_runs}): nothing is left to train on")
+    if not train_runs:
+        raise ValueError(f"every run of the project is used for validation ({valid_runs}): nothing is left to train on")
     missing = [r for r in train_runs if r not in project.runs()]
-    if missing: raise KeyError(f"training run(s) {missing} not found; runs: {project.runs()}")
+    if missing:
+        raise KeyError(f"training run(s) {missing} not found; runs: {project.runs()}")
     last = out / "checkpoints" / "last.ckpt"
-    if out.exists() and not out.is_dir(): raise FileExistsError(f"{out} is a file, not an output folder")
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} is a file, not an output folder")
     if out.exists() and any(out.iterdir()) and not resume:
-        raise FileExistsError(f"{out} is not empty; pass resume=True (--resume) to continue, or choose another output folder")
-    if resume and not last.exists(): raise FileNotFoundError(f"cannot resume: {last} does not exist")
+        raise FileExistsError(
+            f"{out} is not empty; pass resume=True (--resume) to continue, or choose another output folder"
+        )
+    if resume and not last.exists():
+        raise FileNotFoundError(f"cannot resume: {last} does not exist")
     if resume:  # a truncated or foreign last.ckpt is refused here, with its name, before Lightning touches it
         ck = safe_load(last)
         if not (isinstance(ck, dict) and "epoch" in ck and "state_dict" in ck and "loops" in ck):
-            raise ValueError(f"cannot resume: {last} is not a Lightning training checkpoint (no epoch/state_dict/loops)")
+            raise ValueError(
+                f"cannot resume: {last} is not a Lightning training checkpoint (no epoch/state_dict/loops)"
+            )
         _trim_metrics(out / "csv" / "version_0" / "metrics.csv", int(ck["epoch"]))
     out.mkdir(parents=True, exist_ok=True)
     save_config(cfg, out / "config.yaml")
     pl_.seed_everything(cfg.trainer.seed, workers=True, verbose=False)
     dm, module = SegDataModule(cfg, project, train_runs, valid_runs), SegModule(cfg, project)
-    best_cb = ModelCheckpoint(dirpath=out / "checkpoints", monitor="val_fbeta", mode="max", save_top_k=cfg.val.top_k,
-                              filename="epoch{epoch:03d}-fbeta{val_fbeta:.4f}", auto_insert_metric_name=False)
-    last_cb = ModelCheckpoint(dirpath=out / "checkpoints", filename="last", every_n_epochs=1, save_top_k=1, enable_version_counter=False,
-                              save_on_train_epoch_end=True)  # every epoch, validated or not: what resume needs
+    best_cb = ModelCheckpoint(
+        dirpath=out / "checkpoints",
+        monitor="val_fbeta",
+        mode="max",
+        save_top_k=cfg.val.top_k,
+        filename="epoch{epoch:03d}-fbeta{val_fbeta:.4f}",
+        auto_insert_metric_name=False,
+    )
+    last_cb = ModelCheckpoint(
+        dirpath=out / "checkpoints",
+        filename="last",
+        every_n_epochs=1,
+        save_top_k=1,
+        enable_version_counter=False,
+        save_on_train_epoch_end=True,
+    )  # every epoch, validated or not: what resume needs
     loggers = [CSVLogger(out, name="csv", version=0)]
-    if resume: loggers[0]._experiment = _AppendingWriter(loggers[0].log_dir)  # metrics.csv appends: earlier epochs stay
-    try: loggers.append(TensorBoardLogger(out, name="tensorboard", version=0))
-    except ModuleNotFoundError: warnings.warn("TensorBoard logging needs tensorboard or tensorboardX; CSV logs only")
+    if resume:
+        loggers[0]._experiment = _AppendingWriter(loggers[0].log_dir)  # metrics.csv appends: earlier epochs stay
+    try:
+        loggers.append(TensorBoardLogger(out, name="tensorboard", version=0))
+    except ModuleNotFoundError:
+        warnings.warn("TensorBoard logging needs tensorboard or tensorboardX; CSV logs only")
     t = cfg.trainer
-    trainer = pl_.Trainer(max_epochs=t.max_epochs, precision=_precision(cfg), accelerator=t.accelerator, devices=t.devices,
-                          num_nodes=t.num_nodes, strategy=t.strategy, deterministic=True, logger=loggers,
-                          callbacks=[best_cb, last_cb], check_val_every_n_epoch=cfg.val.every_n_epochs,
-                          num_sanity_val_steps=0, log_every_n_steps=t.log_every_n_steps, enable_progress_bar=progress,
-                          enable_model_summary=False, use_distributed_sampler=False,
-                          limit_train_batches=t.limit_train_batches, max_time=t.max_time)
+    trainer = pl_.Trainer(
+        max_epochs=t.max_epochs,
+        precision=_precision(cfg),
+        accelerator=t.accelerator,
+        devices=t.devices,
+        num_nodes=t.num_nodes,
+        strategy=t.strategy,
+        deterministic=True,
+        logger=loggers,
+        callbacks=[best_cb, last_cb],
+        check_val_every_n_epoch=cfg.val.every_n_epochs,
+        num_sanity_val_steps=0,
+        log_every_n_steps=t.log_every_n_steps,
+        enable_progress_bar=progress,
+        enable_model_summary=False,
+        use_distributed_sampler=False,
+        limit_train_batches=t.limit_train_batches,
+        max_time=t.max_time,
+    )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         with torch.serialization.safe_globals(_allowed_globals()):  # the checkpoint's contents never run
@@ -153,31 +222,54 @@ def fit(
     oof = pl.DataFrame()
     if trainer.is_global_zero and best is not None:
         model = load_checkpoint(best)
-        save_checkpoint(model, out / "best.pt", normalization=cfg.data.normalization, overwrite=True,
-                        extra={"config": to_dict(cfg), "val_fbeta": float(best_cb.best_model_score), "valid_runs": valid_runs})
+        save_checkpoint(
+            model,
+            out / "best.pt",
+            normalization=cfg.data.normalization,
+            overwrite=True,
+            extra={"config": to_dict(cfg), "val_fbeta": float(best_cb.best_model_score), "valid_runs": valid_runs},
+        )
         low = dataclasses.replace(PostConfig(), thresholds={k: 0.05 for k in PostConfig().thresholds})
         oof = pl.concat([predict_run(model, project, r, cfg, post=low) for r in valid_runs])
         atomic_write_text(out / "oof_picks.csv", oof.write_csv(), overwrite=True)
-    return FitResult(out, best, float(best_cb.best_model_score) if best_cb.best_model_score is not None else None, metrics, oof)
+    return FitResult(
+        out, best, float(best_cb.best_model_score) if best_cb.best_model_score is not None else None, metrics, oof
+    )
 
 # %% ../../nbs/03_fit.ipynb #275310b5
 def cross_validate(
-    cfg: TrainConfig, project: Project, out_dir: str | Path, folds: Sequence[str] | None = None,
-    max_epochs: int | None = None, resume: bool = False, progress: bool = True,
+    cfg: TrainConfig,
+    project: Project,
+    out_dir: str | Path,
+    folds: Sequence[str] | None = None,
+    max_epochs: int | None = None,
+    resume: bool = False,
+    progress: bool = True,
 ) -> pl.DataFrame:  # one row per fold: valid_run, best_fbeta, checkpoint
     "Leave-one-run-out: one `fit` per run (or per listed run); a summary table written to out_dir/cv_summary.csv."
     out, rows = Path(out_dir), []
-    for run in (folds or project.runs()):
+    for run in folds or project.runs():
         fold_dir = out / f"fold_{run}"
         done = (fold_dir / "best.pt").exists()
-        if done and not resume: raise FileExistsError(f"{fold_dir} already holds a finished fold; pass resume=True to skip it")
+        if done and not resume:
+            raise FileExistsError(f"{fold_dir} already holds a finished fold; pass resume=True to skip it")
         if done:
             info = load_checkpoint(fold_dir / "best.pt").cryo_info
-            rows.append((run, float(info.extra.get("val_fbeta", float("nan"))), str(fold_dir / "best.pt"))); continue
-        r = fit(cfg, project, [run], fold_dir, max_epochs=max_epochs, resume=resume and (fold_dir / "checkpoints" / "last.ckpt").exists(),
-                progress=progress)
+            rows.append((run, float(info.extra.get("val_fbeta", float("nan"))), str(fold_dir / "best.pt")))
+            continue
+        r = fit(
+            cfg,
+            project,
+            [run],
+            fold_dir,
+            max_epochs=max_epochs,
+            resume=resume and (fold_dir / "checkpoints" / "last.ckpt").exists(),
+            progress=progress,
+        )
         rows.append((run, r.best_fbeta, str(fold_dir / "best.pt")))
-    table = pl.DataFrame(rows, orient="row", schema={"valid_run": pl.String, "best_fbeta": pl.Float64, "checkpoint": pl.String})
+    table = pl.DataFrame(
+        rows, orient="row", schema={"valid_run": pl.String, "best_fbeta": pl.Float64, "checkpoint": pl.String}
+    )
     atomic_write_text(out / "cv_summary.csv", table.write_csv(), overwrite=True)
     return table
 
@@ -185,28 +277,43 @@ def cross_validate(
 def tune_from_cv(cv_dir: str | Path, project: Project) -> tuple[dict[str, float], float]:
     "Per-class thresholds that maximise the metric on the pooled out-of-fold picks of a cross-validation folder."
     files = sorted(Path(cv_dir).glob("fold_*/oof_picks.csv"))
-    if not files: raise FileNotFoundError(f"no fold_*/oof_picks.csv under {cv_dir}; run cross-validation first")
+    if not files:
+        raise FileNotFoundError(f"no fold_*/oof_picks.csv under {cv_dir}; run cross-validation first")
     oof = pl.concat([pl.read_csv(f) for f in files])
     runs = oof["run"].unique().to_list()
     res = tune_thresholds(read_picks(project, runs), oof)
     return res.thresholds, res.score
 
+
 def write_thresholds(ensemble_yaml: str | Path, thresholds: dict[str, float]) -> None:
     "Store per-class thresholds in an ensemble YAML's post-processing section (other settings kept)."
     from cryo_infer.ensemble import ensemble_from_dict
+
     p = Path(ensemble_yaml)
-    if not p.is_file(): raise FileNotFoundError(f"no such ensemble YAML: {p} (write one first, e.g. with cryo-infer preset)")
-    try: d = yaml.safe_load(p.read_text())
-    except yaml.YAMLError as e: raise ValueError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
-    if not isinstance(d, dict): raise ValueError(f"{p} is not an ensemble (a YAML mapping with members, tta, window, post); "
-                                                 f"it holds a {type(d).__name__}: nothing was written")
+    if not p.is_file():
+        raise FileNotFoundError(f"no such ensemble YAML: {p} (write one first, e.g. with cryo-infer preset)")
+    try:
+        d = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as e:
+        raise ValueError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(d, dict):
+        raise ValueError(
+            f"{p} is not an ensemble (a YAML mapping with members, tta, window, post); "
+            f"it holds a {type(d).__name__}: nothing was written"
+        )
     post = d.get("post", "seed")
-    if isinstance(post, str) and post not in __import__("cryo_infer.postprocess", fromlist=["POST_PRESETS"]).POST_PRESETS:
+    if (
+        isinstance(post, str)
+        and post not in __import__("cryo_infer.postprocess", fromlist=["POST_PRESETS"]).POST_PRESETS
+    ):
         raise ValueError(f"{p}: unknown post preset {post!r}")
     if isinstance(post, str):
         from cryo_infer.postprocess import POST_PRESETS
-        post = {k: (list(v) if isinstance(v, tuple) else dict(v) if isinstance(v, dict) else v)
-                for k, v in dataclasses.asdict(POST_PRESETS[post]).items()}
+
+        post = {
+            k: (list(v) if isinstance(v, tuple) else dict(v) if isinstance(v, dict) else v)
+            for k, v in dataclasses.asdict(POST_PRESETS[post]).items()
+        }
     post["thresholds"] = {**post.get("thresholds", {}), **{k: float(v) for k, v in thresholds.items()}}
     d["post"] = post
     ensemble_from_dict(d, p.parent)  # the result must still be a valid ensemble before it replaces the file

@@ -5,7 +5,7 @@
 # %% ../../nbs/01_loss.ipynb #c50b43e5
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -20,26 +20,42 @@ __all__ = ['SeedLoss', 'LuoLoss', 'make_loss']
 # %% ../../nbs/01_loss.ipynb #adb9ad7a
 class SeedLoss(nn.Module):
     "Tversky (alpha 0.3, beta 0.7, beta-amylase dropped) + weighted cross-entropy, as in the seed."
-    def __init__(self,
-                 n_classes: int = 7,  # 7 (beta-amylase at 2, ignored) or 6
-                 alpha: float = 0.3,  # Tversky weight of false positives
-                 beta: float = 0.7,  # Tversky weight of false negatives
-                 ce_weights: Sequence[float] | None = None,  # default: [1,1,0,2,1,2,1] (7) or [1,1,2,1,2,1] (6)
-                 tversky_coef: float = 1.0, ce_coef: float = 1.0,
-                 particles: ParticleSet | None = None):  # another particle set: CE weights = its score weights, weight 0 ignored
+
+    def __init__(
+        self,
+        n_classes: int = 7,  # 7 (beta-amylase at 2, ignored) or 6
+        alpha: float = 0.3,  # Tversky weight of false positives
+        beta: float = 0.7,  # Tversky weight of false negatives
+        ce_weights: Sequence[float] | None = None,  # default: [1,1,0,2,1,2,1] (7) or [1,1,2,1,2,1] (6)
+        tversky_coef: float = 1.0,
+        ce_coef: float = 1.0,
+        particles: ParticleSet | None = None,
+    ):  # another particle set: CE weights = its score weights, weight 0 ignored
         super().__init__()
         from cryo_metric.particles import class_layout
+
         lay = class_layout(n_classes, particles)
         if lay[0].startswith("class_"):
-            raise ValueError(f"n_classes {n_classes} fits neither layout of particles {(particles or CZII_PARTICLES).names}")
+            raise ValueError(
+                f"n_classes {n_classes} fits neither layout of particles {(particles or CZII_PARTICLES).names}"
+            )
         ps = particles or CZII_PARTICLES  # the seed's weights [1,1,0,2,1,2,1] are the competition's score weights
         w = ce_weights if ce_weights is not None else (1.0,) + tuple(ps[n].weight for n in lay[1:])
-        if len(w) != n_classes: raise ValueError(f"ce_weights needs {n_classes} entries, got {len(w)}")
+        if len(w) != n_classes:
+            raise ValueError(f"ce_weights needs {n_classes} entries, got {len(w)}")
         ignored = [i for i, n in enumerate(lay) if i > 0 and ps[n].weight == 0]
         self.n_classes, self.ignore = n_classes, (ignored[0] if ignored else None)
         self.register_buffer("ce_weight", torch.tensor(w, dtype=torch.float32))
-        self.tversky = TverskyLoss(include_background=True, to_onehot_y=False, softmax=False, alpha=alpha, beta=beta,
-                                   smooth_nr=1e-5, smooth_dr=1e-5, batch=False)
+        self.tversky = TverskyLoss(
+            include_background=True,
+            to_onehot_y=False,
+            softmax=False,
+            alpha=alpha,
+            beta=beta,
+            smooth_nr=1e-5,
+            smooth_dr=1e-5,
+            batch=False,
+        )
         self.tversky_coef, self.ce_coef = tversky_coef, ce_coef
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -51,32 +67,43 @@ class SeedLoss(nn.Module):
         if self.ignore is not None:
             keep = [c for c in range(self.n_classes) if c != self.ignore]
             p, g = p[:, keep], g[:, keep]
-        ce = F.cross_entropy(logits.float(), t, weight=self.ce_weight, ignore_index=self.ignore if self.ignore is not None else -100)
+        ce = F.cross_entropy(
+            logits.float(), t, weight=self.ce_weight, ignore_index=self.ignore if self.ignore is not None else -100
+        )
         return self.tversky_coef * self.tversky(p, g) + self.ce_coef * ce
 
 # %% ../../nbs/01_loss.ipynb #0932297e
 class LuoLoss(nn.Module):
     "Luo's loss: class-weighted soft Dice + cross-entropy held at a 0.05 floor (6 classes)."
-    def __init__(self, n_classes: int = 6, class_weights: Sequence[float] = (0.1, 1, 1, 1, 1, 1), ce_floor: float = 0.05):
+
+    def __init__(
+        self, n_classes: int = 6, class_weights: Sequence[float] = (0.1, 1, 1, 1, 1, 1), ce_floor: float = 0.05
+    ):
         super().__init__()
-        if len(class_weights) != n_classes: raise ValueError(f"class_weights needs {n_classes} entries")
+        if len(class_weights) != n_classes:
+            raise ValueError(f"class_weights needs {n_classes} entries")
         w = torch.tensor(class_weights, dtype=torch.float32)
         self.register_buffer("w", w / w.sum())
         self.n_classes, self.ce_floor = n_classes, ce_floor
-        self.dice = TverskyLoss(include_background=True, to_onehot_y=True, softmax=True, alpha=0.5, beta=0.5, reduction="none")
+        self.dice = TverskyLoss(
+            include_background=True, to_onehot_y=True, softmax=True, alpha=0.5, beta=0.5, reduction="none"
+        )
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         t = target if target.ndim == logits.ndim else target[:, None]
         d = self.dice(logits.float(), t).reshape(logits.shape[0], -1)  # (B, C)
         ce = F.cross_entropy(logits.float(), t[:, 0].long())
-        if ce.detach() < self.ce_floor: ce = ce * (self.ce_floor / ce.detach().clamp_min(1e-12))
+        if ce.detach() < self.ce_floor:
+            ce = ce * (self.ce_floor / ce.detach().clamp_min(1e-12))
         return (d @ self.w).mean() + ce
 
 # %% ../../nbs/01_loss.ipynb #0cf234b1
 def make_loss(name: str, n_classes: int, particles: ParticleSet | None = None, **kwargs) -> nn.Module:
     "A loss by name: 'seed' or 'luo' (for `particles`, default the competition's)."
-    if name == "seed": return SeedLoss(n_classes, particles=particles, **kwargs)
+    if name == "seed":
+        return SeedLoss(n_classes, particles=particles, **kwargs)
     if name == "luo":
-        if n_classes != 6 and "class_weights" not in kwargs: kwargs["class_weights"] = (0.1,) + (1.0,) * (n_classes - 1)
+        if n_classes != 6 and "class_weights" not in kwargs:
+            kwargs["class_weights"] = (0.1,) + (1.0,) * (n_classes - 1)
         return LuoLoss(n_classes, **kwargs)
     raise ValueError(f"unknown loss {name!r}; choose 'seed' or 'luo'")

@@ -5,11 +5,9 @@
 # %% ../../nbs/02_module.ipynb #786ff509
 from __future__ import annotations
 
-import dataclasses
-from typing import Sequence
+from collections.abc import Sequence
 
 import lightning.pytorch as pl_
-import numpy as np
 import polars as pl
 import torch
 from torch.utils.data import DataLoader
@@ -30,27 +28,51 @@ __all__ = ['SegDataModule', 'SegModule', 'predict_run']
 # %% ../../nbs/02_module.ipynb #23c42e06
 class SegDataModule(pl_.LightningDataModule):
     "Training patches from the training runs; validation items are the held-out run names."
+
     def __init__(self, cfg: TrainConfig, project: Project, train_runs: Sequence[str], valid_runs: Sequence[str]):
         super().__init__()
         self.cfg, self.project = cfg.effective(), project
         self.train_runs, self.valid_runs = list(train_runs), list(valid_runs)
         overlap = set(self.train_runs) & set(self.valid_runs)
-        if overlap: raise ValueError(f"runs {sorted(overlap)} are both training and validation runs")
+        if overlap:
+            raise ValueError(f"runs {sorted(overlap)} are both training and validation runs")
         self.train_ds = None
 
     def setup(self, stage: str | None = None) -> None:
-        if self.train_ds is not None: return
-        d, n_cls = self.cfg.data, create_model(self.cfg.model.name, **self.cfg.model.overrides).cryo_constructor["out_channels"]
+        if self.train_ds is not None:
+            return
+        d, n_cls = (
+            self.cfg.data,
+            create_model(self.cfg.model.name, **self.cfg.model.overrides).cryo_constructor["out_channels"],
+        )
         aug = AugmentConfig(label_mode=d.label_mode) if d.augment else None
-        self.train_ds = PatchDataset(self.project, self.train_runs, d.tomo_types, d.roi_size, d.samples_per_volume, d.ratios,
-                                     d.radii, n_cls, d.normalization, aug, self.cfg.trainer.seed, d.cache,
-                                     particles=self.project.particles)
+        self.train_ds = PatchDataset(
+            self.project,
+            self.train_runs,
+            d.tomo_types,
+            d.roi_size,
+            d.samples_per_volume,
+            d.ratios,
+            d.radii,
+            n_cls,
+            d.normalization,
+            aug,
+            self.cfg.trainer.seed,
+            d.cache,
+            particles=self.project.particles,
+        )
 
     def train_dataloader(self) -> DataLoader:
         d = self.cfg.data
-        return DataLoader(self.train_ds, batch_size=d.batch_size, sampler=EpochSampler(len(self.train_ds)),
-                          num_workers=d.num_workers, persistent_workers=False, drop_last=False,
-                          generator=torch.Generator().manual_seed(self.cfg.trainer.seed))  # leaves the global RNG alone
+        return DataLoader(
+            self.train_ds,
+            batch_size=d.batch_size,
+            sampler=EpochSampler(len(self.train_ds)),
+            num_workers=d.num_workers,
+            persistent_workers=False,
+            drop_last=False,
+            generator=torch.Generator().manual_seed(self.cfg.trainer.seed),
+        )  # leaves the global RNG alone
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.valid_runs, batch_size=1, collate_fn=lambda b: b[0])
@@ -58,6 +80,7 @@ class SegDataModule(pl_.LightningDataModule):
 # %% ../../nbs/02_module.ipynb #b2bed91e
 class SegModule(pl_.LightningModule):
     "A registry model trained with the seed's recipe and validated with the official metric."
+
     def __init__(self, cfg: TrainConfig, project: Project | None = None):
         super().__init__()
         self.cfg = cfg.effective()
@@ -68,7 +91,8 @@ class SegModule(pl_.LightningModule):
         self.project = project
         self._val_picks: list[pl.DataFrame] = []
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor: return self.model(x)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
 
     def on_train_batch_start(self, batch, batch_idx: int) -> None:
         # dropout and other random layers: a function of (seed, step) only, so a resumed run replays them exactly
@@ -76,15 +100,27 @@ class SegModule(pl_.LightningModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         loss = self.loss_fn(self.model(batch["image"]), batch["label"])
-        self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=batch["image"].shape[0], sync_dist=True)
+        self.log(
+            "train_loss",
+            loss,
+            on_step=True,
+            on_epoch=True,
+            prog_bar=True,
+            batch_size=batch["image"].shape[0],
+            sync_dist=True,
+        )
         return loss
 
     def configure_optimizers(self):
         o = self.cfg.optim
         opt = torch.optim.AdamW(self.parameters(), lr=o.lr, weight_decay=o.weight_decay)
-        if o.scheduler == "none": return opt
+        if o.scheduler == "none":
+            return opt
         if o.scheduler == "cosine":
-            return {"optimizer": opt, "lr_scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.cfg.trainer.max_epochs)}
+            return {
+                "optimizer": opt,
+                "lr_scheduler": torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=self.cfg.trainer.max_epochs),
+            }
         raise ValueError(f"unknown scheduler {o.scheduler!r}; choose 'none' or 'cosine'")
 
     def validation_step(self, run: str, batch_idx: int) -> None:
@@ -93,26 +129,49 @@ class SegModule(pl_.LightningModule):
 
     def on_validation_epoch_end(self) -> None:
         "Score the held-out runs' picks against their ground truth (cryo_infer.evaluate.score_picks) and log F-beta."
-        if not self._val_picks: return
-        picks = pl.concat(self._val_picks); self._val_picks = []
+        if not self._val_picks:
+            return
+        picks = pl.concat(self._val_picks)
+        self._val_picks = []
         res = score_picks(self.project, picks, self.trainer.datamodule.valid_runs).metric
         self.log("val_fbeta", res.score, prog_bar=True, sync_dist=True)
         for r in res.per_class.iter_rows(named=True):
-            if r["weight"] > 0: self.log(f"val_fbeta/{r['particle_type']}", r["fbeta"], sync_dist=True)
+            if r["weight"] > 0:
+                self.log(f"val_fbeta/{r['particle_type']}", r["fbeta"], sync_dist=True)
 
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         "Store what inference needs to rebuild the model: architecture, constructor, classes, normalisation, config."
-        checkpoint["cryo"] = {"arch": self.cfg.model.name, "constructor": dict(self.model.cryo_constructor),
-                              "classes": list(self.model.cryo_classes), "normalization": self.cfg.data.normalization,
-                              "config": to_dict(self.cfg)}
+        checkpoint["cryo"] = {
+            "arch": self.cfg.model.name,
+            "constructor": dict(self.model.cryo_constructor),
+            "classes": list(self.model.cryo_classes),
+            "normalization": self.cfg.data.normalization,
+            "config": to_dict(self.cfg),
+        }
 
 # %% ../../nbs/02_module.ipynb #58e8e706
 def _window(cfg: TrainConfig) -> WindowConfig:
-    return WindowConfig(roi_size=cfg.data.roi_size, overlap_vox=cfg.val.overlap_vox, blend="seed",
-                        normalization="tomogram" if cfg.data.normalization == "tomogram" else "patch")
+    return WindowConfig(
+        roi_size=cfg.data.roi_size,
+        overlap_vox=cfg.val.overlap_vox,
+        blend="seed",
+        normalization="tomogram" if cfg.data.normalization == "tomogram" else "patch",
+    )
 
-def predict_run(model: torch.nn.Module, project: Project, run: str, cfg: TrainConfig, post=None, progress: bool = False) -> pl.DataFrame:
+
+def predict_run(
+    model: torch.nn.Module, project: Project, run: str, cfg: TrainConfig, post=None, progress: bool = False
+) -> pl.DataFrame:
     "Picks (with scores) of one run by one model, with the validation settings of `cfg` (cryo_infer.evaluate's path)."
     dev = next(model.parameters()).device
-    return predict_picks(project, Member(model), [run], _window(cfg), cfg.val.tta, post if post is not None else cfg.val.post,
-                         cfg.val.tomo_type, device=dev, progress=progress)
+    return predict_picks(
+        project,
+        Member(model),
+        [run],
+        _window(cfg),
+        cfg.val.tta,
+        post if post is not None else cfg.val.post,
+        cfg.val.tomo_type,
+        device=dev,
+        progress=progress,
+    )

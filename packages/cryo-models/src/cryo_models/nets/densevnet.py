@@ -15,32 +15,49 @@ __all__ = ['PreConv', 'DenseStack', 'DownStage', 'DenseVNet']
 # %% ../../../nbs/01_nets.densevnet.ipynb #8d153f1f
 class PreConv(nn.Module):
     "Pre-activation convolution: IN -> Dropout(0) -> PReLU -> zero pad -> Conv3d (padding 0, bias)."
+
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, stride: int = 1):
         super().__init__()
         p = kernel_size - stride
         before, after = (p // 2, p // 2) if p % 2 == 0 else (1, p - 1)
         self.conv = nn.Sequential(
-            ADN(ordering="NDA", in_channels=in_channels, act="PRELU", norm="INSTANCE", norm_dim=3, dropout=0.0, dropout_dim=1),
+            ADN(
+                ordering="NDA",
+                in_channels=in_channels,
+                act="PRELU",
+                norm="INSTANCE",
+                norm_dim=3,
+                dropout=0.0,
+                dropout_dim=1,
+            ),
             nn.ConstantPad3d((before, after) * 3, 0.0),
-            nn.Conv3d(in_channels, out_channels, kernel_size, stride=stride, padding=0, bias=True))
+            nn.Conv3d(in_channels, out_channels, kernel_size, stride=stride, padding=0, bias=True),
+        )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor: return self.conv(x)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x)
 
 # %% ../../../nbs/01_nets.densevnet.ipynb #6091399e
 class DenseStack(nn.Module):
     "A dense feature stack: each unit sees the concatenation of the input and all previous unit outputs."
+
     def __init__(self, in_channels: int, n_units: int, growth: int):
         super().__init__()
         self.units = nn.ModuleList(PreConv(in_channels + u * growth, growth, 3, 1) for u in range(n_units))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         feats = [x]
-        for unit in self.units: feats.append(unit(torch.cat(feats, dim=1)))
+        for unit in self.units:
+            feats.append(unit(torch.cat(feats, dim=1)))
         return torch.cat(feats, dim=1)
+
 
 class DownStage(nn.Module):
     "Down-sample (stride 2), dense stack, and a skip projection."
-    def __init__(self, in_channels: int, down_channels: int, skip_channels: int, kernel_size: int, n_units: int, growth: int):
+
+    def __init__(
+        self, in_channels: int, down_channels: int, skip_channels: int, kernel_size: int, n_units: int, growth: int
+    ):
         super().__init__()
         self.downsample = PreConv(in_channels, down_channels, kernel_size, 2)
         self.dfs = DenseStack(down_channels, n_units, growth)
@@ -53,16 +70,23 @@ class DownStage(nn.Module):
 # %% ../../../nbs/01_nets.densevnet.ipynb #ac9d584b
 class DenseVNet(nn.Module):
     "Dense V-Net for 3D segmentation (raw logits); input sizes must be multiples of 8."
+
     divisor = (8, 8, 8)
 
-    def __init__(self,
-                 in_channels: int = 1,  # input channels
-                 out_channels: int = 7,  # output classes
-                ):
+    def __init__(
+        self,
+        in_channels: int = 1,  # input channels
+        out_channels: int = 7,  # output classes
+    ):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.dfs_blocks = nn.ModuleList([DownStage(in_channels, 24, 12, 5, 5, 4), DownStage(44, 24, 24, 3, 10, 8),
-                                         DownStage(104, 24, 24, 3, 10, 16)])
+        self.dfs_blocks = nn.ModuleList(
+            [
+                DownStage(in_channels, 24, 12, 5, 5, 4),
+                DownStage(44, 24, 24, 3, 10, 8),
+                DownStage(104, 24, 24, 3, 10, 16),
+            ]
+        )
         self.upsample_1 = nn.Upsample(scale_factor=2, mode="trilinear")
         self.upsample_2 = nn.Upsample(scale_factor=4, mode="trilinear")
         self.out_conv = PreConv(60, out_channels, 3, 1)

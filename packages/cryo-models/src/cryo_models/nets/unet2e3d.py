@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +18,7 @@ __all__ = ['BasicBlock2d', 'ResNet18D', 'load_timm_resnet18d', 'DecBlock', 'Deco
 # %% ../../../nbs/04_nets.unet2e3d.ipynb #3ece70e7
 class BasicBlock2d(nn.Module):
     "timm's ResNet BasicBlock (names conv1, bn1, drop_block, act1, aa, conv2, bn2, act2, downsample)."
+
     def __init__(self, c_in: int, c_out: int, stride: int = 1):
         super().__init__()
         self.conv1 = nn.Conv2d(c_in, c_out, 3, stride=stride, padding=1, bias=False)
@@ -28,22 +29,36 @@ class BasicBlock2d(nn.Module):
         self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(c_out)
         self.act2 = nn.ReLU(inplace=True)
-        self.downsample = (nn.Sequential(nn.AvgPool2d(2, 2, ceil_mode=True, count_include_pad=False),
-                                         nn.Conv2d(c_in, c_out, 1, bias=False), nn.BatchNorm2d(c_out))
-                           if stride != 1 or c_in != c_out else None)
+        self.downsample = (
+            nn.Sequential(
+                nn.AvgPool2d(2, 2, ceil_mode=True, count_include_pad=False),
+                nn.Conv2d(c_in, c_out, 1, bias=False),
+                nn.BatchNorm2d(c_out),
+            )
+            if stride != 1 or c_in != c_out
+            else None
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = self.downsample(x) if self.downsample is not None else x
         y = self.bn2(self.conv2(self.aa(self.act1(self.drop_block(self.bn1(self.conv1(x)))))))
         return self.act2(y + shortcut)
 
+
 class ResNet18D(nn.Module):
     "The ResNet-18-D feature extractor (deep stem, average-pool shortcuts), timm's module names, no classifier."
+
     def __init__(self, in_chans: int = 3):
         super().__init__()
-        self.conv1 = nn.Sequential(nn.Conv2d(in_chans, 32, 3, stride=2, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(inplace=True),
-                                   nn.Conv2d(32, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(inplace=True),
-                                   nn.Conv2d(32, 64, 3, padding=1, bias=False))
+        self.conv1 = nn.Sequential(
+            nn.Conv2d(in_chans, 32, 3, stride=2, padding=1, bias=False),
+            nn.BatchNorm2d(32),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(32, 32, 3, padding=1, bias=False),
+            nn.BatchNorm2d(32),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(32, 64, 3, padding=1, bias=False),
+        )
         self.bn1 = nn.BatchNorm2d(64)
         self.act1 = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)  # registered as in timm; UNet2E3D uses an average pool instead
@@ -63,29 +78,40 @@ def load_timm_resnet18d(encoder: ResNet18D, path: str | Path) -> None:
 # %% ../../../nbs/04_nets.unet2e3d.ipynb #dbf24ec0
 class DecBlock(nn.Module):
     "Upsample (nearest), concatenate the skip, two conv-BN-ReLU."
+
     def __init__(self, c_in: int, c_skip: int, c_out: int):
         super().__init__()
-        self.conv1 = nn.Sequential(nn.Conv3d(c_in + c_skip, c_out, 3, padding=1, bias=False), nn.BatchNorm3d(c_out), nn.ReLU(inplace=True))
+        self.conv1 = nn.Sequential(
+            nn.Conv3d(c_in + c_skip, c_out, 3, padding=1, bias=False), nn.BatchNorm3d(c_out), nn.ReLU(inplace=True)
+        )
         self.attention1 = nn.Identity()
-        self.conv2 = nn.Sequential(nn.Conv3d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm3d(c_out), nn.ReLU(inplace=True))
+        self.conv2 = nn.Sequential(
+            nn.Conv3d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm3d(c_out), nn.ReLU(inplace=True)
+        )
         self.attention2 = nn.Identity()
 
     def forward(self, d: torch.Tensor, skip: torch.Tensor | None, depth_scale: int) -> torch.Tensor:
         d = F.interpolate(d, scale_factor=(depth_scale, 2, 2), mode="nearest")
-        if skip is not None: d = torch.cat([d, skip], dim=1)
+        if skip is not None:
+            d = torch.cat([d, skip], dim=1)
         return self.attention2(self.conv2(self.attention1(self.conv1(d))))
+
 
 class Decoder3d(nn.Module):
     "Five decoder blocks over the encoder's pooled features."
+
     def __init__(self, decoder_dim: Sequence[int], skip_dim: Sequence[int] = (256, 128, 64, 64, 0), in_dim: int = 512):
         super().__init__()
         self.center = nn.Identity()
         i_dim = [in_dim] + list(decoder_dim[:-1])
         self.block = nn.ModuleList(DecBlock(i, s, o) for i, s, o in zip(i_dim, skip_dim, decoder_dim))
 
-    def forward(self, feature: torch.Tensor, skips: Sequence[torch.Tensor | None], depth_scales: Sequence[int]) -> torch.Tensor:
+    def forward(
+        self, feature: torch.Tensor, skips: Sequence[torch.Tensor | None], depth_scales: Sequence[int]
+    ) -> torch.Tensor:
         d = self.center(feature)
-        for blk, s, f in zip(self.block, skips, depth_scales): d = blk(d, s, f)
+        for blk, s, f in zip(self.block, skips, depth_scales):
+            d = blk(d, s, f)
         return d
 
 # %% ../../../nbs/04_nets.unet2e3d.ipynb #23988618
@@ -95,15 +121,18 @@ def _depth_pool(t: torch.Tensor, batch: int, factor: int) -> tuple[torch.Tensor,
     v = F.avg_pool3d(v, kernel_size=(factor, 1, 1), stride=(factor, 1, 1), padding=0)
     return v, v.permute(0, 2, 1, 3, 4).reshape(-1, c, h, w)
 
+
 class UNet2E3D(nn.Module):
     "2.5D U-Net: slice-wise ResNet-18-D encoder, depth pooling, 3D decoder (raw logits)."
+
     divisor = (16, 32, 32)
 
-    def __init__(self,
-                 encoder_channels: int = 3,  # input channels of the 2D encoder (each 1-channel slice is repeated to them)
-                 out_channels: int = 6,  # output classes
-                 decoder_dim: Sequence[int] = (80, 80, 64, 32, 16),  # decoder widths (the seed's table models)
-                ):
+    def __init__(
+        self,
+        encoder_channels: int = 3,  # input channels of the 2D encoder (each 1-channel slice is repeated to them)
+        out_channels: int = 6,  # output classes
+        decoder_dim: Sequence[int] = (80, 80, 64, 32, 16),  # decoder widths (the seed's table models)
+    ):
         super().__init__()
         self.in_channels, self.encoder_channels, self.out_channels = 1, encoder_channels, out_channels
         self.register_buffer("D", torch.tensor(0))

@@ -13,29 +13,51 @@ from torch import nn
 __all__ = ['Basic', 'BottleneckH', 'HRModule', 'VoxHRNet']
 
 # %% ../../../nbs/03_nets.voxhrnet.ipynb #6ea456db
-def _ind(c: int, p: float) -> list[nn.Module]: return [nn.InstanceNorm3d(c), nn.Dropout(p)]
+def _ind(c: int, p: float) -> list[nn.Module]:
+    return [nn.InstanceNorm3d(c), nn.Dropout(p)]
 
-def _tri(x: torch.Tensor, size) -> torch.Tensor: return F.interpolate(x, size=size, mode="trilinear", align_corners=False)
+
+def _tri(x: torch.Tensor, size) -> torch.Tensor:
+    return F.interpolate(x, size=size, mode="trilinear", align_corners=False)
+
 
 class Basic(nn.Module):
     "Basic residual block: conv-IN-drop-PReLU-conv-IN-drop, plus identity, then PReLU."
+
     def __init__(self, c: int, p: float):
         super().__init__()
-        self.net = nn.Sequential(nn.Conv3d(c, c, 3, padding=1, bias=False), *_ind(c, p), nn.PReLU(),
-                                 nn.Conv3d(c, c, 3, padding=1, bias=False), *_ind(c, p))
+        self.net = nn.Sequential(
+            nn.Conv3d(c, c, 3, padding=1, bias=False),
+            *_ind(c, p),
+            nn.PReLU(),
+            nn.Conv3d(c, c, 3, padding=1, bias=False),
+            *_ind(c, p),
+        )
         self.relu = nn.PReLU()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor: return self.relu(self.net(x) + x)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.relu(self.net(x) + x)
+
 
 class BottleneckH(nn.Module):
     "Stem bottleneck (planes 16 -> 64 channels); the first one has a 1x1 downsample shortcut without dropout."
+
     def __init__(self, c_in: int, p: float, planes: int = 16):
         super().__init__()
         out = planes * 4
-        self.downsample = nn.Sequential(nn.Conv3d(c_in, out, 1, bias=False), nn.InstanceNorm3d(out)) if c_in != out else None
-        self.net = nn.Sequential(nn.Conv3d(c_in, planes, 1, bias=False), *_ind(planes, p), nn.PReLU(),
-                                 nn.Conv3d(planes, planes, 3, padding=1, bias=False), *_ind(planes, p), nn.PReLU(),
-                                 nn.Conv3d(planes, out, 1, bias=False), *_ind(out, p))
+        self.downsample = (
+            nn.Sequential(nn.Conv3d(c_in, out, 1, bias=False), nn.InstanceNorm3d(out)) if c_in != out else None
+        )
+        self.net = nn.Sequential(
+            nn.Conv3d(c_in, planes, 1, bias=False),
+            *_ind(planes, p),
+            nn.PReLU(),
+            nn.Conv3d(planes, planes, 3, padding=1, bias=False),
+            *_ind(planes, p),
+            nn.PReLU(),
+            nn.Conv3d(planes, out, 1, bias=False),
+            *_ind(out, p),
+        )
         self.relu = nn.PReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -46,8 +68,10 @@ def _down(c_in: int, c_out: int, p: float, act: bool) -> nn.Sequential:
     layers = [nn.Conv3d(c_in, c_out, 3, stride=2, padding=1, bias=False), *_ind(c_out, p)]
     return nn.Sequential(*layers, nn.PReLU()) if act else nn.Sequential(*layers)
 
+
 class HRModule(nn.Module):
     "Multi-resolution module: per-branch Basic blocks, then every output fuses all branches."
+
     def __init__(self, widths: tuple[int, ...], p: float, n_blocks: int = 3):
         super().__init__()
         n = len(widths)
@@ -56,12 +80,17 @@ class HRModule(nn.Module):
         for i in range(n):
             row = []
             for j in range(n):
-                if j == i: row.append(None)
-                elif j > i: row.append(nn.Sequential(nn.Conv3d(widths[j], widths[i], 1, bias=False), *_ind(widths[i], p)))
+                if j == i:
+                    row.append(None)
+                elif j > i:
+                    row.append(nn.Sequential(nn.Conv3d(widths[j], widths[i], 1, bias=False), *_ind(widths[i], p)))
                 else:
                     m = i - j
-                    row.append(nn.Sequential(*[_down(widths[j], widths[i] if t == m - 1 else widths[j], p, t != m - 1)
-                                               for t in range(m)]))
+                    row.append(
+                        nn.Sequential(
+                            *[_down(widths[j], widths[i] if t == m - 1 else widths[j], p, t != m - 1) for t in range(m)]
+                        )
+                    )
             fuse.append(nn.ModuleList(row))
         self.fuse_layers = nn.ModuleList(fuse)
         self.relu = nn.PReLU()
@@ -72,9 +101,12 @@ class HRModule(nn.Module):
         for i in range(len(xs)):
             y = xs[0] if i == 0 else self.fuse_layers[i][0](xs[0])
             for j in range(1, len(xs)):
-                if j > i: y = y + _tri(self.fuse_layers[i][j](xs[j]), xs[i].shape[2:])
-                elif j == i: y = y + xs[i]
-                else: y = y + self.fuse_layers[i][j](xs[j])
+                if j > i:
+                    y = y + _tri(self.fuse_layers[i][j](xs[j]), xs[i].shape[2:])
+                elif j == i:
+                    y = y + xs[i]
+                else:
+                    y = y + self.fuse_layers[i][j](xs[j])
             outs.append(self.relu(y))
         return outs
 
@@ -82,15 +114,24 @@ class HRModule(nn.Module):
 class _HRNet(nn.Module):
     def __init__(self, in_channels: int, out_channels: int, p: float):
         super().__init__()
-        self.stem_net = nn.Sequential(nn.Conv3d(in_channels, 32, 3, stride=2, padding=1, bias=False), *_ind(32, p), nn.PReLU(),
-                                      nn.Sequential(BottleneckH(32, p), BottleneckH(64, p)))
-        self.transition1 = nn.ModuleList([
-            nn.Sequential(nn.Conv3d(64, 16, 3, padding=1, bias=False), *_ind(16, p), nn.PReLU()),
-            nn.Sequential(_down(64, 32, p, True))])
+        self.stem_net = nn.Sequential(
+            nn.Conv3d(in_channels, 32, 3, stride=2, padding=1, bias=False),
+            *_ind(32, p),
+            nn.PReLU(),
+            nn.Sequential(BottleneckH(32, p), BottleneckH(64, p)),
+        )
+        self.transition1 = nn.ModuleList(
+            [
+                nn.Sequential(nn.Conv3d(64, 16, 3, padding=1, bias=False), *_ind(16, p), nn.PReLU()),
+                nn.Sequential(_down(64, 32, p, True)),
+            ]
+        )
         self.stage2 = nn.Sequential(HRModule((16, 32), p))
         self.transition2 = nn.ModuleList([None, None, nn.Sequential(_down(32, 64, p, True))])
         self.stage3 = nn.Sequential(HRModule((16, 32, 64), p))
-        self.last_layer = nn.Sequential(nn.Conv3d(112, 112, 1), *_ind(112, p), nn.PReLU(), nn.Conv3d(112, out_channels, 1))
+        self.last_layer = nn.Sequential(
+            nn.Conv3d(112, 112, 1), *_ind(112, p), nn.PReLU(), nn.Conv3d(112, out_channels, 1)
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         size_in = x.shape[2:]
@@ -100,17 +141,21 @@ class _HRNet(nn.Module):
         z = torch.cat([y0, _tri(y1, y0.shape[2:]), _tri(y2, y0.shape[2:])], dim=1)
         return _tri(self.last_layer(z), size_in)
 
+
 class VoxHRNet(nn.Module):
     "3D HRNet for segmentation (raw logits); any input size works."
+
     divisor = (1, 1, 1)
 
-    def __init__(self,
-                 in_channels: int = 1,  # input channels
-                 out_channels: int = 7,  # output classes
-                 dropout: float = 0.1,  # dropout after the norms (identity in eval mode)
-                ):
+    def __init__(
+        self,
+        in_channels: int = 1,  # input channels
+        out_channels: int = 7,  # output classes
+        dropout: float = 0.1,  # dropout after the norms (identity in eval mode)
+    ):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.model = _HRNet(in_channels, out_channels, dropout)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor: return self.model(x)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)

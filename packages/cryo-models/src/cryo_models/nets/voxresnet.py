@@ -13,53 +13,86 @@ from torch import nn
 __all__ = ['BottleneckV', 'VoxRes', 'VoxResNet']
 
 # %% ../../../nbs/02_nets.voxresnet.ipynb #35405bed
-def _in(c: int) -> nn.InstanceNorm3d: return nn.InstanceNorm3d(c)
+def _in(c: int) -> nn.InstanceNorm3d:
+    return nn.InstanceNorm3d(c)
+
 
 class BottleneckV(nn.Module):
     "Bottleneck residual block (planes 16, expansion 4 -> 64 channels); `downsample` registered first."
+
     def __init__(self, in_channels: int, planes: int = 16):
         super().__init__()
         out = planes * 4
-        if in_channels != out: self.downsample = nn.Sequential(nn.Conv3d(in_channels, out, 1, bias=False), _in(out))
-        else: self.downsample = None
-        self.net = nn.Sequential(nn.Conv3d(in_channels, planes, 1, bias=False), _in(planes), nn.PReLU(),
-                                 nn.Conv3d(planes, planes, 3, padding=1, bias=False), _in(planes), nn.PReLU(),
-                                 nn.Conv3d(planes, out, 1, bias=False), _in(out))
+        if in_channels != out:
+            self.downsample = nn.Sequential(nn.Conv3d(in_channels, out, 1, bias=False), _in(out))
+        else:
+            self.downsample = None
+        self.net = nn.Sequential(
+            nn.Conv3d(in_channels, planes, 1, bias=False),
+            _in(planes),
+            nn.PReLU(),
+            nn.Conv3d(planes, planes, 3, padding=1, bias=False),
+            _in(planes),
+            nn.PReLU(),
+            nn.Conv3d(planes, out, 1, bias=False),
+            _in(out),
+        )
         self.relu = nn.PReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = self.downsample(x) if self.downsample is not None else x
         return self.relu(self.net(x) + shortcut)
 
+
 class VoxRes(nn.Module):
     "Pre-activation residual module: x + (IN, PReLU, conv, IN, PReLU, conv)(x)."
+
     def __init__(self, channels: int):
         super().__init__()
-        self.net = nn.Sequential(_in(channels), nn.PReLU(), nn.Conv3d(channels, channels, 3, padding=1),
-                                 _in(channels), nn.PReLU(), nn.Conv3d(channels, channels, 3, padding=1))
+        self.net = nn.Sequential(
+            _in(channels),
+            nn.PReLU(),
+            nn.Conv3d(channels, channels, 3, padding=1),
+            _in(channels),
+            nn.PReLU(),
+            nn.Conv3d(channels, channels, 3, padding=1),
+        )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor: return x + self.net(x)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.net(x)
 
 # %% ../../../nbs/02_nets.voxresnet.ipynb #22940246
 def _head(c: int, out_channels: int, k: int, s: int) -> nn.Sequential:
-    return nn.Sequential(nn.ConvTranspose3d(c, c, k, stride=s, padding=1), nn.PReLU(), nn.Conv3d(c, out_channels, 3, padding=1))
+    return nn.Sequential(
+        nn.ConvTranspose3d(c, c, k, stride=s, padding=1), nn.PReLU(), nn.Conv3d(c, out_channels, 3, padding=1)
+    )
+
 
 def _level(c_in: int) -> nn.Sequential:
     return nn.Sequential(_in(c_in), nn.PReLU(), nn.Conv3d(c_in, 64, 3, stride=2, padding=1), VoxRes(64), VoxRes(64))
 
+
 class VoxResNet(nn.Module):
     "VoxResNet for 3D segmentation (raw logits); input sizes should be multiples of 8 (16 avoids resampling)."
+
     divisor = (8, 8, 8)
 
-    def __init__(self,
-                 in_channels: int = 1,  # input channels
-                 out_channels: int = 7,  # output classes
-                ):
+    def __init__(
+        self,
+        in_channels: int = 1,  # input channels
+        out_channels: int = 7,  # output classes
+    ):
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
-        self.stem_net = nn.Sequential(nn.Conv3d(in_channels, 32, 3, stride=2, padding=1, bias=False), _in(32), nn.PReLU(),
-                                      nn.Sequential(BottleneckV(32), BottleneckV(64)))
-        self.net_h0 = nn.Sequential(nn.Conv3d(64, 32, 3, padding=1), _in(32), nn.PReLU(), nn.Conv3d(32, 32, 3, padding=1))
+        self.stem_net = nn.Sequential(
+            nn.Conv3d(in_channels, 32, 3, stride=2, padding=1, bias=False),
+            _in(32),
+            nn.PReLU(),
+            nn.Sequential(BottleneckV(32), BottleneckV(64)),
+        )
+        self.net_h0 = nn.Sequential(
+            nn.Conv3d(64, 32, 3, padding=1), _in(32), nn.PReLU(), nn.Conv3d(32, 32, 3, padding=1)
+        )
         self.net_c0 = _head(32, out_channels, 3, 1)
         self.net_h1 = _level(32)
         self.net_c1 = _head(64, out_channels, 4, 2)
@@ -72,9 +105,12 @@ class VoxResNet(nn.Module):
         size_in = x.shape[2:]
         h = self.net_h0(self.stem_net(x))
         c0 = self.net_c0(h)
-        h = self.net_h1(h); c1 = self.net_c1(h)
-        h = self.net_h2(h); c2 = self.net_c2(h)
-        h = self.net_h3(h); c3 = self.net_c3(h)
+        h = self.net_h1(h)
+        c1 = self.net_c1(h)
+        h = self.net_h2(h)
+        c2 = self.net_c2(h)
+        h = self.net_h3(h)
+        c3 = self.net_c3(h)
         size = c0.shape[2:]
         c1, c2, c3 = (F.interpolate(c, size=size, mode="trilinear", align_corners=False) for c in (c1, c2, c3))
         c = c0 + c1 + c2 + c3
