@@ -49,6 +49,10 @@ def read_picks(
 ) -> pl.DataFrame:
     "Read copick picks into a table (`run, particle_type, x, y, z` Angstrom, `user, session, score`)."
     names = list(particle_types) if particle_types is not None else project.particle_names
+    if user == TRUTH:
+        user = getattr(project, "truth_user", "curation")
+    if session == TRUTH:
+        session = getattr(project, "truth_session", "0")
     if user is not None:
         check_name(user, "user")
     if session is not None:
@@ -56,10 +60,6 @@ def read_picks(
     unknown = sorted(set(names) - set(project.particle_names))
     if unknown:
         raise KeyError(f"unknown particle type(s) {unknown}; the project has {project.particle_names}")
-    if user == TRUTH:
-        user = getattr(project, "truth_user", "curation")
-    if session == TRUTH:
-        session = getattr(project, "truth_session", "0")
     frames = []
     for run in runs if runs is not None else project.runs():
         for pk in project.run(run).get_picks(
