@@ -71,7 +71,7 @@ def test_readonly_kaggle_tree_info_and_run(kaggle_input, tmp_path):
     cmds = [
         f"{py} -m cryo_data.cli info {{data}}/train --work-dir {shlex.quote(str(work))}",
         f"{py} -m cryo_infer.cli run --data {{data}}/train --ensemble {shlex.quote(str(d / 'ens.yaml'))} "
-        f"--out {shlex.quote(str(out))} --quiet",
+        f"--out {shlex.quote(str(out))} --work-dir {shlex.quote(str(tmp_path / 'work2'))} --quiet",
     ]
     if _can_mount_readonly(tmp_path / "probe"):  # a real read-only mount, as on Kaggle
         mnt = tmp_path / "mnt"
@@ -96,7 +96,7 @@ def test_readonly_kaggle_tree_info_and_run(kaggle_input, tmp_path):
     assert r.returncode == 0, (mounted, r.stdout[-2000:], r.stderr[-3000:])
     assert "TS_3" in r.stdout and "picks in 1 runs" in r.stdout
     assert listing(data) == before  # nothing written, nothing touched
-    assert (work / "copick.json").exists() and (out / "work" / "copick.json").exists()
+    assert (work / "copick.json").exists() and (tmp_path / "work2" / "copick.json").exists()
     sub = pl.read_csv(out / "submission.csv")
     assert sub.columns == ["id", "experiment", "particle_type", "x", "y", "z"]
 
