@@ -114,7 +114,7 @@ def test_silent_config_points_at_nothing(world, capsys):
     cfg = json.loads((world / "p" / "copick.json").read_text())
     cfg["overlay_root"] = "local://" + str(world / "nowhere")
     (world / "p" / "copick.json").write_text(json.dumps(cfg))
-    expect_error(world, fit_args(world), "has no runs", capsys)
+    expect_error(world, fit_args(world), "overlay_root", capsys)  # a root that does not exist is named
 
 
 @pytest.mark.parametrize(

@@ -137,6 +137,8 @@ def build_parser() -> argparse.ArgumentParser:
 # %% ../../nbs/04_cli.ipynb #b4d4455d
 def _prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
     "Refuse a non-empty OUT unless resuming; --overwrite clears one that holds no checkpoint."
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"{out} is a file, not an output folder")
     if resume or not out.exists() or not any(out.iterdir()):
         return
     ckpts = [p for p in out.rglob("*") if p.suffix in (".ckpt", ".pt")]
@@ -213,9 +215,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if not Path(args.ensemble).exists():
                 from cryo_infer.ensemble import ensemble_from_checkpoints, save_ensemble
 
-                save_ensemble(
-                    ensemble_from_checkpoints(sorted(Path(args.cv).glob("fold_*/best.pt")), post="full"), args.ensemble
-                )
+                best = sorted(Path(args.cv).glob("fold_*/best.pt"))
+                if not best:
+                    raise FileNotFoundError(
+                        f"no such ensemble YAML {args.ensemble}, and no fold_*/best.pt under {args.cv} to create it from"
+                    )
+                save_ensemble(ensemble_from_checkpoints(best, post="full"), args.ensemble)
                 print(f"created {args.ensemble} from the folds' best.pt")
             write_thresholds(args.ensemble, thr)
             print(f"thresholds {thr}; out-of-fold F-beta with them {sc:.4f}; written to {args.ensemble}")
