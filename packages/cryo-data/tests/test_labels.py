@@ -1,6 +1,5 @@
 """Label painting on real ground-truth picks (skips without ../shared) and on synthetic picks."""
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -46,12 +45,10 @@ def test_paint_matches_bruteforce_on_random_picks():
 @pytest.mark.skipif(
     not SHARED.exists(), reason="../shared/data/czii_train_picks.csv is absent (a user's clone has no ../shared)"
 )
-def test_real_picks_paint_fast():
+def test_real_picks_paint():  # speed is recorded by benchmarks/data_speed.py, not asserted here
     picks = pl.read_csv(SHARED)
     for run in picks["experiment"].unique().sort():
         pk = picks.filter(pl.col("experiment") == run)
-        t = time.perf_counter()
         lab = paint_spheres(pk, (184, 630, 630), VOXEL)
-        assert time.perf_counter() - t < 5.0  # generous here; the benchmark records the real figure
         assert set(np.unique(lab).tolist()) <= set(range(7))
         assert (lab > 0).mean() > 0.0003  # seed radii x 0.4 paint about 0.08 % of the volume
