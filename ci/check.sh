@@ -24,6 +24,7 @@ if ! command -v hatch >/dev/null 2>&1; then
 fi
 export PIP_CONSTRAINT="$ROOT/ci/constraints.txt"
 export MPLBACKEND=Agg
+export PIP_NO_CACHE_DIR=1   # no second copy of every wheel (torch included) in ~/.cache/pip
 LOGS="$ROOT/ci/logs"; mkdir -p "$LOGS"
 
 # hatch installs sibling packages (through [envs.default.sources]) non-editable and does not reinstall them when
@@ -52,6 +53,12 @@ step() {  # step NAME CHECK COMMAND...: run, log, and judge a step (CHECK: pytes
   else failed=$((failed+1)); failures+=("$name"); echo "    FAILED ($((SECONDS-t0)) s), log: $log"; tail -n 60 "$log"; fi
 }
 
+# Disk: every environment that holds torch costs 1-2 GB, and a CI machine may have only a few GB free. Each package's
+# two environments are removed once its steps are done; the notebooks, repository and reproducibility steps share the
+# default environment; lint and docs are detached (no torch). Peak use is printed after each package.
+disk() { echo "    disk: $(du -sh "$ROOT/ci" "${HATCH_DATA_DIR:-$HOME/.local/share/hatch}" 2>/dev/null | awk '{print $2": "$1}' | tr '\n' ' ')free $(df -h "$ROOT" | awk 'NR==2{print $4}')"; }
+disk
+
 # the wheelhouse and one fresh environment per package (CRYO_CI_VENVS: where they go, default ci/venvs)
 WHEELS="$ROOT/ci/wheelhouse"; VENVS="${CRYO_CI_VENVS:-$ROOT/ci/venvs}"
 extras() {  # test-only requirements of a package (its own tests exercise these optional paths)
@@ -74,11 +81,14 @@ isolated_pytest() {  # isolated_pytest PKG: fresh venv, install PKG alone from t
 step "wheels" exit bash ci/wheels.sh "$WHEELS"
 for pkg in "${PKGS[@]}"; do
   step "pytest:$pkg" pytest isolated_pytest "$pkg"
+  [ "${CRYO_CI_KEEP_ENVS:-0}" = "1" ] || rm -rf "${VENVS:?}/$pkg"
   step "nbdev-test:$pkg" nbdev hatch run "nb.$pkg:test"
   step "sync:$pkg" exit hatch run "nb.$pkg:sync"
+  [ "${CRYO_CI_KEEP_ENVS:-0}" = "1" ] || hatch env remove "nb.$pkg" >/dev/null 2>&1
+  disk
 done
 if [ $# -eq 0 ] && ls notebooks/*.ipynb >/dev/null 2>&1; then
-  step "notebooks" nbdev hatch run notebooks:run
+  step "notebooks" nbdev hatch run notebooks
 fi
 if [ $# -eq 0 ]; then
   step "repository" pytest hatch run pytest tests -q -p no:cacheprovider   # the one-vocabulary rule across packages
