@@ -1,9 +1,9 @@
 """CPU bfloat16 autocast against float32 for inference, one run: speed per tile and the pick-level F-beta change.
 
-Speed: `predict_volume` on one 64x192x192 tile (cryo-infer's CPU tiling), one view, unet_v1 at the seed's widths
+Speed: `predict_volume` on one 64x192x192 tile (cryo-infer's CPU tiling), one view, unet_v1 at the 2nd place's widths
 (random weights), eager and compiled, float32 vs the model under `torch.autocast("cpu", torch.bfloat16)` (oneDNN uses
 AVX512-BF16/AMX where the CPU has them; predict_volume itself keeps float32 on CPU); interleaved repeats, medians. Picks: a small UNet trained for `--minutes` on a simulated project
-(cryo_train.demo's recipe), the held-out run predicted with the seed's 7 views in float32 and in bf16, post-processed
+(cryo_train.demo's recipe), the held-out run predicted with the 2nd place's 7 views in float32 and in bf16, post-processed
 with the `full` preset and scored against the simulated truth; also the bf16 picks scored against the float32 picks.
 
     python benchmarks/bf16_cpu.py [--minutes 3] [--repeats 3] [--results DIR]
@@ -108,7 +108,9 @@ def picks_change(minutes: float, tmp: Path) -> dict:
     res = {}
     for a in (None, "bf16"):
         t = time.perf_counter()
-        probs = predict_volume(model if a is None else bf16_wrapper(model), tomo.array, win, "seed", progress=False)
+        probs = predict_volume(
+            model if a is None else bf16_wrapper(model), tomo.array, win, "2nd-place", progress=False
+        )
         secs = time.perf_counter() - t
         pk = probs_to_picks(probs, tomo.voxel_size_A, "full", run=run)
         pk_low = probs_to_picks(probs, tomo.voxel_size_A, low, run=run)
@@ -162,7 +164,7 @@ def main(argv=None) -> int:
     wins = max(e, c) > 1.1
     md = header("CPU bf16 autocast vs float32 for inference", "torch", "cryo-infer")
     md += (
-        f"\nCPU flags: {cpu_flags()}. Speed: one 64x192x192 tile, one view, unet_v1 (seed widths, random weights), "
+        f"\nCPU flags: {cpu_flags()}. Speed: one 64x192x192 tile, one view, unet_v1 (the 2nd place's widths, random weights), "
         f"medians of {args.repeats} interleaved repeats.\n\n| mode | float32 s | bf16 s | speed-up of bf16 |\n|---|---|---|---|\n"
         f"| eager | {sp['eager_fp32']:.2f} | {sp['eager_bf16']:.2f} | **{e:.2f}x** |\n"
         f"| compiled (`compile=True`) | {sp['compiled_fp32']:.2f} | {sp['compiled_bf16']:.2f} | **{c:.2f}x** |\n\n"

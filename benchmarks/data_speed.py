@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     data = {}
     if SHARED.exists():
         picks = pl.read_csv(SHARED)
-        md += "## Label painting: real ground-truth picks into 184x630x630 (seed radii, 7 classes)\n\n| run | picks | seconds |\n|---|---|---|\n"
+        md += "## Label painting: real ground-truth picks into 184x630x630 (2nd-place radii, 7 classes)\n\n| run | picks | seconds |\n|---|---|---|\n"
         times = []
         for run in sorted(picks["experiment"].unique()):
             pk = picks.filter(pl.col("experiment") == run)

@@ -1,4 +1,4 @@
-"""How many picks the seed's float16 tomogram (seed_parity: round to half precision, then normalise each patch) changes,
+"""How many picks the 2nd place's float16 tomogram (2nd-place-parity: round to half precision, then normalise each patch) changes,
 on a simulated run predicted by a model trained here for a minute. CPU; the rounding is the only difference.
 
     python benchmarks/fp16_input.py [--results DIR] [--epochs 6]
@@ -69,23 +69,24 @@ def main(argv=None) -> int:
         t = prj.tomogram("TS_52")
         vol = t.numpy()
         probs = {
-            label: predict_volume([model], t.array, w, "seed", progress=False)
+            label: predict_volume([model], t.array, w, "2nd-place", progress=False)
             for label, w in (("float32", win), ("float16", replace(win, input_dtype="float16")))
         }
         diff = np.abs(probs["float32"] - probs["float16"])
         rows = []
         for thr in (0.05, 0.10, 0.15):
             post = replace(
-                POST_PRESETS["seed_parity"], thresholds={n: thr for n in POST_PRESETS["seed_parity"].thresholds}
+                POST_PRESETS["2nd-place-parity"],
+                thresholds={n: thr for n in POST_PRESETS["2nd-place-parity"].thresholds},
             )
             a, b = (probs_to_picks(probs[k], t.voxel_size_A, post, run="TS_52") for k in ("float32", "float16"))
             c = compare(a, b, float(t.voxel_size_A[0]))
             rows.append((thr, c, score_picks(prj, a, ["TS_52"]).score, score_picks(prj, b, ["TS_52"]).score))
-    md = header("float16 tomogram before normalisation (seed_parity): picks changed", "cryo-infer", "torch")
+    md = header("float16 tomogram before normalisation (2nd-place-parity): picks changed", "cryo-infer", "torch")
     md += (
         f"\nOne simulated run {tuple(args.shape)} (voxel values {vol.min():.3g} .. {vol.max():.3g}, mostly below float16's smallest normal number 6.1e-05"
         f"), a unet_v1 trained here for {args.epochs} epochs, 7 TTA, tiles 64x128x128, "
-        f"the seed_parity post-processing at three thresholds. Probability maps: max abs difference {diff.max():.3g}, "
+        f"the 2nd-place-parity post-processing at three thresholds. Probability maps: max abs difference {diff.max():.3g}, "
         f"mean {diff.mean():.3g}.\n\n| threshold | float32 picks | float16 picks | identical | moved < 1 voxel | no twin | "
         "F-beta float32 | F-beta float16 |\n|---|---|---|---|---|---|---|---|\n"
         + "".join(

@@ -1,6 +1,6 @@
-"""GPU timings: seconds per full-size tomogram for one model and for the 10-model seed ensemble (7 TTA views, seed
+"""GPU timings: seconds per full-size tomogram for one model and for the 2nd place's 10-model ensemble (7 TTA views, 2nd-place
 tiling, fp16), with the device accumulator (one copy to the host per tomogram) and with the host accumulator; then, if
-time allows, every architecture in fp16/bf16, seed tiling and untiled. Random weights (speed does not depend on them).
+time allows, every architecture in fp16/bf16, 2nd-place tiling and untiled. Random weights (speed does not depend on them).
 The headline figures are written to gpu_check.md before the sweep starts, so a timeout keeps them. Skips without CUDA.
 
     python benchmarks/gpu_check.py [--results DIR] [--shape 184 630 630] [--no-sweep]
@@ -34,7 +34,7 @@ def main(argv=None) -> int:
         print("gpu_check: no CUDA device; nothing to measure")
         return 0
     from cryo_infer.predict import Member, predict_volume
-    from cryo_infer.window import SEED_WINDOW, WindowConfig
+    from cryo_infer.window import RECIPE_WINDOW, WindowConfig
     from cryo_models import create_model, seed_table
     from torch.utils.flop_counter import FlopCounterMode
 
@@ -56,12 +56,12 @@ def main(argv=None) -> int:
             progress=False,
         )  # warm-up (CUDA context, kernels)
         predict_volume(
-            members, vol, window, "seed", device="cuda", amp=amp, progress=False, accumulate_on=accumulate_on
+            members, vol, window, "2nd-place", device="cuda", amp=amp, progress=False, accumulate_on=accumulate_on
         )  # cuDNN autotune
         torch.cuda.synchronize()
         t = time.perf_counter()
         predict_volume(
-            members, vol, window, "seed", device="cuda", amp=amp, progress=False, accumulate_on=accumulate_on
+            members, vol, window, "2nd-place", device="cuda", amp=amp, progress=False, accumulate_on=accumulate_on
         )
         torch.cuda.synchronize()
         return time.perf_counter() - t
@@ -71,17 +71,17 @@ def main(argv=None) -> int:
     members = [Member(create_model(r["arch"]).eval().cuda()) for r in rows_t]
     head = {}
     head["one model (unet_v1), device accumulator"] = timed(
-        [Member(create_model("unet_v1").eval().cuda())], SEED_WINDOW, "fp16", "device"
+        [Member(create_model("unet_v1").eval().cuda())], RECIPE_WINDOW, "fp16", "device"
     )
-    head["10-model ensemble, device accumulator"] = timed(members, SEED_WINDOW, "fp16", "device")
-    head["10-model ensemble, host accumulator"] = timed(members, SEED_WINDOW, "fp16", "host")
+    head["10-model ensemble, device accumulator"] = timed(members, RECIPE_WINDOW, "fp16", "device")
+    head["10-model ensemble, host accumulator"] = timed(members, RECIPE_WINDOW, "fp16", "host")
     for k, v in head.items():
         print(k, f"{v:.2f} s", flush=True)
     md = header(f"GPU check on {name}", "torch", "cryo-infer")
     md += (
         f"\nOne tomogram of {tuple(args.shape)} (float32 numpy on the host), 7 TTA views in one batch per tile "
-        f"(views_per_pass 7), seed tiling (128, 384, 384), softmax averaging, fp16 autocast, random weights, "
-        f"cudnn.benchmark on; timed after a warm-up and one untimed pass. Ensemble: seed table rows "
+        f"(views_per_pass 7), 2nd-place tiling (128, 384, 384), softmax averaging, fp16 autocast, random weights, "
+        f"cudnn.benchmark on; timed after a warm-up and one untimed pass. Ensemble: 2nd-place table rows "
         f"{', '.join(map(str, ENSEMBLE_ROWS))} ({', '.join(r['arch'] for r in rows_t)}).\n\n"
         "| what | seconds / tomogram | within the 5 s goal |\n|---|---|---|\n"
     )
@@ -96,16 +96,16 @@ def main(argv=None) -> int:
     for arch in ["unet_v1", "unet_v2", "unet_v3", "segresnet", "densevnet", "voxresnet", "voxhrnet", "unet2e3d"]:
         m = create_model(arch).eval().cuda()
         with torch.no_grad(), FlopCounterMode(display=False) as fc:
-            m(torch.zeros(1, 1, *SEED_WINDOW.roi_size, device="cuda"))
+            m(torch.zeros(1, 1, *RECIPE_WINDOW.roi_size, device="cuda"))
         tile_flops = fc.get_total_flops()
         for amp in ("fp16", "bf16"):
             for label, win in (
-                ("seed tiling", SEED_WINDOW),
+                ("2nd-place tiling", RECIPE_WINDOW),
                 ("untiled", WindowConfig(roi_size=(0, 0, 0), views_per_pass=1)),
             ):
                 try:
                     s = timed([Member(m)], win, amp)
-                    n_tiles = 8 if label == "seed tiling" else None
+                    n_tiles = 8 if label == "2nd-place tiling" else None
                     tf = tile_flops * 7 * n_tiles / s / 1e12 if n_tiles else None
                     rows.append((arch, amp, label, s, tf))
                     print(arch, amp, label, f"{s:.2f} s", flush=True)

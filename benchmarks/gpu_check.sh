@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One GPU check, at most about 8 minutes on one GPU: seconds per full-size tomogram for one model and for the 10-model
-# seed ensemble (device vs host accumulator; written first), the bytes moved host<->device (computed), then the
+# 2nd-place ensemble (device vs host accumulator; written first), the bytes moved host<->device (computed), then the
 # per-architecture sweep (fp16 and bf16) and unet_v1 training steps/s (Lightning vs a bare loop).
 # Usage: bash benchmarks/gpu_check.sh [RESULTS_DIR]   (default: benchmarks/results)
 # Record which card produced the figures: the result files name it.

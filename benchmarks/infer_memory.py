@@ -3,7 +3,7 @@
 Paths (`--paths`): `predict` (predict_volume per architecture, below), `cli` (the documented command
 `cryo-infer run --roi 64 192 192 --compile` over a simulated copick project of three full tomograms, one member of
 the first `--archs` architecture, `post: full`, prediction and post-processing of each run), `post` (probs_to_picks
-alone on a full-size synthetic probability map loaded from disk, presets `full` and `seed`). Each in its own process.
+alone on a full-size synthetic probability map loaded from disk, presets `full` and `2nd-place`). Each in its own process.
 
 One view per forward pass and one shared accumulator for all members; the volume is a zarr array on disk read tile
 by tile, as from a copick project. Each architecture runs in its own process with `compile=True`. Default: the
@@ -33,8 +33,8 @@ torch.manual_seed(0)
 model = create_model({arch!r}).eval()
 vol = zarr.open({zpath!r}, mode="r")
 t = time.perf_counter()
-from cryo_infer.tta import SEED_TTA
-out = predict_volume(model, vol, WindowConfig(roi_size={roi}, views_per_pass=1), list(SEED_TTA[:{tta}]), progress=False, compile=True)
+from cryo_infer.tta import RECIPE_TTA
+out = predict_volume(model, vol, WindowConfig(roi_size={roi}, views_per_pass=1), list(RECIPE_TTA[:{tta}]), progress=False, compile=True)
 print(json.dumps({{"seconds": time.perf_counter() - t, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                    "output_mb": out.nbytes / 2**20}}))
 """
@@ -43,12 +43,12 @@ CLI_SETUP = r"""
 import json, torch
 from cryo_data.simproject import simulate_project
 from cryo_infer.ensemble import EnsembleConfig, MemberSpec, save_ensemble
-from cryo_infer.tta import SEED_TTA
+from cryo_infer.tta import RECIPE_TTA
 from cryo_models import create_model, save_checkpoint
 cfg = simulate_project({root!r} + "/project", runs={runs}, shape={shape}, seed=0, progress=False, overwrite=True)
 torch.manual_seed(0)
 save_checkpoint(create_model({arch!r}), {root!r} + "/model.pt", overwrite=True)
-save_ensemble(EnsembleConfig(members=(MemberSpec({root!r} + "/model.pt"),), tta=tuple(SEED_TTA[:{tta}]), post="full"), {root!r} + "/ens.yaml")
+save_ensemble(EnsembleConfig(members=(MemberSpec({root!r} + "/model.pt"),), tta=tuple(RECIPE_TTA[:{tta}]), post="full"), {root!r} + "/ens.yaml")
 print(json.dumps({{"config": str(cfg)}}))
 """
 
@@ -68,7 +68,7 @@ from cryo_infer.postprocess import probs_to_picks
 probs = np.load({npy!r})
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 t = time.perf_counter()
-n = {{k: len(probs_to_picks(probs, 10.012, k)) for k in ("full", "seed")}}
+n = {{k: len(probs_to_picks(probs, 10.012, k)) for k in ("full", "2nd-place")}}
 print(json.dumps({{"seconds": time.perf_counter() - t, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                    "after_load_mb": base, "picks": n, "output_mb": probs.nbytes / 2**20}}))
 """
@@ -80,7 +80,7 @@ def main(argv=None) -> int:
     ap.add_argument("--archs", nargs="*", default=["unet_v1", "unet2e3d"])
     ap.add_argument("--runs", type=int, default=3, help="cli: tomograms in the simulated project")
     ap.add_argument("--name", default="infer_memory", help="result file name")
-    ap.add_argument("--tta", type=int, default=7, help="number of the seed's TTA views")
+    ap.add_argument("--tta", type=int, default=7, help="number of the 2nd place's TTA views")
     ap.add_argument("--shape", type=int, nargs=3, default=[184, 630, 630])
     ap.add_argument("--roi", type=int, nargs=3, default=[64, 192, 192])
     ap.add_argument("--results", default=None)
@@ -146,7 +146,7 @@ def main(argv=None) -> int:
             r = paths[f"post_{kind}"]
             md += (
                 f"| `probs_to_picks` | one map (5, {', '.join(map(str, args.shape))}) loaded from disk, {what} "
-                f"({r['after_load_mb']:.0f} MB after loading), presets `full` and `seed` | {r['peak_rss_mb']:.0f} | "
+                f"({r['after_load_mb']:.0f} MB after loading), presets `full` and `2nd-place` | {r['peak_rss_mb']:.0f} | "
                 f"{r['peak_rss_mb'] / 3072:.2f} | {'yes' if r['peak_rss_mb'] <= 3072 else 'no'} | {r['seconds']:.1f} |\n"
             )
     if rows:

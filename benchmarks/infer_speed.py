@@ -33,8 +33,8 @@ model = create_model(arch).eval()
 import zarr
 vol = zarr.open({zpath!r}, mode="r")  # cryo_infer reads tile by tile, as from a copick tomogram
 if method == "monai": vol = vol[...]  # MONAI needs the whole volume in memory
-from cryo_infer.tta import SEED_TTA, get_tta
-views = get_tta(list(SEED_TTA[:n_tta]))
+from cryo_infer.tta import RECIPE_TTA, get_tta
+views = get_tta(list(RECIPE_TTA[:n_tta]))
 from cryo_infer.predict import scored_channels
 idx = scored_channels(model.cryo_classes)
 t = time.perf_counter()
@@ -46,7 +46,7 @@ if method == "cryo":
 else:
     from monai.inferers import sliding_window_inference
     x = torch.from_numpy(vol)[None, None]
-    def predictor(t_):  # per tile, as the seed: z-score, every TTA view, softmax, inverse view, average probabilities
+    def predictor(t_):  # per tile, as the 2nd place: z-score, every TTA view, softmax, inverse view, average probabilities
         t_ = (t_ - t_.mean()) / t_.std(correction=0)
         acc = None
         for v in views:

@@ -1,5 +1,5 @@
-"""The 12-model table of the 2nd place, reproduced: each row with 7 TTA and the seed's post-processing, plus the three
-final ensembles (seed7, submit7, seed10), scored on a public and a private split, beside the reported leaderboard scores.
+"""The 12-model table of the 2nd place, reproduced: each row with 7 TTA and the 2nd place's post-processing, plus the three
+final ensembles (2nd-place-7, submit7, 2nd-place-10), scored on a public and a private split, beside the reported leaderboard scores.
 
     python benchmarks/lb_table.py --checkpoints DIR --public P --private Q [--device cuda] [--amp fp16] [--work DIR]
 
@@ -9,7 +9,7 @@ Kaggle-layout folder, a copick config or a data-portal config written by `cryo-d
 10446), with ground truth (`--truth-user/--truth-session`, default: the config's, else curation/0).
 
 Per tomogram each model runs once: its probabilities give its own row's picks and are added into each ensemble that
-holds it (equal weights, the seed's mean of softmax maps); maps are never stored. Each tomogram's picks go to
+holds it (equal weights, the 2nd place's mean of softmax maps); maps are never stored. Each tomogram's picks go to
 WORK/picks/<split>/<run>.csv as soon as they exist, so a killed run resumes where it stopped.
 Without the inputs the script says what is missing, then runs the same harness on a SIMULATED split with checkpoints it
 trains quickly itself (clearly labelled).
@@ -72,13 +72,13 @@ def check_folder(ckpt_dir: Path, device: str = "cpu") -> list[dict]:
 
 
 def _labels():
-    from cryo_models import SEED_ENSEMBLES, seed_table
+    from cryo_models import RECIPE_ENSEMBLES, seed_table
 
     rows = list(seed_table().iter_rows(named=True))
     return (
         rows,
         {f"{r['no']} {r['arch']}": r for r in rows},
-        {f"ensemble {n} (rows {','.join(map(str, ix))})": ix for n, ix in SEED_ENSEMBLES.items()},
+        {f"ensemble {n} (rows {','.join(map(str, ix))})": ix for n, ix in RECIPE_ENSEMBLES.items()},
     )
 
 
@@ -174,8 +174,8 @@ def run_table(
     ckpt_dir: Path,
     public,
     private,
-    tta="seed",
-    post="seed_parity",
+    tta="2nd-place",
+    post="2nd-place-parity",
     window=None,
     log=print,
     device="cpu",
@@ -188,12 +188,12 @@ def run_table(
 ):
     """Rows: (label, public, private, reported public, reported private); checkpoints checked first."""
     from cryo_infer.predict import Member
-    from cryo_infer.window import SEED_WINDOW
+    from cryo_infer.window import RECIPE_WINDOW
     from cryo_models import load_checkpoint
 
-    window = window or SEED_WINDOW
-    if post == "seed_parity":
-        window = replace(window, input_dtype="float16")  # the seed's float16 tomogram
+    window = window or RECIPE_WINDOW
+    if post == "2nd-place-parity":
+        window = replace(window, input_dtype="float16")  # the 2nd place's float16 tomogram
     ck = checked or check_folder(Path(ckpt_dir))  # every file present and loading strictly, before anything is computed
     rows, row_labels, ens = _labels()
     with tempfile.TemporaryDirectory() as tmp:
@@ -294,7 +294,7 @@ def main(argv=None) -> int:
         "--amp",
         default=None,
         choices=["fp16", "bf16", "half", "none"],
-        help="GPU precision: fp16/bf16 autocast, or half (the seed's .half() models, float16 accumulation)",
+        help="GPU precision: fp16/bf16 autocast, or half (the 2nd place's .half() models, float16 accumulation)",
     )
     ap.add_argument(
         "--work",
@@ -306,21 +306,23 @@ def main(argv=None) -> int:
     ap.add_argument("--truth-session", default=None)
     ap.add_argument("--tomo-type", default="denoised")
     ap.add_argument(
-        "--roi", type=int, nargs=3, default=None, metavar=("Z", "Y", "X"), help="tile size (default: the seed's)"
+        "--roi", type=int, nargs=3, default=None, metavar=("Z", "Y", "X"), help="tile size (default: the 2nd place's)"
     )
-    ap.add_argument("--tta", default="seed", help="'seed' (7 views) or comma-separated view names")
-    ap.add_argument("--post", default="seed_parity")
+    ap.add_argument("--tta", default="2nd-place", help="'2nd-place' (7 views) or comma-separated view names")
+    ap.add_argument("--post", default="2nd-place-parity")
     ap.add_argument(
         "--epochs-per-model", type=int, default=3, help="simulated fallback: training epochs per row (4 steps each)"
     )
     ap.add_argument("--results", default=None)
     args = ap.parse_args(argv)
     from cryo_data.io import open_project
-    from cryo_infer.window import SEED_WINDOW
+    from cryo_infer.window import RECIPE_WINDOW
+    from cryo_metric.particles import preset_name
 
+    args.tta, args.post = preset_name(args.tta, "--tta"), preset_name(args.post, "--post")  # earlier names still read
     amp = None if args.amp in (None, "none") else args.amp
-    tta = "seed" if args.tta == "seed" else tuple(t.strip() for t in args.tta.split(","))
-    window = replace(SEED_WINDOW, roi_size=tuple(args.roi)) if args.roi else None
+    tta = "2nd-place" if args.tta == "2nd-place" else tuple(t.strip() for t in args.tta.split(","))
+    window = replace(RECIPE_WINDOW, roi_size=tuple(args.roi)) if args.roi else None
     missing = [
         n for n in ("checkpoints", "public", "private") if not getattr(args, n) or not Path(getattr(args, n)).exists()
     ]
@@ -352,7 +354,7 @@ def main(argv=None) -> int:
         )
         md += (
             f"\nReal checkpoints, real data, device {args.device}, precision {amp or 'float32'}. TTA {args.tta}, "
-            f"tiles {window.roi_size if window else SEED_WINDOW.roi_size}, post-processing {args.post}.\n\n"
+            f"tiles {window.roi_size if window else RECIPE_WINDOW.roi_size}, post-processing {args.post}.\n\n"
             + to_markdown(rows, False)
             + "\nCheckpoints:\n\n| row | arch | file | bytes | sha256 |\n|---|---|---|---|---|\n"
             + "".join(f"| {c['no']} | {c['arch']} | {c['checkpoint']} | {c['bytes']} | `{c['sha256']}` |\n" for c in ck)

@@ -141,7 +141,7 @@ def main(argv=None) -> int:
     md = header("Training on CPU: unet_v1 on a simulated 7-run project", "torch", "lightning", "cryo-train")
     md += (
         f"\nSimulated project: 7 runs of {tuple(args.shape)} (denoised, crowding {args.crowding}), 6 for training, "
-        f"{runs[-1]} held out. unet_v1 (the seed's widths), patch {tuple(args.roi)}, batch 2, AdamW, seed loss, "
+        f"{runs[-1]} held out. unet_v1 (the 2nd place's widths), patch {tuple(args.roi)}, batch 2, AdamW, 2nd-place loss, "
         f"lr {args.lr:g}, budget {args.minutes:g} min (wall {wall:.0f} s incl. validation). Held-out F-beta is the official metric.\n\n"
     )
     md += f"**Best held-out F-beta: {r.best_fbeta:.3f}** (aim >= 0.7 on the simulator's default settings)\n\n"

@@ -39,7 +39,7 @@ def transfer_bytes(shape, window, n_members: int, n_views: int, combine: str = "
 
 
 def main(argv=None) -> int:
-    from cryo_infer.window import CPU_WINDOW, SEED_WINDOW
+    from cryo_infer.window import CPU_WINDOW, RECIPE_WINDOW
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--shape", type=int, nargs=3, default=[184, 630, 630])
@@ -53,8 +53,8 @@ def main(argv=None) -> int:
         "|---|---|---|---|---|---|---|\n"
     )
     data = {}
-    for n_members, label in ((1, "one model"), (10, "10-model seed ensemble")):
-        for wname, win in (("seed (128, 384, 384)", SEED_WINDOW), ("CPU (64, 192, 192)", CPU_WINDOW)):
+    for n_members, label in ((1, "one model"), (10, "10-model 2nd-place ensemble")):
+        for wname, win in (("2nd-place (128, 384, 384)", RECIPE_WINDOW), ("CPU (64, 192, 192)", CPU_WINDOW)):
             r = transfer_bytes(shape, win, n_members, 7)
             b, h, d = (sum(r[k]) for k in ("before", "host", "device"))
             g = lambda x: f"{x / 1e9:.2f}"  # noqa: E731

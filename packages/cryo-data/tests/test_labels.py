@@ -52,3 +52,16 @@ def test_real_picks_paint():  # speed is recorded by benchmarks/data_speed.py, n
         lab = paint_spheres(pk, (184, 630, 630), VOXEL)
         assert set(np.unique(lab).tolist()) <= set(range(7))
         assert (lab > 0).mean() > 0.0003  # seed radii x 0.4 paint about 0.08 % of the volume
+
+
+def test_legacy_radius_preset_name_still_paints_and_warns():
+    from cryo_data.labels import RADIUS_PRESETS, radius_preset
+
+    assert set(RADIUS_PRESETS) == {"2nd-place", "official"}
+    with pytest.warns(DeprecationWarning, match="radius preset 'seed' is deprecated, use '2nd-place'"):
+        assert radius_preset("seed") == radius_preset("2nd-place") != radius_preset("official")
+    pk = pl.DataFrame({"particle_type": ["apo-ferritin"], "x": [320.0], "y": [320.0], "z": [160.0]})
+    with pytest.warns(DeprecationWarning, match="'2nd-place'"):
+        old = paint_spheres(pk, (32, 64, 64), 10.0, "seed")
+    assert np.array_equal(old, paint_spheres(pk, (32, 64, 64), 10.0, "2nd-place"))
+    assert (old > 0).sum() > (paint_spheres(pk, (32, 64, 64), 10.0, "official") > 0).sum()  # 80 x 0.4 > 60 x 0.5

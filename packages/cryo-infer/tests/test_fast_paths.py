@@ -35,7 +35,7 @@ def smooth_probs(seed, shape=(5, 24, 48, 40)):
 
 @pytest.mark.parametrize(
     "seed,preset,score,connectivity",
-    [(0, "seed", "max", 26), (1, "seed_parity", "mean", 26), (2, "full", "max", 6), (3, "full", "mean", 18)],
+    [(0, "2nd-place", "max", 26), (1, "2nd-place-parity", "mean", 26), (2, "full", "max", 6), (3, "full", "mean", 18)],
 )
 def test_picks_identical_to_the_previous_implementation(seed, preset, score, connectivity, monkeypatch):
     probs = smooth_probs(seed)
@@ -92,8 +92,8 @@ VOL = np.random.default_rng(0).standard_normal((20, 40, 36)).astype(np.float32)
 def test_device_accumulator_equals_host_accumulator(combine, roi, batch):
     members = [Member(TinyNet(0), 1.0), Member(TinyNet(1), 2.5)]
     win = WindowConfig(roi_size=roi, overlap_vox=(4, 8, 8), views_per_pass=batch)
-    host = predict_volume(members, VOL, win, "seed", combine=combine, progress=False, accumulate_on="host")
-    dev = predict_volume(members, VOL, win, "seed", combine=combine, progress=False, accumulate_on="device")
+    host = predict_volume(members, VOL, win, "2nd-place", combine=combine, progress=False, accumulate_on="host")
+    dev = predict_volume(members, VOL, win, "2nd-place", combine=combine, progress=False, accumulate_on="device")
     assert dev.dtype == np.float32 and dev.shape == (5,) + VOL.shape
     assert np.array_equal(dev, host)
 

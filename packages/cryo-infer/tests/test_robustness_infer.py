@@ -177,14 +177,16 @@ def _published_names(folder):
 def test_dataloss_preset_never_replaces_a_yaml(world, capsys):
     (world / "tuned.yaml").write_text("post: {thresholds: {ribosome: 0.3}}\n")
     _published_names(world)
-    expect_error(world, ["preset", "seed7", "--checkpoints", world, "--out", world / "tuned.yaml"], "exists", capsys)
+    expect_error(
+        world, ["preset", "2nd-place-7", "--checkpoints", world, "--out", world / "tuned.yaml"], "exists", capsys
+    )
 
 
 def test_dataloss_preset_overwrite_when_asked(world, capsys):
     (world / "tuned.yaml").write_text("old\n")
     _published_names(world)
     code, out, err = cli(
-        ["preset", "seed7", "--checkpoints", world, "--out", world / "tuned.yaml", "--overwrite"], capsys
+        ["preset", "2nd-place-7", "--checkpoints", world, "--out", world / "tuned.yaml", "--overwrite"], capsys
     )
     assert code == 0, err and "members" in (world / "tuned.yaml").read_text()
 
@@ -192,7 +194,7 @@ def test_dataloss_preset_overwrite_when_asked(world, capsys):
 def test_message_preset_lists_missing_checkpoints(world, capsys):
     expect_error(
         world,
-        ["preset", "seed10", "--checkpoints", world, "--out", world / "s10.yaml"],
+        ["preset", "2nd-place-10", "--checkpoints", world, "--out", world / "s10.yaml"],
         "10 of 10 checkpoint(s) missing",
         capsys,
     )
@@ -258,7 +260,7 @@ def test_stale_rerun_with_other_inputs_refused(world, change, field, capsys):
         torch.manual_seed(1)
         save_checkpoint(create_model("unet_v1", channels=(8, 16, 16, 16)), world / "m.pt", overwrite=True)
     elif change == "post":
-        write_ens(world / "ens2.yaml", post="seed")
+        write_ens(world / "ens2.yaml", post="2nd-place")
         ens = "ens2.yaml"
     elif change == "data":
         copy_project(world / "p", world / "p2")

@@ -1,4 +1,4 @@
-"""Fake checkpoints in the seed's Lightning format, built from the reference signatures, for all 12 table rows."""
+"""Fake checkpoints in the 2nd place's Lightning format, built from the reference signatures, for all 12 table rows."""
 
 from pathlib import Path
 

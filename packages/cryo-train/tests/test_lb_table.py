@@ -1,4 +1,4 @@
-"""The 12-model table harness (benchmarks/lb_table.py) on fake seed-format checkpoints and a tiny simulated split, with
+"""The 12-model table harness (benchmarks/lb_table.py) on fake 2nd-place-format checkpoints and a tiny simulated split, with
 --device cpu: the folder check, one pass per model per tomogram shared by its row and the ensembles, resume, the table."""
 
 import json
@@ -80,7 +80,7 @@ def test_lb_table_cli_on_fake_checkpoints(tmp_path, capsys):
         "segresnet",
         "unet2e3d",
     ]
-    assert [r[0].split()[1] for r in rows[12:]] == ["seed7", "submit7", "seed10"]
+    assert [r[0].split()[1] for r in rows[12:]] == ["2nd-place-7", "submit7", "2nd-place-10"]
     assert all(0.0 <= r[1] <= 1.0 and 0.0 <= r[2] <= 1.0 for r in rows)
     assert len(data["checkpoints"]) == 12 and all(
         len(c["sha256"]) == 64 and c["bytes"] > 0 for c in data["checkpoints"]

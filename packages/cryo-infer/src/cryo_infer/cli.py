@@ -15,10 +15,11 @@ from cryo_data.cli import HelpFormatter
 from cryo_data.io import Project, copick_config, open_project, write_config
 from cryo_data.picks import atomic_write_text, import_mrc, tomogram_centres, write_star
 from cryo_data.simproject import MARKER
-from cryo_models.registry import SEED_ENSEMBLES
+from cryo_models.registry import RECIPE_ENSEMBLES
 from .ensemble import check_window, ensemble_from_checkpoints, load_ensemble, save_ensemble, seed_ensemble
 from .postprocess import POST_PRESETS
 from cryo_metric.guards import USER_ERRORS, report
+from cryo_metric.particles import preset_name, show_legacy_warnings
 from .run import run_batch
 
 # %% auto #0
@@ -140,11 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument(
         "--tta",
-        default="seed",
-        help="with --checkpoint: TTA views, seed (the 7 views), none (identity only) or comma-separated view names",
+        default="2nd-place",
+        help="with --checkpoint: TTA views, 2nd-place (the 7 views), none (identity only) or comma-separated view names",
     )
     r.add_argument(
-        "--post", default="seed", help=f"with --checkpoint: post-processing preset ({', '.join(POST_PRESETS)})"
+        "--post", default="2nd-place", help=f"with --checkpoint: post-processing preset ({', '.join(POST_PRESETS)})"
     )
     r.add_argument(
         "--user", default=None, help="copick user_id of the written picks (default with --format copick: cryo-infer)"
@@ -172,12 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "preset",
         "write one of the 2nd place's ensembles as YAML",
-        "cryo-infer preset seed10 --checkpoints CKPT_DIR --out ens.yaml",
+        "cryo-infer preset 2nd-place-10 --checkpoints CKPT_DIR --out ens.yaml",
     )
     p.add_argument(
         "name",
-        choices=list(SEED_ENSEMBLES),
-        help="seed7: the write-up's 7-model ensemble; submit7: the submit notebook's; seed10: the 10-model one",
+        type=lambda v: preset_name(v, "ensemble preset"),
+        choices=list(RECIPE_ENSEMBLES),
+        help="2nd-place-7: the write-up's 7-model ensemble; submit7: the submit notebook's; 2nd-place-10: the 10-model one "
+        "(earlier names seed7, seed10 still accepted)",
     )
     p.add_argument("--checkpoints", required=True, help="folder with the published checkpoints under their names")
     p.add_argument("--out", required=True, help="output YAML")
@@ -187,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     "Entry point of `cryo-infer`."
+    show_legacy_warnings()
     args = build_parser().parse_args(argv)
     try:
         if args.command == "preset":

@@ -16,8 +16,9 @@ import yaml
 
 from .postprocess import POST_PRESETS, PostConfig
 from .predict import SCORED, Member
-from .tta import SEED_TTA, get_tta
-from .window import SEED_WINDOW, WindowConfig
+from .tta import RECIPE_TTA, get_tta
+from .window import RECIPE_WINDOW, WindowConfig
+from cryo_metric.particles import preset_name
 
 # %% auto #0
 __all__ = ['MemberSpec', 'EnsembleConfig', 'check_window', 'check_weights', 'ensemble_from_dict', 'ensemble_to_dict',
@@ -39,12 +40,15 @@ class EnsembleConfig:
     "Everything needed to turn tomograms into picks."
 
     members: tuple[MemberSpec, ...] = ()
-    tta: tuple[str, ...] = SEED_TTA
+    tta: tuple[str, ...] = RECIPE_TTA
     combine: str = "softmax"
-    window: WindowConfig = SEED_WINDOW
-    post: str | PostConfig = "seed"
+    window: WindowConfig = RECIPE_WINDOW
+    post: str | PostConfig = "2nd-place"
     amp: str | None = None  # "fp16" / "bf16" on GPU
     base_dir: str = "."  # folder the member paths are relative to
+
+    def __post_init__(self):
+        object.__setattr__(self, "post", preset_name(self.post, "post-processing preset"))  # earlier names still read
 
 # %% ../../nbs/04_ensemble.ipynb #661f25c3
 _LEGACY_WINDOW_KEYS = {"overlap": "overlap_vox", "sw_batch_size": "views_per_pass"}
@@ -82,8 +86,8 @@ def check_window(w: WindowConfig) -> WindowConfig:
     "Refuse window settings that would fail deep inside prediction or silently change it."
     _ints(w.roi_size, "window.roi_size", 0)
     _ints(w.overlap_vox, "window.overlap_vox", 0)
-    if w.blend not in ("seed", "gaussian", "constant"):
-        raise ValueError(f"window.blend must be 'seed', 'gaussian' or 'constant', got {w.blend!r}")
+    if w.blend not in ("2nd-place", "gaussian", "constant"):
+        raise ValueError(f"window.blend must be '2nd-place', 'gaussian' or 'constant', got {w.blend!r}")
     if w.normalization not in ("patch", "tomogram", "none"):
         raise ValueError(f"window.normalization must be 'patch', 'tomogram' or 'none', got {w.normalization!r}")
     for k in ("edge_weight", "sigma_scale"):
@@ -124,15 +128,15 @@ def ensemble_from_dict(d: dict, base_dir: str | Path = ".") -> EnsembleConfig:
     if not members:
         raise ValueError("ensemble has no members")
     check_weights(members)
-    tta = d.get("tta", "seed")
+    tta = d.get("tta", "2nd-place")
     tta = tuple(t.name for t in get_tta(tta))
     w = dict(d.get("window") or {})
     for old, new in _LEGACY_WINDOW_KEYS.items():  # YAML files written before the rename keep working
         if old in w and new not in w:
             w[new] = w.pop(old)
     _check_keys(w, WindowConfig, "window")
-    window = check_window(replace(SEED_WINDOW, **{k: tuple(v) if isinstance(v, list) else v for k, v in w.items()}))
-    post = d.get("post", "seed")
+    window = check_window(replace(RECIPE_WINDOW, **{k: tuple(v) if isinstance(v, list) else v for k, v in w.items()}))
+    post = preset_name(d.get("post", "2nd-place"), "post-processing preset")
     if isinstance(post, dict):
         _check_keys(post, PostConfig, "post")
         post = replace(PostConfig(), **{k: tuple(v) if isinstance(v, list) else v for k, v in post.items()})
@@ -213,8 +217,8 @@ def post_config(cfg: EnsembleConfig) -> PostConfig:
 # %% ../../nbs/04_ensemble.ipynb #30b42fa3
 def ensemble_from_checkpoints(
     checkpoints: Sequence[str | Path],  # one or more cryo-models checkpoints (.pt), equal weights
-    tta: str | Sequence[str] = "seed",  # TTA preset or view names
-    post: str = "seed",  # post-processing preset
+    tta: str | Sequence[str] = "2nd-place",  # TTA preset or view names
+    post: str = "2nd-place",  # post-processing preset
 ) -> EnsembleConfig:
     "An ensemble of checkpoints without a YAML (what `cryo-infer run --checkpoint A.pt --checkpoint B.pt` uses)."
     if not checkpoints:
@@ -226,18 +230,19 @@ def ensemble_from_checkpoints(
 
 # %% ../../nbs/04_ensemble.ipynb #c231b318
 def seed_ensemble(
-    name: str,  # a preset of `cryo_models.SEED_ENSEMBLES`: "seed7", "submit7" or "seed10"
+    name: str,  # a preset of `cryo_models.RECIPE_ENSEMBLES`: "2nd-place-7", "submit7" or "2nd-place-10"
     checkpoint_dir: str | Path,  # folder holding the published checkpoints under their original file names
-    post: str = "seed_parity",  # post-processing preset
+    post: str = "2nd-place-parity",  # post-processing preset
     check_files: bool = True,  # refuse a folder that lacks a needed checkpoint (listing every missing one)
 ) -> EnsembleConfig:
     "One of the 2nd place's final ensembles, from a folder with the published checkpoints under their names."
-    from cryo_models import SEED_ENSEMBLES, seed_table
+    from cryo_models import RECIPE_ENSEMBLES, seed_table
 
-    if name not in SEED_ENSEMBLES:
-        raise KeyError(f"unknown seed ensemble {name!r}; choose from {list(SEED_ENSEMBLES)}")
+    name, post = preset_name(name, "ensemble preset"), preset_name(post, "post-processing preset")
+    if name not in RECIPE_ENSEMBLES:
+        raise KeyError(f"unknown 2nd-place ensemble {name!r}; choose from {list(RECIPE_ENSEMBLES)}")
     t = seed_table()
-    rows = [t.row(r - 1, named=True) for r in SEED_ENSEMBLES[name]]
+    rows = [t.row(r - 1, named=True) for r in RECIPE_ENSEMBLES[name]]
     base = Path(checkpoint_dir).resolve()
     missing = [r["checkpoint"] for r in rows if not (base / r["checkpoint"]).is_file()]
     if check_files and missing:
@@ -245,6 +250,9 @@ def seed_ensemble(
             f"ensemble {name!r}: {len(missing)} of {len(rows)} checkpoint(s) missing in {base}: {missing}"
         )
     members = tuple(MemberSpec(str(base / r["checkpoint"]), r["arch"], 1.0) for r in rows)
-    parity = post == "seed_parity"  # also the seed's float16 tomogram, half-precision models and float16 accumulation
-    window = replace(SEED_WINDOW, input_dtype="float16") if parity else SEED_WINDOW
-    return EnsembleConfig(members, SEED_TTA, "softmax", window, post, "half" if parity else "fp16", str(checkpoint_dir))
+    # parity: also the 2nd place's float16 tomogram, half-precision models and float16 accumulation
+    parity = post == "2nd-place-parity"
+    window = replace(RECIPE_WINDOW, input_dtype="float16") if parity else RECIPE_WINDOW
+    return EnsembleConfig(
+        members, RECIPE_TTA, "softmax", window, post, "half" if parity else "fp16", str(checkpoint_dir)
+    )

@@ -17,7 +17,7 @@ from cryo_data.picks import TRUTH, read_picks
 from .ensemble import EnsembleConfig, load_members, post_config
 from .postprocess import PostConfig, probs_to_picks
 from .predict import predict_volume
-from .window import SEED_WINDOW, WindowConfig
+from .window import RECIPE_WINDOW, WindowConfig
 from cryo_metric.particles import CZII_PARTICLES, PICK_COLUMNS, PICKS_SCHEMA, ParticleSet
 from cryo_metric.score import ScoreResult, score
 
@@ -80,7 +80,7 @@ def predict_picks(
     runs: Sequence[str],  # runs to predict
     window: WindowConfig | None = None,  # tiling (default: the ensemble's, else the 2nd place's)
     tta: Sequence[str] | str | None = None,  # TTA views (default: the ensemble's, else all seven)
-    post: PostConfig | str | None = None,  # post-processing (default: the ensemble's, else "seed")
+    post: PostConfig | str | None = None,  # post-processing (default: the ensemble's, else "2nd-place")
     tomo_type: str = "denoised",  # tomogram type to read
     voxel_spacing: float | None = None,  # voxel spacing to read (default: the only one)
     device: Any = "cpu",  # torch device
@@ -93,7 +93,7 @@ def predict_picks(
         ens = models
         window, tta, post = window or ens.window, tta or ens.tta, post or post_config(ens)
         combine, amp, models = ens.combine, ens.amp, load_members(ens, str(device))
-    window, tta, post = window or SEED_WINDOW, tta or "seed", post or "seed"
+    window, tta, post = window or RECIPE_WINDOW, tta or "2nd-place", post or "2nd-place"
     particles = particles or project.particles
     frames = []
     for r in tqdm(list(runs), desc="runs", disable=not progress):

@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 
 from .predict import SCORED
-from cryo_metric.particles import CZII_PARTICLES, ParticleSet
+from cryo_metric.particles import CZII_PARTICLES, ParticleSet, preset_name
 
 # %% auto #0
-__all__ = ['DEFAULT_THRESHOLD', 'SEED_HALF_RES', 'POST_PRESETS', 'RADII_A', 'PostConfig', 'probs_to_picks']
+__all__ = ['DEFAULT_THRESHOLD', 'RECIPE_HALF_RES', 'POST_PRESETS', 'RADII_A', 'PostConfig', 'probs_to_picks']
 
 # %% ../../nbs/03_postprocess.ipynb #1c660a8a
 DEFAULT_THRESHOLD = 0.15
@@ -32,18 +32,22 @@ class PostConfig:
     thresholds: Mapping[str, float] = field(default_factory=lambda: {n: 0.15 for n in SCORED})
     min_sizes: Mapping[str, int] = field(default_factory=lambda: dict(zip(SCORED, (2, 2, 5, 5, 5))))  # keep > this
     method: str = "components"  # "components" or "peaks"
-    half_resolution: tuple[str, ...] = ()  # classes processed at half resolution in y and x (the seed's trick)
-    half_res_offset_fix: bool = True  # False reproduces the seed's half-voxel shift
+    half_resolution: tuple[str, ...] = ()  # classes processed at half resolution in y and x (the 2nd place's trick)
+    half_res_offset_fix: bool = True  # False reproduces the 2nd place's half-voxel shift
     connectivity: int = 26
     score: str = "max"  # component score: "max" or "mean" probability
     peak_radius_fraction: float = 0.5  # peaks: max-pool window radius = fraction x particle radius
 
 
-SEED_HALF_RES = tuple(n for n in SCORED if CZII_PARTICLES[n].radius_A > min(CZII_PARTICLES[s].radius_A for s in SCORED))
-"Classes the 2nd place post-processed at half resolution in y and x: every scored class but the smallest (apo-ferritin)."
+RECIPE_HALF_RES = tuple(
+    n for n in SCORED if CZII_PARTICLES[n].radius_A > min(CZII_PARTICLES[s].radius_A for s in SCORED)
+)
+"Classes the 2nd-place solution post-processed at half resolution in y and x: every scored class but the smallest (apo-ferritin)."
 POST_PRESETS = {
-    "seed": PostConfig(half_resolution=SEED_HALF_RES),  # the seed's post-processing, offset fixed
-    "seed_parity": PostConfig(half_resolution=SEED_HALF_RES, half_res_offset_fix=False),  # bit-faithful to the seed
+    "2nd-place": PostConfig(half_resolution=RECIPE_HALF_RES),  # the 2nd place's post-processing, offset fixed
+    "2nd-place-parity": PostConfig(
+        half_resolution=RECIPE_HALF_RES, half_res_offset_fix=False
+    ),  # bit-faithful to the 2nd place
     "full": PostConfig(min_sizes=dict(zip(SCORED, (2, 8, 20, 20, 20)))),  # full resolution everywhere
     "peaks": PostConfig(method="peaks", min_sizes={n: 0 for n in SCORED}),
 }
@@ -52,7 +56,7 @@ RADII_A = {n: CZII_PARTICLES[n].radius_A for n in SCORED}
 
 # %% ../../nbs/03_postprocess.ipynb #d3bc3f02
 def _half_res(p: np.ndarray) -> np.ndarray:
-    "2 x 2 average pooling in y and x (what the seed's bilinear x0.5 interpolation computes)."
+    "2 x 2 average pooling in y and x (what the 2nd place's bilinear x0.5 interpolation computes)."
     return F.avg_pool2d(torch.from_numpy(np.ascontiguousarray(p))[None], 2)[0].numpy()
 
 
@@ -107,13 +111,13 @@ def _peaks(p: np.ndarray, thr: float, radius_vox: np.ndarray) -> tuple[np.ndarra
 def probs_to_picks(
     probs: np.ndarray,  # (5, z, y, x) probabilities of SCORED
     voxel_size_A: Sequence[float] | float,  # Angstrom per voxel (z, y, x), read from the tomogram
-    cfg: PostConfig | str = "seed",  # a PostConfig or a preset name
+    cfg: PostConfig | str = "2nd-place",  # a PostConfig or a preset name
     run: str = "",  # run name written to the table
     particles: ParticleSet
     | None = None,  # whose scored classes `probs` holds (default: the competition's SCORED); radii from it
 ) -> pl.DataFrame:  # run, particle_type, x, y, z (Angstrom), score
     "Turn probability maps into picks."
-    cfg = POST_PRESETS[cfg] if isinstance(cfg, str) else cfg
+    cfg = POST_PRESETS[preset_name(cfg, "post-processing preset")] if isinstance(cfg, str) else cfg
     names = SCORED if particles is None else particles.scored
     radii = RADII_A if particles is None else particles.radii("official")
     if probs.ndim != 4 or probs.shape[0] != len(names):

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from .tta import get_tta
 from cryo_metric.particles import BACKGROUND, CZII_PARTICLES, ParticleSet
-from .window import SEED_WINDOW, WindowConfig, blend_weights, fit_roi, tile_grid
+from .window import RECIPE_WINDOW, WindowConfig, blend_weights, fit_roi, tile_grid
 
 # %% auto #0
 __all__ = ['SCORED', 'scored_channels', 'Member', 'predict_volume']
@@ -189,8 +189,8 @@ def _accumulate_where(accumulate_on: str, device: torch.device, nbytes: int) -> 
 def predict_volume(
     models: Any,  # an nn.Module, a Member, or a list of them
     volume: Any,  # (z, y, x) array: numpy or zarr (read tile by tile)
-    window: WindowConfig = SEED_WINDOW,  # tiling, blending and normalisation
-    tta: Sequence[str] | str = "seed",  # TTA views ("seed": all seven)
+    window: WindowConfig = RECIPE_WINDOW,  # tiling, blending and normalisation
+    tta: Sequence[str] | str = "2nd-place",  # TTA views ("2nd-place": all seven)
     combine: str = "softmax",  # "softmax" (average probabilities) or "logits"
     device: str | torch.device = "cpu",
     amp: str | None = None,  # "fp16" or "bf16" autocast on GPU (ignored on CPU); None: float32
@@ -210,7 +210,7 @@ def predict_volume(
         raise ValueError(f"amp must be 'fp16', 'bf16', 'half' or None, got {amp!r}")
     half = (
         amp == "half" and device.type != "cpu"
-    )  # the seed: .half() models and inputs, float16 accumulation (GPU only)
+    )  # the 2nd place: .half() models and inputs, float16 accumulation (GPU only)
     amp_dtype = (
         {"fp16": torch.float16, "bf16": torch.bfloat16, "half": None, None: None}[amp] if device.type != "cpu" else None
     )
@@ -232,7 +232,7 @@ def predict_volume(
     n_out = len(SCORED if particles is None else particles.scored) + (combine == "logits")
     where = (
         "host" if half else _accumulate_where(accumulate_on, device, 4 * n_out * math.prod(padded))
-    )  # the seed's float16: on the host
+    )  # the 2nd place's float16: on the host
     acc = (
         torch.zeros((n_out,) + padded, dtype=torch.float32, device=device)
         if where == "device"

@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -14,8 +16,9 @@ from collections.abc import Iterable, Mapping
 import polars as pl
 
 # %% auto #0
-__all__ = ['BACKGROUND', 'CZII_PARTICLES', 'LAYOUT_7', 'LAYOUT_6', 'PORTAL_NAMES', 'PICK_COLUMNS', 'PICKS_SCHEMA',
-           'KAGGLE_COLUMNS', 'Particle', 'ParticleSet', 'class_layout', 'canonical_name', 'load_particles',
+__all__ = ['BACKGROUND', 'CZII_PARTICLES', 'LAYOUT_7', 'LAYOUT_6', 'RECIPE', 'LEGACY_PRESET_NAMES', 'PORTAL_NAMES',
+           'PICK_COLUMNS', 'PICKS_SCHEMA', 'KAGGLE_COLUMNS', 'Particle', 'ParticleSet', 'class_layout',
+           'LegacyNameWarning', 'preset_name', 'show_legacy_warnings', 'canonical_name', 'load_particles',
            'empty_picks']
 
 # %% ../../nbs/00_particles.ipynb #29578176
@@ -307,6 +310,45 @@ def class_layout(out_channels: int, particles: ParticleSet | None = None) -> tup
         if len(lay) == out_channels:
             return lay
     return tuple(f"class_{i}" for i in range(out_channels))
+
+# %% ../../nbs/00_particles.ipynb #4f599b1a
+RECIPE = "2nd-place"
+"The name of the 2nd-place solution's recipe in every preset vocabulary (TTA, blending, post-processing, radii, loss)."
+
+LEGACY_PRESET_NAMES = {
+    "seed": RECIPE,
+    "seed_parity": f"{RECIPE}-parity",
+    "seed7": f"{RECIPE}-7",
+    "seed10": f"{RECIPE}-10",
+}
+"Earlier names of the 2nd-place solution's presets ('seed' read like a random seed) -> today's names."
+
+
+class LegacyNameWarning(DeprecationWarning):
+    "A preset was given by an earlier name (`LEGACY_PRESET_NAMES`); the message names today's value."
+
+
+def preset_name(
+    name: object,  # a preset name as written by a user (argument, YAML value, CLI value); other values pass unchanged
+    what: str = "preset",  # what the name selects, for the message: "post-processing preset", "data.radii", ...
+) -> object:
+    "Today's name of a preset: `name` itself, or for an earlier name its replacement, with a `LegacyNameWarning`."
+    if isinstance(name, str) and name in LEGACY_PRESET_NAMES:
+        new = LEGACY_PRESET_NAMES[name]
+        warnings.warn(
+            f"{what} {name!r} is deprecated, use {new!r} (the 2nd-place solution's recipe; "
+            "'seed' now only means a random seed)",
+            LegacyNameWarning,
+            stacklevel=2,
+        )
+        return new
+    return name
+
+
+def show_legacy_warnings() -> None:
+    "Let `LegacyNameWarning`s reach stderr (Python hides DeprecationWarnings outside `__main__`), unless `-W` options were given."
+    if not sys.warnoptions:
+        warnings.simplefilter("default", LegacyNameWarning)
 
 # %% ../../nbs/00_particles.ipynb #3067093d
 PORTAL_NAMES = {

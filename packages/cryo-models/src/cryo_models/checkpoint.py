@@ -42,7 +42,7 @@ class CheckpointMismatchError(ValueError):
 # %% ../../nbs/06_checkpoint.ipynb #9d3f6590
 def _allowed_globals() -> list:
     "Classes a checkpoint may name besides what torch's weights_only loader allows (tensors, dict, OrderedDict, lists, numbers, strings)."
-    return []  # nothing: the seed's and our Lightning checkpoints hold plain containers only (hyper_parameters as a dict)
+    return []  # nothing: the 2nd place's and our Lightning checkpoints hold plain containers only (hyper_parameters as a dict)
 
 
 def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
@@ -150,7 +150,7 @@ def load_checkpoint(
     path: str | Path,  # checkpoint file
     name: str | None = None,  # registry architecture; None: from the checkpoint's metadata or its keys and shapes
     map_location: str | torch.device = "cpu",
-    **overrides,  # constructor overrides (for seed checkpoints of non-default constructors)
+    **overrides,  # constructor overrides (for 2nd-place checkpoints of non-default constructors)
 ) -> nn.Module:  # the model in eval mode, with `.cryo_info` (a CheckpointInfo)
     "Load a checkpoint strictly into a registry model."
     path = Path(path)

@@ -23,7 +23,7 @@ from .nets.voxresnet import VoxResNet
 from cryo_metric.particles import class_layout
 
 # %% auto #0
-__all__ = ['ARCHITECTURES', 'SEED_ENSEMBLES', 'ArchSpec', 'get_spec', 'create_model', 'valid_sizes', 'check_input_size',
+__all__ = ['ARCHITECTURES', 'RECIPE_ENSEMBLES', 'ArchSpec', 'get_spec', 'create_model', 'valid_sizes', 'check_input_size',
            'layer_table', 'seed_table']
 
 # %% ../../nbs/05_registry.ipynb #eff04d61
@@ -298,12 +298,12 @@ _LB_ROWS = [  # no, checkpoint, developer, arch, params_reported, valid_id, publ
         0.72966,
     ),
 ]
-SEED_ENSEMBLES = {
-    "seed7": (1, 2, 3, 4, 7, 9, 12),  # the write-up's 7-model selection
+RECIPE_ENSEMBLES = {
+    "2nd-place-7": (1, 2, 3, 4, 7, 9, 12),  # the write-up's 7-model selection
     "submit7": (1, 2, 3, 4, 7, 8, 12),  # the submit notebook's ensemble_model_indices=[0, 1, 2, 3, 6, 7, 11]
-    "seed10": (1, 2, 3, 4, 6, 7, 9, 10, 11, 12),  # the write-up's 10-model ensemble
+    "2nd-place-10": (1, 2, 3, 4, 6, 7, 9, 10, 11, 12),  # the write-up's 10-model ensemble
 }
-"The final ensembles of the 2nd place, as rows of the 12-model table (provenance in the comments)."
+"The 2nd-place solution's final ensembles as rows of the 12-model table (earlier names: `cryo_metric.particles.preset_name`)."
 
 
 def seed_table() -> pl.DataFrame:

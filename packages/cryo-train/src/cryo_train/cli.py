@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from cryo_data.cli import HelpFormatter
 from cryo_data.io import Project, open_project
 from cryo_metric.guards import USER_ERRORS, report
+from cryo_metric.particles import show_legacy_warnings
 from .config import TrainConfig, load_config
 
 # %% auto #0
@@ -173,6 +174,7 @@ def _available_types(cfg: TrainConfig, prj: Project, runs: Sequence[str]) -> Tra
 
 def main(argv: Sequence[str] | None = None) -> int:
     "Entry point of `cryo-train`."
+    show_legacy_warnings()
     args = build_parser().parse_args(argv)
     try:
         if args.command == "configs":

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 import yaml
 
+from cryo_metric.particles import preset_name
+
 # %% auto #0
 __all__ = ['ModelConfig', 'DataConfig', 'OptimConfig', 'ValConfig', 'TrainerConfig', 'TrainConfig', 'from_dict', 'to_dict',
            'load_config', 'save_config', 'apply_overrides', 'check_config']
@@ -36,11 +38,11 @@ class DataConfig:
     tomo_types: tuple[str, ...] = ("denoised", "wbp", "ctfdeconvolved", "isonetcorrected")  # types of each training run
     roi_size: tuple[int, int, int] = (128, 256, 256)  # training patch (z, y, x) in voxels
     samples_per_volume: int = 2  # patches per volume per epoch
-    batch_size: int = 2  # patches per step (the seed: 2 crops of one volume)
+    batch_size: int = 2  # patches per step (the 2nd place: 2 crops of one volume)
     ratios: tuple[float, ...] = (1, 1, 1, 1, 2, 1, 2)  # crop-centre class ratios (background + 6 classes)
-    radii: str = "seed"  # label radius preset
-    normalization: str = "patch"  # "patch" (consistent with inference) or "tomogram" (the seed's training)
-    label_mode: str = "nearest"  # affine label interpolation; "bilinear" is the seed's quirk
+    radii: str = "2nd-place"  # label radius preset
+    normalization: str = "patch"  # "patch" (consistent with inference) or "tomogram" (the 2nd place's training)
+    label_mode: str = "nearest"  # affine label interpolation; "bilinear" is the 2nd place's quirk
     augment: bool = True
     num_workers: int = 0  # DataLoader workers
     cache: bool = False  # keep volumes in RAM
@@ -48,12 +50,12 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
-    "Loss and optimiser (the seed's defaults)."
+    "Loss and optimiser (the 2nd place's defaults)."
 
-    loss: str = "seed"  # "seed" (Tversky 0.3/0.7 + CE) or "luo"
+    loss: str = "2nd-place"  # "2nd-place" (Tversky 0.3/0.7 + CE) or "luo"
     lr: float = 1e-3
     weight_decay: float = 1e-2  # AdamW
-    scheduler: str = "none"  # "none" (the seed) or "cosine"
+    scheduler: str = "none"  # "none" (the 2nd place) or "cosine"
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ class ValConfig:
     tomo_type: str = "denoised"
     overlap_vox: tuple[int, int, int] = (32, 32, 32)  # sliding-window overlap in voxels
     tta: tuple[str, ...] = ("identity",)
-    post: str = "seed"  # cryo_infer post-processing preset
+    post: str = "2nd-place"  # cryo_infer post-processing preset
     top_k: int = 5  # checkpoints kept by validation F-beta
 
 
@@ -93,7 +95,7 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     val: ValConfig = field(default_factory=ValConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
-    seed_parity: bool = False  # reproduce the seed's quirks: whole-tomogram normalisation, bilinear labels
+    seed_parity: bool = False  # reproduce the 2nd place's quirks: whole-tomogram normalisation, bilinear labels
 
     def effective(self) -> TrainConfig:
         "The config with `seed_parity` applied."
@@ -147,7 +149,7 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
     if tp is bool and isinstance(value, bool):
         return value
     if tp is str and isinstance(value, str):
-        return value
+        return preset_name(value, path)  # earlier preset names (radii: seed, ...) read with a DeprecationWarning
     raise TypeError(f"{path}: expected {getattr(tp, '__name__', tp)}, got {value!r}")
 
 # %% ../../nbs/00_config.ipynb #9382dede

@@ -20,19 +20,19 @@ from cryo_data.picks import TRUTH, read_picks
 from cryo_metric.particles import CZII_PARTICLES, ParticleSet
 
 # %% auto #0
-__all__ = ['SEED_RATIOS', 'AugmentConfig', 'augmentations', 'zscore', 'PatchDataset', 'EpochSampler']
+__all__ = ['RECIPE_RATIOS', 'AugmentConfig', 'augmentations', 'zscore', 'PatchDataset', 'EpochSampler']
 
 # %% ../../nbs/01a_dataset.ipynb #ceba82ab
 @dataclass(frozen=True)
 class AugmentConfig:
-    "Augmentation probabilities and ranges (defaults: the seed's, with NEAREST label interpolation)."
+    "Augmentation probabilities and ranges (defaults: the 2nd place's, with NEAREST label interpolation)."
 
     rot90_prob: float = 0.5  # quarter turns in the y-x plane
     flip_prob: float = 0.3  # each of z, y, x
     affine_prob: float = 0.3
     rotate_range: float = 0.1  # radians, each axis
     scale_range: float = 0.1  # scale factor 1 +- this
-    label_mode: str = "nearest"  # "bilinear" reproduces the seed's quirk (fractional labels)
+    label_mode: str = "nearest"  # "bilinear" reproduces the 2nd place's quirk (fractional labels)
     noise_prob: float = 0.3
     noise_std: float = 0.1  # std drawn from U(0, noise_std)
     intensity_prob: float = 0.1
@@ -40,7 +40,7 @@ class AugmentConfig:
 
 
 def augmentations(cfg: AugmentConfig = AugmentConfig()) -> Compose:
-    "The seed's augmentation chain as MONAI dictionary transforms on keys image/label."
+    "The 2nd place's augmentation chain as MONAI dictionary transforms on keys image/label."
     keys = ["image", "label"]
     return Compose(
         [
@@ -70,8 +70,8 @@ def zscore(x: np.ndarray, mean: float | None = None, std: float | None = None) -
     return (x - m) / (s if s > 0 else 1.0)
 
 # %% ../../nbs/01a_dataset.ipynb #d2d94e99
-SEED_RATIOS = (1, 1, 1, 1, 2, 1, 2)
-"Crop-centre class ratios of the 2nd place, in the competition's 7-class layout: background then each particle."
+RECIPE_RATIOS = (1, 1, 1, 1, 2, 1, 2)
+"The 2nd-place solution's crop-centre class ratios, in the competition's 7-class layout: background then each particle."
 
 
 class PatchDataset(Dataset):
@@ -84,8 +84,8 @@ class PatchDataset(Dataset):
         tomo_types: Sequence[str] = ("denoised",),  # types of each run to train on
         roi_size: Sequence[int] = (128, 256, 256),  # patch (z, y, x)
         samples_per_volume: int = 2,  # patches per volume per epoch
-        ratios: Sequence[float] = SEED_RATIOS,  # crop-centre class ratios: background + one per particle
-        radii: str = "seed",  # label radius preset ("seed": the 2nd place's, or "official")
+        ratios: Sequence[float] = RECIPE_RATIOS,  # crop-centre class ratios: background + one per particle
+        radii: str = "2nd-place",  # label radius preset ("2nd-place": the 2nd place's, or "official")
         n_classes: int = 7,  # label layout by size (7: all particles, 6: scored only, competition set)
         normalization: str = "patch",  # "patch" or "tomogram"
         augment: AugmentConfig | None = AugmentConfig(),  # None: no augmentation

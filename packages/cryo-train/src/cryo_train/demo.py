@@ -21,7 +21,7 @@ from cryo_data.simproject import simulate_project
 from cryo_data.simulate import SimConfig, sample_layout
 from cryo_infer.ensemble import EnsembleConfig, MemberSpec, save_ensemble
 from cryo_infer.run import run_batch
-from cryo_infer.tta import SEED_TTA
+from cryo_infer.tta import RECIPE_TTA
 from cryo_infer.evaluate import score_picks
 from cryo_infer.window import WindowConfig
 from cryo_metric import CZII_PARTICLES, ScoreResult
@@ -143,7 +143,7 @@ def demo_predict(
     "Stage 3: predict the held-out run(s) with 7-view TTA; write submission.csv and copick picks (user cryo-demo)."
     ens = EnsembleConfig(
         members=(MemberSpec(str((fitted.out_dir / "best.pt").resolve())),),
-        tta=SEED_TTA,
+        tta=RECIPE_TTA,
         window=WindowConfig(roi_size=(64, 192, 192), overlap_vox=(16, 32, 32)),
         post="full",
     )

@@ -25,6 +25,7 @@ from cryo_data.picks import atomic_write_text, read_picks
 from cryo_infer.postprocess import PostConfig
 from cryo_metric import tune_thresholds
 from cryo_metric.guards import check_names
+from cryo_metric.particles import preset_name
 from cryo_models import load_checkpoint, safe_load, save_checkpoint
 from cryo_models.checkpoint import _allowed_globals
 from .config import TrainConfig, check_config, save_config, to_dict
@@ -301,7 +302,7 @@ def write_thresholds(ensemble_yaml: str | Path, thresholds: dict[str, float]) ->
             f"{p} is not an ensemble (a YAML mapping with members, tta, window, post); "
             f"it holds a {type(d).__name__}: nothing was written"
         )
-    post = d.get("post", "seed")
+    post = preset_name(d.get("post", "2nd-place"), "post-processing preset")
     if (
         isinstance(post, str)
         and post not in __import__("cryo_infer.postprocess", fromlist=["POST_PRESETS"]).POST_PRESETS

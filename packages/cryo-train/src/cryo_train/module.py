@@ -79,7 +79,7 @@ class SegDataModule(pl_.LightningDataModule):
 
 # %% ../../nbs/02_module.ipynb #b2bed91e
 class SegModule(pl_.LightningModule):
-    "A registry model trained with the seed's recipe and validated with the official metric."
+    "A registry model trained with the 2nd place's recipe and validated with the official metric."
 
     def __init__(self, cfg: TrainConfig, project: Project | None = None):
         super().__init__()
@@ -154,7 +154,7 @@ def _window(cfg: TrainConfig) -> WindowConfig:
     return WindowConfig(
         roi_size=cfg.data.roi_size,
         overlap_vox=cfg.val.overlap_vox,
-        blend="seed",
+        blend="2nd-place",
         normalization="tomogram" if cfg.data.normalization == "tomogram" else "patch",
     )
 

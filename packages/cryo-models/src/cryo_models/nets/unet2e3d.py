@@ -131,7 +131,7 @@ class UNet2E3D(nn.Module):
         self,
         encoder_channels: int = 3,  # input channels of the 2D encoder (each 1-channel slice is repeated to them)
         out_channels: int = 6,  # output classes
-        decoder_dim: Sequence[int] = (80, 80, 64, 32, 16),  # decoder widths (the seed's table models)
+        decoder_dim: Sequence[int] = (80, 80, 64, 32, 16),  # decoder widths (the 2nd place's table models)
     ):
         super().__init__()
         self.in_channels, self.encoder_channels, self.out_channels = 1, encoder_channels, out_channels
