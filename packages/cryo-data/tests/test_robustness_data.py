@@ -16,50 +16,11 @@ from cryo_data.cli import main
 from cryo_data.io import open_project
 from cryo_data.picks import atomic_write_text, import_mrc, read_picks, write_picks
 from cryo_data.simproject import MARKER, simulate_project
+from cryo_metric.testing import CliHarness, copy_project, snapshot
 
-
-# ---- shared helpers (the same in every package's robustness suite) ----
-def snapshot(root: Path) -> dict:
-    "Every file and folder under `root` with size and mtime: compare before/after to prove nothing changed."
-    out = {}
-    for p in sorted(Path(root).rglob("*")):
-        st = p.stat()
-        out[str(p.relative_to(root))] = ("d", 0, 0) if p.is_dir() else ("f", st.st_size, st.st_mtime_ns)
-    return out
-
-
-def cli(argv, capsys):
-    "Run main(argv) in-process; return (exit code, stdout, stderr)."
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:
-        code = e.code
-    o = capsys.readouterr()
-    return code, o.out, o.err
-
-
-def assert_clean_error(code, err, contains, prog="cryo-data"):
-    assert code == 2, (code, err)
-    assert "Traceback" not in err, err
-    lines = [l for l in err.splitlines() if l.strip()]
-    assert len(lines) == 1 and lines[0].startswith(f"{prog}: error:"), err
-    assert contains in lines[0], (contains, err)
-
-
-def expect_error(root, argv, contains, capsys):
-    before = snapshot(root)
-    code, out, err = cli(argv, capsys)
-    assert_clean_error(code, err, contains)
-    assert snapshot(root) == before  # inputs and unrelated files untouched
-
-
-def copy_project(src: Path, dst: Path) -> Path:
-    "Copy a simulated project and point its config at the copy."
-    shutil.copytree(src, dst)
-    cfg = json.loads((dst / "copick.json").read_text())
-    cfg["overlay_root"] = "local://" + str((dst / "overlay").resolve())
-    (dst / "copick.json").write_text(json.dumps(cfg))
-    return dst
+# ---- shared helpers: cryo_metric.testing (the same in every package's robustness suite) ----
+H = CliHarness(main, "cryo-data")
+cli, assert_clean_error, expect_error = H.cli, H.assert_clean_error, H.expect_error
 
 
 # ---- fixtures ----

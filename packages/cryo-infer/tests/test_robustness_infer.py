@@ -18,53 +18,12 @@ from cryo_data.io import open_project
 from cryo_data.picks import read_picks
 from cryo_data.simproject import simulate_project
 from cryo_infer.cli import main
+from cryo_metric.testing import CliHarness, copy_project
 from cryo_models import create_model, save_checkpoint
 
-
-# ---- shared helpers (the same in every package's robustness suite) ----
-def snapshot(root: Path, skip: tuple = ()) -> dict:
-    "Every file and folder under `root` (but `skip`) with size and mtime: compare before/after to prove nothing changed."
-    out = {}
-    for p in sorted(Path(root).rglob("*")):
-        rel = str(p.relative_to(root))
-        if rel.split(os.sep)[0] in skip:
-            continue
-        st = p.stat()
-        out[rel] = ("d", 0, 0) if p.is_dir() else ("f", st.st_size, st.st_mtime_ns)
-    return out
-
-
-def cli(argv, capsys):
-    "Run main(argv) in-process; return (exit code, stdout, stderr)."
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:
-        code = e.code
-    o = capsys.readouterr()
-    return code, o.out, o.err
-
-
-def assert_clean_error(code, err, contains, prog="cryo-infer"):
-    assert code == 2, (code, err)
-    assert "Traceback" not in err, err
-    lines = [l for l in err.splitlines() if l.strip()]
-    assert len(lines) == 1 and lines[0].startswith(f"{prog}: error:"), err
-    assert contains in lines[0], (contains, err)
-
-
-def expect_error(root, argv, contains, capsys, skip=()):
-    before = snapshot(root, skip)
-    code, out, err = cli(argv, capsys)
-    assert_clean_error(code, err, contains)
-    assert snapshot(root, skip) == before  # inputs and unrelated files untouched
-
-
-def copy_project(src: Path, dst: Path) -> Path:
-    shutil.copytree(src, dst)
-    cfg = json.loads((dst / "copick.json").read_text())
-    cfg["overlay_root"] = "local://" + str((dst / "overlay").resolve())
-    (dst / "copick.json").write_text(json.dumps(cfg))
-    return dst
+# ---- shared helpers: cryo_metric.testing (the same in every package's robustness suite) ----
+H = CliHarness(main, "cryo-infer")
+cli, assert_clean_error, expect_error = H.cli, H.assert_clean_error, H.expect_error
 
 
 # ---- fixtures: a 2-run project (denoised + wbp), a tiny model, an ensemble ----

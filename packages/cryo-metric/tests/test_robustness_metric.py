@@ -4,7 +4,6 @@ traceback)."""
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -12,34 +11,11 @@ import pytest
 from cryo_metric import CZII_PARTICLES, ParticleSet, score, tune_thresholds
 from cryo_metric.cli import main
 from cryo_metric.guards import check_name, error_text
+from cryo_metric.testing import CliHarness, snapshot
 
-
-# ---- shared helpers (the same in every package's robustness suite) ----
-def snapshot(root: Path) -> dict:
-    "Every file and folder under `root` with size and mtime: compare before/after to prove nothing changed."
-    out = {}
-    for p in sorted(Path(root).rglob("*")):
-        st = p.stat()
-        out[str(p.relative_to(root))] = ("d", 0, 0) if p.is_dir() else ("f", st.st_size, st.st_mtime_ns)
-    return out
-
-
-def cli(argv, capsys):
-    "Run main(argv) in-process; return (exit code, stdout, stderr)."
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as e:
-        code = e.code
-    o = capsys.readouterr()
-    return code, o.out, o.err
-
-
-def assert_clean_error(code, err, contains, prog="cryo-metric"):
-    assert code == 2, (code, err)
-    assert "Traceback" not in err, err
-    lines = [l for l in err.splitlines() if l.strip()]
-    assert len(lines) == 1 and lines[0].startswith(f"{prog}: error:"), err
-    assert contains in lines[0], (contains, err)
+# ---- shared helpers: cryo_metric.testing (the same in every package's robustness suite) ----
+H = CliHarness(main, "cryo-metric")
+cli, assert_clean_error = H.cli, H.assert_clean_error
 
 
 # ---- fixtures ----

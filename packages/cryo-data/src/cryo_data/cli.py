@@ -15,11 +15,12 @@ import polars as pl
 
 from .io import Project, open_project
 from .picks import read_picks
+from cryo_metric.cli import HelpFormatter
 from cryo_metric.guards import USER_ERRORS, report
 from cryo_metric.score import picks_table
 
 # %% auto #0
-__all__ = ['show_run', 'HelpFormatter', 'build_parser', 'main']
+__all__ = ['PROJECT_HELP', 'show_run', 'add_subcommand', 'add_project_options', 'project_from_args', 'build_parser', 'main']
 
 # %% ../../nbs/05_cli.ipynb #8205d4f7
 def show_run(
@@ -98,27 +99,65 @@ def show_run(
     return fig
 
 # %% ../../nbs/05_cli.ipynb #82c81422
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    "Appends each option's default (when it has one) to its help and keeps the epilog's example as written."
-
-    def _get_help_string(self, action: argparse.Action) -> str:
-        h = action.help or ""
-        if (
-            action.option_strings
-            and not any(action.default is v for v in (None, False, True, argparse.SUPPRESS))
-            and "default" not in h
-        ):
-            h += " (default: %(default)s)"
-        return h
-
-
-def _sub(sub, name: str, help: str, example: str) -> argparse.ArgumentParser:
+def add_subcommand(
+    sub: argparse._SubParsersAction,  # what `add_subparsers` returned
+    name: str,  # the subcommand
+    help: str,  # one line, lower case, no final full stop (also the description)
+    example: str,  # a runnable command line (more lines indented by two spaces); the help ends with it
+) -> argparse.ArgumentParser:
+    "A subcommand whose help states every option's default and ends with an example (the cryo command lines' layout)."
     return sub.add_parser(
         name,
         help=help,
         description=help[0].upper() + help[1:] + ".",
         epilog=f"example:\n  {example}",
         formatter_class=HelpFormatter,
+    )
+
+
+PROJECT_HELP = "copick config, folder with copick.json, or Kaggle train/ or test/ folder"
+"Help of a command's project argument (`--data` or a positional PROJECT)."
+
+
+def add_project_options(
+    parser: argparse.ArgumentParser,  # a subcommand that opens a project
+    truth: bool = True,  # also --truth-user/--truth-session (commands that read the ground truth)
+) -> argparse.ArgumentParser:
+    "How a command opens its project: --work-dir, --name-map and, with `truth`, --truth-user/--truth-session."
+    parser.add_argument(
+        "--work-dir",
+        default=None,
+        help="Kaggle folders: where the generated config and picks copy go "
+        "(default: a cache under the temp dir, never under the input)",
+    )
+    parser.add_argument(
+        "--name-map",
+        default=None,
+        help="YAML of the project's object names -> particle names (default: the config's, else the portal's names)",
+    )
+    if truth:
+        parser.add_argument(
+            "--truth-user",
+            default=None,
+            help="copick user of the ground truth (default: the config's cryo block, else curation)",
+        )
+        parser.add_argument(
+            "--truth-session", default=None, help="its session ('*': any; default: the config's, else 0)"
+        )
+    return parser
+
+
+def project_from_args(
+    path: str | Path,  # the project argument's value
+    args: argparse.Namespace,  # parsed options; those `add_project_options` did not declare take their defaults
+) -> Project:
+    "Open the project at `path` as the options declared by `add_project_options` say."
+    return open_project(
+        path,
+        getattr(args, "work_dir", None),
+        getattr(args, "name_map", None),
+        getattr(args, "truth_user", None),
+        getattr(args, "truth_session", None),
     )
 
 
@@ -131,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  cryo-data simulate SIM --runs 4 && cryo-data info SIM",
     )
     sub = ap.add_subparsers(dest="command", required=True)
-    s = _sub(
+    s = add_subcommand(
         sub,
         "simulate",
         "write a simulated copick project (tomograms and ground-truth picks)",
@@ -166,13 +205,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--kaggle", action="store_true", help="write the raw Kaggle layout (OUT/train/...) instead of a copick project"
     )
     s.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    sh = _sub(
+    sh = add_subcommand(
         sub,
         "show",
         "figure of orthogonal slices with true (circles) and predicted (crosses) picks, one colour per class",
         "cryo-data show SIM TS_0 --out fig.png --picks predictions/submission.csv",
     )
-    sh.add_argument("project", help="copick config, folder with copick.json, or Kaggle train/ folder")
+    sh.add_argument("project", help=PROJECT_HELP)
     sh.add_argument("run", help="run name, e.g. TS_0 (see cryo-data info)")
     sh.add_argument("--out", required=True, help="output PNG")
     sh.add_argument("--type", default="denoised", help="tomogram type to show")
@@ -182,18 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="CSV of predictions (run or experiment, particle_type, x, y, z in Angstrom), "
         "e.g. a submission.csv, drawn as crosses over the ground truth",
     )
-    sh.add_argument(
-        "--truth-user",
-        default=None,
-        help="copick user of the ground truth (default: the config's cryo block, else curation)",
-    )
-    sh.add_argument("--truth-session", default=None, help="its session ('*': any; default: the config's, else 0)")
-    sh.add_argument(
-        "--work-dir",
-        default=None,
-        help="Kaggle folders: where the generated config and picks copy go (default: a cache under the temp dir)",
-    )
-    po = _sub(
+    add_project_options(sh)
+    po = add_subcommand(
         sub,
         "portal",
         "write a copick config for CZ cryoET Data Portal datasets (needs network)",
@@ -216,13 +245,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     po.add_argument("--truth-session", default="*", help="its session ('*': any; default: *)")
     po.add_argument("--overwrite", action="store_true", help="replace an existing config file")
-    i = _sub(sub, "info", "table of runs, tomogram types, shapes, voxel sizes and pick counts", "cryo-data info SIM")
-    i.add_argument("project", help="copick config, folder with copick.json, or Kaggle train/ folder")
-    i.add_argument(
-        "--work-dir",
-        default=None,
-        help="Kaggle folders: where the generated config and picks copy go (default: a cache under the temp dir)",
+    i = add_subcommand(
+        sub, "info", "table of runs, tomogram types, shapes, voxel sizes and pick counts", "cryo-data info SIM"
     )
+    i.add_argument("project", help=PROJECT_HELP)
+    add_project_options(i)
     return ap
 
 
@@ -252,9 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if not Path(args.picks).is_file():
                     raise FileNotFoundError(f"no such picks CSV: {args.picks}")
                 extra = picks_table(args.picks, str(args.picks))  # a submission CSV (experiment) or a picks table (run)
-            prj = open_project(
-                args.project, args.work_dir, truth_user=args.truth_user, truth_session=args.truth_session
-            )
+            prj = project_from_args(args.project, args)
             show_run(prj, args.run, args.out, args.type, extra_picks=extra)
             print(f"wrote {args.out}")
         elif args.command == "portal":
@@ -265,7 +290,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"wrote {portal_config(args.datasets, args.overlay, args.out, load_name_map(args.name_map), args.truth_user, args.truth_session, args.overwrite)}"
             )
         elif args.command == "info":
-            prj = open_project(args.project, args.work_dir)
+            prj = project_from_args(args.project, args)
             prj.require_runs()
             with pl.Config(tbl_rows=-1, tbl_width_chars=160, fmt_str_lengths=40):
                 print(prj.info())

@@ -2,7 +2,6 @@
 
 d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_url': '', 'lib_path': 'src/cryo_infer'},
   'syms': { 'cryo_infer.cli': { 'cryo_infer.cli._claim_out': ('cli.html#_claim_out', 'cryo_infer/cli.py'),
-                                'cryo_infer.cli._sub': ('cli.html#_sub', 'cryo_infer/cli.py'),
                                 'cryo_infer.cli.build_parser': ('cli.html#build_parser', 'cryo_infer/cli.py'),
                                 'cryo_infer.cli.main': ('cli.html#main', 'cryo_infer/cli.py'),
                                 'cryo_infer.cli.mrc_project': ('cli.html#mrc_project', 'cryo_infer/cli.py')},

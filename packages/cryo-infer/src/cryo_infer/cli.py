@@ -11,13 +11,14 @@ from dataclasses import replace
 from pathlib import Path
 from collections.abc import Sequence
 
-from cryo_data.cli import HelpFormatter
+from cryo_data.cli import PROJECT_HELP, add_project_options, add_subcommand, project_from_args
 from cryo_data.io import Project, copick_config, open_project, write_config
 from cryo_data.picks import atomic_write_text, import_mrc, tomogram_centres, write_star
 from cryo_data.simproject import MARKER
 from cryo_models.registry import RECIPE_ENSEMBLES
 from .ensemble import check_window, ensemble_from_checkpoints, load_ensemble, save_ensemble, seed_ensemble
 from .postprocess import POST_PRESETS
+from cryo_metric.cli import HelpFormatter
 from cryo_metric.guards import USER_ERRORS, report
 from cryo_metric.particles import preset_name, show_legacy_warnings
 from .run import run_batch
@@ -63,16 +64,6 @@ def mrc_project(
     return open_project(cfg)
 
 # %% ../../nbs/06_cli.ipynb #aa32b919
-def _sub(sub, name: str, help: str, example: str) -> argparse.ArgumentParser:
-    return sub.add_parser(
-        name,
-        help=help,
-        description=help[0].upper() + help[1:] + ".",
-        epilog=f"example:\n  {example}",
-        formatter_class=HelpFormatter,
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     "The argument parser of `cryo-infer`."
     ap = argparse.ArgumentParser(
@@ -82,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example:\n  cryo-infer run --data SIM --checkpoint runs/unet_v1_TS_3/best.pt --out pred",
     )
     sub = ap.add_subparsers(dest="command", required=True)
-    r = _sub(
+    r = add_subcommand(
         sub,
         "run",
         "predict picks for many runs (resumable; shard with torchrun)",
@@ -90,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  cryo-infer run --mrc tomo1.mrc tomo2.mrc --voxel-size 10.012 --checkpoint A.pt --out pred",
     )
     src = r.add_mutually_exclusive_group(required=True)
-    src.add_argument("--data", help="copick config, folder with copick.json, or Kaggle train/ or test/ folder")
+    src.add_argument("--data", help=PROJECT_HELP)
     src.add_argument(
         "--mrc",
         nargs="+",
@@ -114,16 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="csv: the CSVs only; copick: also copick picks under --user; star: also OUT/particles.star "
         "(RELION 5: Angstrom from the tomogram centre)",
     )
-    r.add_argument(
-        "--work-dir",
-        default=None,
-        help="Kaggle folders: where the generated config and picks copy go (default: a cache under the temp dir, never under the input)",
-    )
-    r.add_argument(
-        "--name-map",
-        default=None,
-        help="YAML of the project's object names -> particle names (default: the portal's names)",
-    )
+    add_project_options(r, truth=False)  # inference reads no ground truth
     r.add_argument("--runs", nargs="*", default=None, help="runs to process (default: all)")
     r.add_argument(
         "--voxel-size", type=float, default=None, help="with --mrc: Angstrom per voxel (default: from the MRC headers)"
@@ -169,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     r.add_argument("--overwrite", action="store_true", help="redo finished runs and replace existing picks")
     r.add_argument("--quiet", action="store_true", help="no progress bars")
-    p = _sub(
+    p = add_subcommand(
         sub,
         "preset",
         "write one of the 2nd place's ensembles as YAML",
@@ -210,7 +192,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         prj = (
             mrc_project(args.mrc, Path(args.out) / "project", args.voxel_size, args.tomo_type)
             if args.mrc
-            else open_project(args.data, args.work_dir, args.name_map)
+            else project_from_args(args.data, args)
         )
         if args.roi is not None:
             ens = replace(ens, window=check_window(replace(ens.window, roi_size=tuple(args.roi))))

@@ -3,7 +3,6 @@
 d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_url': '', 'lib_path': 'src/cryo_train'},
   'syms': { 'cryo_train.cli': { 'cryo_train.cli._available_types': ('cli.html#_available_types', 'cryo_train/cli.py'),
                                 'cryo_train.cli._prepare_out': ('cli.html#_prepare_out', 'cryo_train/cli.py'),
-                                'cryo_train.cli._sub': ('cli.html#_sub', 'cryo_train/cli.py'),
                                 'cryo_train.cli.build_parser': ('cli.html#build_parser', 'cryo_train/cli.py'),
                                 'cryo_train.cli.main': ('cli.html#main', 'cryo_train/cli.py'),
                                 'cryo_train.cli.resolve_config': ('cli.html#resolve_config', 'cryo_train/cli.py')},

@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 from collections.abc import Sequence
 
-from cryo_data.cli import HelpFormatter
-from cryo_data.io import Project, open_project
+from cryo_data.cli import PROJECT_HELP, add_project_options, add_subcommand, project_from_args
+from cryo_data.io import Project
+from cryo_metric.cli import HelpFormatter
 from cryo_metric.guards import USER_ERRORS, report
 from cryo_metric.particles import show_legacy_warnings
 from .config import TrainConfig, load_config
@@ -39,16 +40,6 @@ def resolve_config(name_or_path: str, overrides: Sequence[str] = ()) -> TrainCon
     return load_config(p, TrainConfig, overrides)
 
 # %% ../../nbs/04_cli.ipynb #6fa4ce8f
-def _sub(sub, name: str, help: str, example: str) -> argparse.ArgumentParser:
-    return sub.add_parser(
-        name,
-        help=help,
-        description=help[0].upper() + help[1:] + ".",
-        epilog=f"example:\n  {example}",
-        formatter_class=HelpFormatter,
-    )
-
-
 def build_parser() -> argparse.ArgumentParser:
     "The argument parser of `cryo-train`."
     ap = argparse.ArgumentParser(
@@ -63,14 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
         "cv": "cryo-train cv --config unet_v1 --data SIM --out cv --max-epochs 20",
     }
     for name in ("fit", "cv"):
-        s = _sub(
+        s = add_subcommand(
             sub,
             name,
             "train one fold" if name == "fit" else "leave-one-run-out cross-validation (one fit per run)",
             examples[name],
         )
         s.add_argument("--config", required=True, help="a shipped config name (see cryo-train configs) or a YAML path")
-        s.add_argument("--data", required=True, help="copick config, folder with copick.json, or Kaggle train/ folder")
+        s.add_argument("--data", required=True, help=PROJECT_HELP)
         s.add_argument("--max-epochs", type=int, default=None, help="epochs (default: the config's trainer.max_epochs)")
         s.add_argument(
             "--resume", action="store_true", help="continue from OUT's last checkpoint (checkpoints/last.ckpt)"
@@ -89,18 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
             help="config override, repeatable, e.g. --set optim.lr=0.002 --set data.roi_size=[64,128,128]",
         )
         s.add_argument("--quiet", action="store_true", help="no progress bars")
-        s.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go")
-        s.add_argument(
-            "--truth-user",
-            default=None,
-            help="copick user of the ground truth (default: the config's cryo block, else curation)",
-        )
-        s.add_argument("--truth-session", default=None, help="its session ('*': any; default: the config's, else 0)")
-        s.add_argument(
-            "--name-map",
-            default=None,
-            help="YAML of the project's object names -> particle names (default: the portal's names)",
-        )
+        add_project_options(s)
     sub.choices["fit"].add_argument("--out", default=None, help="output folder (default: runs/<model>_<valid runs>)")
     sub.choices["cv"].add_argument(
         "--out", default=None, help="output folder, one fold_<run>/ per fold (default: runs/<model>_cv)"
@@ -111,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.choices["cv"].add_argument(
         "--folds", nargs="*", default=None, help="runs to hold out, one fold each (default: every run)"
     )
-    t = _sub(
+    t = add_subcommand(
         sub,
         "tune-thresholds",
         "per-class thresholds from out-of-fold picks, into an ensemble YAML",
@@ -124,15 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument(
         "--ensemble", required=True, help="ensemble YAML to update; created from the folds' best.pt if missing"
     )
-    t.add_argument("--work-dir", default=None, help="Kaggle folders: where the generated config and picks copy go")
-    t.add_argument(
-        "--truth-user",
-        default=None,
-        help="copick user of the ground truth (default: the config's cryo block, else curation)",
-    )
-    t.add_argument("--truth-session", default=None, help="its session ('*': any; default: the config's, else 0)")
-    t.add_argument("--name-map", default=None, help="YAML of the project's object names -> particle names")
-    _sub(sub, "configs", "list the shipped configs", "cryo-train configs")
+    add_project_options(t)
+    add_subcommand(sub, "configs", "list the shipped configs", "cryo-train configs")
     return ap
 
 # %% ../../nbs/04_cli.ipynb #b4d4455d
@@ -181,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for f in sorted(CONFIG_DIR.glob("*.yaml")):
                 print(f.stem, f)
             return 0
-        prj = open_project(args.data, args.work_dir, args.name_map, args.truth_user, args.truth_session)
+        prj = project_from_args(args.data, args)
         if args.command == "fit":
             from cryo_train.fit import fit
 
