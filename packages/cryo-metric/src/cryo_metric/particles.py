@@ -336,8 +336,8 @@ def preset_name(
     if isinstance(name, str) and name in LEGACY_PRESET_NAMES:
         new = LEGACY_PRESET_NAMES[name]
         warnings.warn(
-            f"{what} {name!r} is deprecated, use {new!r} (the 2nd-place solution's recipe; "
-            "'seed' now only means a random seed)",
+            f"{what} {name!r} is deprecated, use {new!r} (the 2nd-place solution's recipe; the name "
+            "'seed' read like a random seed)",
             LegacyNameWarning,
             stacklevel=2,
         )
