@@ -35,6 +35,7 @@ def main(argv=None) -> int:
         ("bf16_cpu", ["--steps", "24", "--repeats", "1"] if args.quick else []),
         ("transfer_bytes", []),
         ("train_cpu", ["--minutes", "3"] if args.quick else []),
+        ("transfer", ["--steps", "24", "--train-runs", "1", "--test-runs", "1", "--augment", "off"] if args.quick else []),
         ("lb_table", []),
     ]
     failed = []

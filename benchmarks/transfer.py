@@ -12,7 +12,7 @@ of family (the third family's test runs), with the ratio. Goal: out-of-family F-
 Needs ../shared/data (templates and real layouts): exits with a message when absent. All numbers are measured on this
 project's own simulator families: data made another way (and real tomograms) can differ.
 
-    python benchmarks/transfer.py [--steps 480] [--train-runs 3] [--test-runs 2] [--tta 1] [--results DIR]
+    python benchmarks/transfer.py [--steps 240] [--train-runs 3] [--test-runs 2] [--tta 1] [--results DIR]
 """
 
 from __future__ import annotations
@@ -69,11 +69,18 @@ def per_class(res) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=480, help="optimisation steps per training (the demo's default)")
+    ap.add_argument("--steps", type=int, default=240, help="optimisation steps per training (the demo: 480)")
     ap.add_argument("--train-runs", type=int, default=3, help="training runs per family")
     ap.add_argument("--test-runs", type=int, default=2, help="test runs per family (12 particles per scored class)")
     ap.add_argument("--tta", type=int, default=1, choices=(1, 7), help="TTA views at test time (1: identity)")
     ap.add_argument("--splits", nargs="*", default=list(FAMS), help="held-out families to run")
+    ap.add_argument(
+        "--augment",
+        nargs="*",
+        default=["off", "on"],
+        choices=("off", "on"),
+        help="train without and/or with data.domain_augment (polarity flips, gamma, blur, noise)",
+    )
     ap.add_argument("--results", default=None)
     args = ap.parse_args(argv)
     if not (SHARED / "templates").is_dir() or not (SHARED / "czii_train_picks.csv").is_file():
@@ -82,6 +89,7 @@ def main(argv=None) -> int:
     from cryo_infer.ensemble import EnsembleConfig, MemberSpec
     from cryo_infer.evaluate import evaluate, score_picks
     from cryo_infer.window import WindowConfig
+    from cryo_train.config import apply_overrides
     from cryo_train.demo import DemoConfig, demo_train_config
     from cryo_train.fit import fit
 
@@ -93,34 +101,38 @@ def main(argv=None) -> int:
         prj, runs, fam_yaml = build(work, args.train_runs, args.test_runs, cfg)
         out["simulate_s"] = round(time.time() - t0, 1)
         for held in args.splits:
-            trained_on = [f for f in FAMS if f != held]
-            train = [r for f in trained_on for r in runs[f][0]]
-            t1 = time.time()
-            tc = demo_train_config(cfg)
-            fitted = fit(tc, prj, [runs[trained_on[0]][1][0]], work / f"train_{held}", train_runs=train, progress=False)
-            ens = EnsembleConfig(
-                members=(MemberSpec(str(fitted.out_dir / "best.pt")),),  # validated once, at the last epoch
-                tta=("identity",) if args.tta == 1 else "seed",
-                window=WindowConfig(roi_size=(64, 192, 192), overlap_vox=(16, 32, 32)),
-                post="full",
-            )
-            inside = [r for f in trained_on for r in runs[f][1]]
-            outside = runs[held][1]
-            picks = evaluate(prj, ens, inside + outside).picks  # one prediction per test run
-            res_in = score_picks(prj, picks, inside).metric
-            res_out = score_picks(prj, picks, outside).metric
-            fam_scores = {f: score_picks(prj, picks, runs[f][1]).metric.score for f in trained_on}
-            out["splits"][held] = {
-                "trained_on": trained_on,
-                "in_family": res_in.score,
-                "out_of_family": res_out.score,
-                "ratio": res_out.score / res_in.score if res_in.score > 0 else float("nan"),
-                "in_family_per_family": fam_scores,
-                "per_class_in": per_class(res_in),
-                "per_class_out": per_class(res_out),
-                "minutes": round((time.time() - t1) / 60, 1),
-            }
-            print(held, json.dumps(out["splits"][held], default=str)[:300], flush=True)
+            for aug in args.augment:
+                trained_on = [f for f in FAMS if f != held]
+                train = [r for f in trained_on for r in runs[f][0]]
+                t1 = time.time()
+                tc = apply_overrides(demo_train_config(cfg), [f"data.domain_augment={aug == 'on'}"])
+                fitted = fit(
+                    tc, prj, [runs[trained_on[0]][1][0]], work / f"train_{held}_{aug}", train_runs=train, progress=False
+                )
+                ens = EnsembleConfig(
+                    members=(MemberSpec(str(fitted.out_dir / "best.pt")),),  # validated once, at the last epoch
+                    tta=("identity",) if args.tta == 1 else "seed",
+                    window=WindowConfig(roi_size=(64, 192, 192), overlap_vox=(16, 32, 32)),
+                    post="full",
+                )
+                inside = [r for f in trained_on for r in runs[f][1]]
+                outside = runs[held][1]
+                picks = evaluate(prj, ens, inside + outside).picks  # one prediction per test run
+                res_in = score_picks(prj, picks, inside).metric
+                res_out = score_picks(prj, picks, outside).metric
+                out["splits"][f"{held}/{aug}"] = {
+                    "held_out": held,
+                    "domain_augment": aug,
+                    "trained_on": trained_on,
+                    "in_family": res_in.score,
+                    "out_of_family": res_out.score,
+                    "ratio": res_out.score / res_in.score if res_in.score > 0 else float("nan"),
+                    "in_family_per_family": {f: score_picks(prj, picks, runs[f][1]).metric.score for f in trained_on},
+                    "per_class_in": per_class(res_in),
+                    "per_class_out": per_class(res_out),
+                    "minutes": round((time.time() - t1) / 60, 1),
+                }
+                print(held, aug, json.dumps(out["splits"][f"{held}/{aug}"], default=str)[:300], flush=True)
     out["total_minutes"] = round((time.time() - t0) / 60, 1)
     text = header(
         "Cross-family transfer (train on two simulator families, test on the third)", "cryo-data", "cryo-train", "torch"
@@ -132,16 +144,17 @@ def main(argv=None) -> int:
         f"(each run's voxel size drawn from its family): {args.train_runs} training and {args.test_runs} test runs per "
         f"family, test runs with {cfg.heldout_per_class} particles per scored class. Every figure is measured on this "
         "project's own simulator families, not on real tomograms.\n\n"
-        "| held-out family | trained on | in-family F-beta | out-of-family F-beta | ratio (goal >= 0.9) | minutes |\n|---|---|---|---|---|---|\n"
+        "| held-out family | trained on | domain augmentation | in-family F-beta | out-of-family F-beta | ratio (goal >= 0.9) | minutes |\n"
+        "|---|---|---|---|---|---|---|\n"
     )
-    for held, s in out["splits"].items():
+    for s in out["splits"].values():
         text += (
-            f"| {held} | {' + '.join(s['trained_on'])} | {s['in_family']:.3f} | {s['out_of_family']:.3f} | "
+            f"| {s['held_out']} | {' + '.join(s['trained_on'])} | {s['domain_augment']} | {s['in_family']:.3f} | {s['out_of_family']:.3f} | "
             f"**{s['ratio']:.2f}** | {s['minutes']} |\n"
         )
     text += "\nPer class (tp / fp / fn, F-beta), in family and out of family:\n\n"
     classes = sorted({c for s in out["splits"].values() for c in s["per_class_out"]})
-    text += "| held-out family | " + " | ".join(classes) + " |\n|---|" + "---|" * len(classes) + "\n"
+    text += "| held-out family / augmentation | " + " | ".join(classes) + " |\n|---|" + "---|" * len(classes) + "\n"
     for held, s in out["splits"].items():
         for side in ("in", "out"):
             row = s[f"per_class_{side}"]

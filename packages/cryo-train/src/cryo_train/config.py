@@ -42,6 +42,9 @@ class DataConfig:
     normalization: str = "patch"  # "patch" (consistent with inference) or "tomogram" (the seed's training)
     label_mode: str = "nearest"  # affine label interpolation; "bilinear" is the seed's quirk
     augment: bool = True
+    domain_augment: bool = (
+        False  # also polarity flips, gamma, blur and stronger noise (cryo_train.dataset.DOMAIN_AUGMENT)
+    )
     num_workers: int = 0  # DataLoader workers
     cache: bool = False  # keep volumes in RAM
 
