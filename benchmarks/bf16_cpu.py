@@ -2,11 +2,11 @@
 
 Speed: `predict_volume` on one 64x192x192 tile (cryo-infer's CPU tiling), one view, unet_v1 at the 2nd place's widths
 (random weights), eager and compiled, float32 vs the model under `torch.autocast("cpu", torch.bfloat16)` (oneDNN uses
-AVX512-BF16/AMX where the CPU has them; predict_volume itself keeps float32 on CPU); interleaved repeats, medians. Picks: a small UNet trained for `--minutes` on a simulated project
+AVX512-BF16/AMX where the CPU has them; predict_volume itself keeps float32 on CPU); interleaved repeats, medians. Picks: a small UNet trained for `--steps` on a simulated project
 (cryo_train.demo's recipe), the held-out run predicted with the 2nd place's 7 views in float32 and in bf16, post-processed
 with the `full` preset and scored against the simulated truth; also the bf16 picks scored against the float32 picks.
 
-    python benchmarks/bf16_cpu.py [--minutes 3] [--repeats 3] [--results DIR]
+    python benchmarks/bf16_cpu.py [--steps 120] [--repeats 3] [--results DIR]
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def speed(repeats: int) -> dict:
     return med
 
 
-def picks_change(minutes: float, tmp: Path) -> dict:
+def picks_change(steps: int, tmp: Path) -> dict:
     from dataclasses import replace
 
     import polars as pl
@@ -91,7 +91,7 @@ def picks_change(minutes: float, tmp: Path) -> dict:
     from cryo_models import load_checkpoint
     from cryo_train.demo import DemoConfig, demo_project, demo_train
 
-    cfg = DemoConfig(runs=3, max_minutes=minutes)
+    cfg = DemoConfig(runs=3, steps=steps, test_family=None)
     prj = demo_project(tmp, cfg)
     fitted = demo_train(prj, tmp, cfg, progress=False)
     ckpt = fitted.out_dir / "best.pt"
@@ -143,7 +143,7 @@ def picks_change(minutes: float, tmp: Path) -> dict:
         "train_best_fbeta": fitted.best_fbeta,
         "checkpoint": ckpt.name,
         "shape": list(cfg.shape),
-        "minutes": minutes,
+        "steps": cfg.epochs * cfg.steps_per_epoch,
         "run": run,
         "_unused": pl.__version__,
     }
@@ -151,14 +151,14 @@ def picks_change(minutes: float, tmp: Path) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--minutes", type=float, default=3.0, help="training budget of the small UNet")
+    ap.add_argument("--steps", type=int, default=120, help="optimisation steps of the small UNet (fixed work)")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--results", default=None)
     args = ap.parse_args(argv)
     sp = speed(args.repeats)
     print(sp, flush=True)
     with tempfile.TemporaryDirectory(prefix="bf16_cpu_") as d:
-        pc = picks_change(args.minutes, Path(d))
+        pc = picks_change(args.steps, Path(d))
     pc.pop("_unused")
     e, c = sp["eager_fp32"] / sp["eager_bf16"], sp["compiled_fp32"] / sp["compiled_bf16"]
     wins = max(e, c) > 1.1
@@ -169,7 +169,7 @@ def main(argv=None) -> int:
         f"| eager | {sp['eager_fp32']:.2f} | {sp['eager_bf16']:.2f} | **{e:.2f}x** |\n"
         f"| compiled (`compile=True`) | {sp['compiled_fp32']:.2f} | {sp['compiled_bf16']:.2f} | **{c:.2f}x** |\n\n"
         f"Max |p_bf16 - p_fp32| on this tile (eager): {sp['max_prob_diff_eager']:.3g}.\n\n"
-        f"Picks: a UNet {tuple(pc['shape'])}-volume demo model trained {pc['minutes']:g} min on simulated runs (validation "
+        f"Picks: a UNet {tuple(pc['shape'])}-volume demo model trained {pc['steps']} steps on simulated runs (validation "
         f"F-beta {pc['train_best_fbeta'] if pc['train_best_fbeta'] is None else round(pc['train_best_fbeta'], 4)}), held-out run "
         f"{pc['run']}, 7 views, post `full` (thresholds 0.15) and the same with thresholds 0.05 (training's out-of-fold "
         f"setting):\n\n| precision | picks (0.15) | F-beta vs truth (0.15) | picks (0.05) | F-beta vs truth (0.05) | seconds |\n|---|---|---|---|---|---|\n"

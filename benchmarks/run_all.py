@@ -32,9 +32,13 @@ def main(argv=None) -> int:
             + (["--shape", "96", "320", "320", "--runs", "2"] if args.quick else []),
         ),
         ("postprocess_speed", ["--shape", "96", "320", "320"] if args.quick else []),
-        ("bf16_cpu", ["--minutes", "1", "--repeats", "1"] if args.quick else []),
+        ("bf16_cpu", ["--steps", "24", "--repeats", "1"] if args.quick else []),
         ("transfer_bytes", []),
         ("train_cpu", ["--minutes", "3"] if args.quick else []),
+        (
+            "transfer",
+            ["--steps", "24", "--train-runs", "1", "--test-runs", "1", "--augment", "off"] if args.quick else [],
+        ),
         ("lb_table", []),
     ]
     failed = []

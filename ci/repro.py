@@ -22,7 +22,6 @@ def once(work: Path) -> float:
     cfg = DemoConfig(
         runs=3,
         shape=(48, 96, 96),
-        crowding=8.0,
         heldout_per_class=2,
         roi_size=(32, 64, 64),
         channels=(8, 16, 24, 24),

@@ -20,8 +20,9 @@ from scipy.spatial.transform import Rotation
 from cryo_metric.particles import CZII_PARTICLES, Particle, ParticleSet
 
 # %% auto #0
-__all__ = ['CZII_VOXEL_SIZE_A', 'TOMO_TYPES', 'DEFAULT_ABUNDANCE', 'SHAPES', 'SimConfig', 'shape_of', 'sample_layout',
-           'load_templates', 'render_density', 'ice_profile', 'ctf_1d', 'transfer', 'image', 'simulate_run']
+__all__ = ['CZII_VOXEL_SIZE_A', 'TOMO_TYPES', 'DEFAULT_ABUNDANCE', 'NOISE_MODELS', 'DISTRACTOR_KINDS', 'SHAPES',
+           'PER_PARTICLE_KINDS', 'SimConfig', 'shape_of', 'sample_layout', 'load_templates', 'render_density',
+           'ice_profile', 'ctf_1d', 'transfer', 'image', 'simulate_run']
 
 # %% ../../nbs/03_simulate.ipynb #04c2d2f3
 CZII_VOXEL_SIZE_A = (10.012444196428572, 10.012444196428572, 10.012444537618887)
@@ -29,6 +30,9 @@ CZII_VOXEL_SIZE_A = (10.012444196428572, 10.012444196428572, 10.012444537618887)
 TOMO_TYPES = ("denoised", "wbp", "ctfdeconvolved", "isonetcorrected")
 DEFAULT_ABUNDANCE = 20.0
 "Particles per 184x630x630 tomogram for a particle whose `abundance` the vocabulary does not give."
+NOISE_MODELS = ("ctf", "pink")
+DISTRACTOR_KINDS = ("ellipsoid", "shell", "rod", "cluster", "membrane", "gold")
+"Unlabelled objects: per particle (ellipsoid, shell, rod, cluster) or per run (membrane: curved sheets; gold: beads)."
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,25 @@ class SimConfig:
         default_factory=lambda: {"denoised": 7.2e-6, "isonetcorrected": 1.2e-4, "ctfdeconvolved": 1.5e-4, "wbp": 6e-5}
     )
     particles: ParticleSet = CZII_PARTICLES  # what to place: names, radii, abundance (mean count per real run)
+    amplitude_contrast: float = 0.07  # amplitude contrast fraction of the CTF
+    noise_model: str = (
+        "ctf"  # "ctf": coloured like the signal plus a white floor; "pink": 1/|k| spectrum, not CTF-shaped
+    )
+    noise_white: float = 0.1  # the white floor of "ctf" noise, relative to the transfer's maximum
+    distractor_kinds: tuple[str, ...] = ("ellipsoid",)  # unlabelled objects, from DISTRACTOR_KINDS
+    ice_density: float = 0.12  # ice slab density (protein about 1)
+    ice_gradient: float = 0.0  # relative change of the ice density across x (0: uniform)
+    polarity: int = 1  # +1: protein dark (the competition's convention); -1: protein bright
+    offset: float = 0.0  # added to each tomogram, in units of its standard deviation
+
+    def __post_init__(self):
+        if self.noise_model not in NOISE_MODELS:
+            raise ValueError(f"noise_model must be one of {NOISE_MODELS}, got {self.noise_model!r}")
+        bad = sorted(set(self.distractor_kinds) - set(DISTRACTOR_KINDS))
+        if bad:
+            raise ValueError(f"unknown distractor kind(s) {bad}; choose from {DISTRACTOR_KINDS}")
+        if self.polarity not in (1, -1):
+            raise ValueError(f"polarity must be +1 (protein dark) or -1 (protein bright), got {self.polarity!r}")
 
 # %% ../../nbs/03_simulate.ipynb #930de55e
 def _soft(d: np.ndarray, w: float = 4.0) -> np.ndarray:
@@ -190,6 +213,28 @@ def load_templates(
     return out
 
 # %% ../../nbs/03_simulate.ipynb #234aa575
+PER_PARTICLE_KINDS = ("ellipsoid", "shell", "rod", "cluster")
+
+
+def _distractor(kind: str, rng: np.random.Generator) -> tuple[float, Callable[[np.ndarray], np.ndarray]]:
+    "The extent (Angstrom) and density of one unlabelled protein of a kind."
+    if kind == "ellipsoid":  # globular proteins of other sizes
+        axes = rng.uniform(18, 70, 3)
+        return float(axes.max()), lambda p, axes=axes: _ellipsoid(p, (0, 0, 0), axes)
+    if kind == "shell":  # small vesicles and hollow complexes
+        r_out, t = rng.uniform(30, 90), rng.uniform(8, 15)
+        return float(r_out), lambda p, a=r_out - t, b=r_out: _shell(p, a, b)
+    if kind == "rod":  # filaments
+        axes = np.array([rng.uniform(8, 14), rng.uniform(8, 14), rng.uniform(80, 250)])
+        return float(axes.max()), lambda p, axes=axes: _ellipsoid(p, (0, 0, 0), axes)
+    # cluster: a few small blobs close together
+    k = int(rng.integers(3, 7))
+    offs, sizes = rng.normal(0, 30, (k, 3)), rng.uniform(12, 30, k)
+    return float(np.abs(offs).max() + sizes.max()), lambda p, o=offs, s=sizes: np.maximum.reduce(
+        [_ellipsoid(p, o[i], (s[i],) * 3) for i in range(len(s))]
+    )
+
+
 def render_density(
     picks: pl.DataFrame,  # particle_type, x, y, z (Angstrom)
     cfg: SimConfig,  # geometry
@@ -207,18 +252,32 @@ def render_density(
         _paint(vol, np.array([r["x"], r["y"], r["z"]]), extent, vs, fn, rots[i])
     n_d = rng.poisson(cfg.distractors_per_particle * max(len(picks), 1))
     D, H, W = cfg.shape
-    for _ in range(n_d):  # unlabelled proteins: random ellipsoids
-        axes = rng.uniform(18, 70, 3)
+    kinds = [k for k in cfg.distractor_kinds if k in PER_PARTICLE_KINDS]
+    for _ in range(n_d if kinds else 0):  # unlabelled proteins
+        kind = kinds[0] if len(kinds) == 1 else kinds[int(rng.integers(len(kinds)))]
+        extent, fn = _distractor(kind, rng)
         c = np.array([rng.uniform(0, W * vs[2]), rng.uniform(0, H * vs[1]), rng.uniform(*slab_A)])
-        _paint(
-            vol,
-            c,
-            float(axes.max()),
-            vs,
-            lambda p, axes=axes: _ellipsoid(p, (0, 0, 0), axes),
-            Rotation.random(random_state=rng),
-            rng.uniform(0.5, 1.1),
-        )
+        _paint(vol, c, extent, vs, fn, Rotation.random(random_state=rng), rng.uniform(0.5, 1.1))
+    if "gold" in cfg.distractor_kinds:  # fiducial beads: small, very dense spheres
+        for _ in range(int(rng.integers(3, 11))):
+            r = rng.uniform(25, 50)
+            c = np.array([rng.uniform(0, W * vs[2]), rng.uniform(0, H * vs[1]), rng.uniform(*slab_A)])
+            _paint(vol, c, r + 8, vs, lambda p, r=r: _ellipsoid(p, (0, 0, 0), (r, r, r)), Rotation.identity(), 6.0)
+    if "membrane" in cfg.distractor_kinds:  # curved lipid sheets crossing the slab
+        for _ in range(int(rng.integers(1, 3))):
+            big_r, t = rng.uniform(400, 1500), rng.uniform(35, 50)
+            q = np.array([rng.uniform(0, W * vs[2]), rng.uniform(0, H * vs[1]), rng.uniform(*slab_A)])
+            u = rng.normal(size=3)
+            c = q - big_r * u / np.linalg.norm(u)
+            _paint(
+                vol,
+                c,
+                big_r + t,
+                vs,
+                lambda p, a=big_r - t / 2, b=big_r + t / 2: _shell(p, a, b),
+                Rotation.identity(),
+                0.8,
+            )
     return vol
 
 
@@ -248,7 +307,7 @@ def transfer(tomo_type: str, cfg: SimConfig, defocus_A: float) -> np.ndarray:
     "Fourier-space transfer (rfft half-space, float32) of one reconstruction style."
     kz, ky, kx = _kgrids(cfg.shape, cfg.voxel_size_A)
     k2 = kz * kz + ky * ky + kx * kx
-    ctf = ctf_1d(np.sqrt(k2), defocus_A).astype(np.float32)
+    ctf = ctf_1d(np.sqrt(k2), defocus_A, amp=cfg.amplitude_contrast).astype(np.float32)
     env = np.exp(-cfg.b_factor * k2 / 4).astype(np.float32)
     wedge = (np.abs(kz) <= math.tan(math.radians(cfg.tilt_max_deg)) * np.abs(kx)).astype(np.float32)
     wedge[0, :, :] = 1.0  # the k_z = 0 plane is always measured
@@ -288,14 +347,25 @@ def image(
     sig = density_ft * h
     sig[0, 0, 0] = 0
     noise = rng.standard_normal(h.shape, dtype=np.float32) + 1j * rng.standard_normal(h.shape, dtype=np.float32)
-    noise *= np.sqrt(np.abs(h)) + 0.1 * float(np.abs(h).max())  # coloured like the signal, with a white floor
+    if cfg.noise_model == "ctf":  # coloured like the signal, with a white floor
+        noise *= np.sqrt(np.abs(h)) + cfg.noise_white * float(np.abs(h).max())
+    else:  # "pink": 1/|k|, independent of the optics
+        kz, ky, kx = _kgrids(cfg.shape, cfg.voxel_size_A)
+        noise *= (1.0 / np.sqrt(kz * kz + ky * ky + kx * kx + 0.01**2)).astype(np.float32)
     noise[0, 0, 0] = 0
     scale = math.sqrt(_power(sig, cfg.shape[2]) / max(_power(noise, cfg.shape[2]), 1e-30) / cfg.snr[tomo_type])
     sig += noise * np.float32(scale)
-    if ice is not None:  # constant in y and x: only the k_y = k_x = 0 line of the spectrum
+    if ice is not None and cfg.ice_gradient == 0:  # constant in y and x: only the k_y = k_x = 0 line of the spectrum
         sig[:, 0, 0] += sfft.fft(ice).astype(np.complex64) * np.float32(cfg.shape[1] * cfg.shape[2]) * h[:, 0, 0]
+    elif ice is not None:  # linear in x, constant in y: the k_y = 0 plane
+        ice_zx = ice[:, None] * (1 + cfg.ice_gradient * np.linspace(-0.5, 0.5, cfg.shape[2], dtype=np.float32))[None]
+        sig[:, 0, :] += (
+            sfft.fft(sfft.rfft(ice_zx, axis=1), axis=0).astype(np.complex64) * np.float32(cfg.shape[1]) * h[:, 0, :]
+        )
     vol = sfft.irfftn(sig, s=cfg.shape, workers=-1).astype(np.float32)
-    vol *= np.float32(cfg.scale[tomo_type] / (vol.std() + 1e-30))
+    vol *= np.float32(cfg.polarity * cfg.scale[tomo_type] / (vol.std() + 1e-30))
+    if cfg.offset:
+        vol += np.float32(cfg.offset * cfg.scale[tomo_type])
     return vol
 
 # %% ../../nbs/03_simulate.ipynb #dcc9600b
@@ -320,6 +390,6 @@ def simulate_run(
     ft = sfft.rfftn(density, workers=-1)
     del density
     defocus = rng.uniform(*cfg.defocus_um) * 1e4
-    ice = ice_profile(cfg, slab)
+    ice = ice_profile(cfg, slab, cfg.ice_density)
     vols = {t: image(ft, t, cfg, defocus, np.random.default_rng([seed, i]), ice) for i, t in enumerate(cfg.tomo_types)}
     return vols, picks

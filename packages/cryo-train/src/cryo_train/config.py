@@ -44,6 +44,9 @@ class DataConfig:
     normalization: str = "patch"  # "patch" (consistent with inference) or "tomogram" (the 2nd place's training)
     label_mode: str = "nearest"  # affine label interpolation; "bilinear" is the 2nd place's quirk
     augment: bool = True
+    domain_augment: bool = (
+        False  # also polarity flips, gamma, blur and stronger noise (cryo_train.dataset.DOMAIN_AUGMENT)
+    )
     num_workers: int = 0  # DataLoader workers
     cache: bool = False  # keep volumes in RAM
 

@@ -11,7 +11,16 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from monai.transforms import Compose, RandAffined, RandFlipd, RandGaussianNoised, RandRotate90d, RandScaleIntensityd
+from monai.transforms import (
+    Compose,
+    RandAdjustContrastd,
+    RandAffined,
+    RandFlipd,
+    RandGaussianNoised,
+    RandGaussianSmoothd,
+    RandRotate90d,
+    RandScaleIntensityd,
+)
 from torch.utils.data import Dataset
 
 from cryo_data.io import Project
@@ -20,7 +29,7 @@ from cryo_data.picks import TRUTH, read_picks
 from cryo_metric.particles import CZII_PARTICLES, ParticleSet
 
 # %% auto #0
-__all__ = ['RECIPE_RATIOS', 'AugmentConfig', 'augmentations', 'zscore', 'PatchDataset', 'EpochSampler']
+__all__ = ['DOMAIN_AUGMENT', 'RECIPE_RATIOS', 'AugmentConfig', 'augmentations', 'zscore', 'PatchDataset', 'EpochSampler']
 
 # %% ../../nbs/01a_dataset.ipynb #ceba82ab
 @dataclass(frozen=True)
@@ -37,6 +46,15 @@ class AugmentConfig:
     noise_std: float = 0.1  # std drawn from U(0, noise_std)
     intensity_prob: float = 0.1
     intensity_factor: float = 0.1  # x (1 + U(-f, f))
+    invert_prob: float = 0.0  # contrast polarity flip (protein dark <-> bright); not in the 2nd place's recipe
+    gamma_prob: float = 0.0  # contrast curve (MONAI RandAdjustContrast)
+    gamma_range: tuple[float, float] = (0.7, 1.5)
+    smooth_prob: float = 0.0  # Gaussian blur: resolution and B-factor differences
+    smooth_sigma: tuple[float, float] = (0.5, 1.2)  # voxels
+
+
+DOMAIN_AUGMENT = dict(invert_prob=0.5, gamma_prob=0.3, smooth_prob=0.2, noise_prob=0.5, noise_std=0.5)
+"Intensity augmentation for transfer across data sources (`data.domain_augment`), on top of the 2nd place's chain."
 
 
 def augmentations(cfg: AugmentConfig = AugmentConfig()) -> Compose:
@@ -58,6 +76,16 @@ def augmentations(cfg: AugmentConfig = AugmentConfig()) -> Compose:
             ),
             RandGaussianNoised("image", prob=cfg.noise_prob, mean=0.0, std=cfg.noise_std, sample_std=True),
             RandScaleIntensityd("image", factors=cfg.intensity_factor, prob=cfg.intensity_prob),
+            # appended after the 2nd place's chain, so that its random draws are unchanged when these are off
+            RandScaleIntensityd("image", factors=(-2.0, -2.0), prob=cfg.invert_prob),  # x (1 - 2) = -x
+            RandAdjustContrastd("image", prob=cfg.gamma_prob, gamma=cfg.gamma_range),
+            RandGaussianSmoothd(
+                "image",
+                sigma_x=cfg.smooth_sigma,
+                sigma_y=cfg.smooth_sigma,
+                sigma_z=cfg.smooth_sigma,
+                prob=cfg.smooth_prob,
+            ),
         ]
     )
 

@@ -17,8 +17,8 @@ import numpy as np
 import polars as pl
 
 from cryo_data.io import Project, open_project
-from cryo_data.simproject import simulate_project
-from cryo_data.simulate import SimConfig, sample_layout
+from cryo_data.domains import FAMILIES, RunSpec, simulate_families
+from cryo_data.simulate import CZII_VOXEL_SIZE_A, SimConfig
 from cryo_infer.ensemble import EnsembleConfig, MemberSpec, save_ensemble
 from cryo_infer.run import run_batch
 from cryo_infer.tta import RECIPE_TTA
@@ -29,17 +29,22 @@ from .config import TrainConfig, apply_overrides
 from .fit import FitResult, fit
 
 # %% auto #0
-__all__ = ['DemoConfig', 'demo_layout', 'demo_project', 'demo_train', 'demo_predict', 'demo_report', 'main']
+__all__ = ['DemoConfig', 'demo_layout', 'demo_project', 'demo_train_config', 'demo_train', 'demo_predict', 'demo_report', 'main']
 
 # %% ../../nbs/05_demo.ipynb #7161611a
 @dataclass(frozen=True)
 class DemoConfig:
     "Sizes and the amount of work of the demo."
 
-    runs: int = 7  # simulated runs; the last one is held out
-    shape: tuple[int, int, int] = (64, 256, 256)  # volume (z, y, x) in voxels
-    crowding: float = 5.0  # training runs: particles relative to the real runs' density
-    heldout_per_class: int = 12  # held-out run: particles of each scored class (beta-amylase, unscored: half as many)
+    runs: int = 7  # runs drawn from `family`; the last one is held out (in-family test)
+    shape: tuple[int, int, int] = (
+        64,
+        256,
+        256,
+    )  # run size (z, y, x) in voxels of 10.012 A; each run's voxel size is drawn
+    family: str = "randomised"  # cryo_data.domains.FAMILIES: what the training and in-family runs are drawn from
+    test_family: str | None = "foreign"  # one more run from this family: the out-of-family test (None: none)
+    heldout_per_class: int = 12  # test runs: particles of each scored class (beta-amylase, unscored: half as many)
     seed: int = 0
     roi_size: tuple[int, int, int] = (32, 96, 96)  # training patch
     channels: tuple[int, ...] = (48, 64, 80, 80)  # UNet widths (unet_v1's)
@@ -59,7 +64,25 @@ class DemoConfig:
 
     @property
     def heldout(self) -> str:
+        "The in-family held-out run (validation and test)."
         return f"TS_{self.seed + self.runs - 1}"
+
+    @property
+    def foreign(self) -> str | None:
+        "The out-of-family test run (never trained or validated on)."
+        return f"TS_{self.seed + self.runs}" if self.test_family else None
+
+    @property
+    def train_runs(self) -> list[str]:
+        return [f"TS_{self.seed + i}" for i in range(self.runs - 1)]
+
+    @property
+    def test_runs(self) -> list[str]:
+        return [self.heldout] + ([self.foreign] if self.foreign else [])
+
+    @property
+    def extent_A(self) -> tuple[float, float, float]:
+        return tuple(float(s * v) for s, v in zip(self.shape, CZII_VOXEL_SIZE_A))
 
 # %% ../../nbs/05_demo.ipynb #0304ec40
 def _fixed_layout(cfg: SimConfig, counts: dict[str, int], rng: np.random.Generator) -> pl.DataFrame:
@@ -91,34 +114,34 @@ def _fixed_layout(cfg: SimConfig, counts: dict[str, int], rng: np.random.Generat
 
 
 def demo_layout(cfg: DemoConfig = DemoConfig()) -> pl.DataFrame:
-    "Particle positions of every run: random layouts for the training runs, fixed counts per class for the held-out run."
-    sim = SimConfig(shape=cfg.shape, crowding=cfg.crowding)
+    "Particle positions of the test runs: fixed counts per class (training runs draw theirs from the family)."
+    sim = SimConfig(shape=cfg.shape)
     rng = np.random.default_rng(cfg.seed)
-    tables = [sample_layout(sim, rng)[0].with_columns(run=pl.lit(f"TS_{cfg.seed + i}")) for i in range(cfg.runs - 1)]
     counts = {q.name: cfg.heldout_per_class if q.weight > 0 else cfg.heldout_per_class // 2 for q in CZII_PARTICLES}
-    tables.append(_fixed_layout(sim, counts, rng).with_columns(run=pl.lit(cfg.heldout)))
+    tables = [_fixed_layout(sim, counts, rng).with_columns(run=pl.lit(r)) for r in cfg.test_runs]
     return pl.concat(tables).select("run", "particle_type", "x", "y", "z")
 
 
 def demo_project(out: Path, cfg: DemoConfig = DemoConfig(), overwrite: bool = True) -> Project:
-    "Stage 1: simulate the project."
-    p = simulate_project(
-        out / "project",
-        runs=cfg.runs,
-        shape=cfg.shape,
-        seed=cfg.seed,
-        tomo_types=("denoised",),
-        layout=demo_layout(cfg),
-        overwrite=overwrite,
-        progress=False,
-    )
+    "Stage 1: simulate the project: training and held-out runs from `family`, one run from `test_family`."
+    lay = demo_layout(cfg)
+    fam = FAMILIES[cfg.family]
+    specs = [RunSpec(r, fam, cfg.seed + i) for i, r in enumerate(cfg.train_runs)]
+    specs.append(RunSpec(cfg.heldout, fam, cfg.seed + cfg.runs - 1, lay.filter(pl.col("run") == cfg.heldout)))
+    if cfg.foreign:
+        specs.append(
+            RunSpec(
+                cfg.foreign, FAMILIES[cfg.test_family], cfg.seed + cfg.runs, lay.filter(pl.col("run") == cfg.foreign)
+            )
+        )
+    p = simulate_families(out / "project", specs, cfg.extent_A, overwrite=overwrite, progress=False)
     return open_project(p)
 
 
-def demo_train(project: Project, out: Path, cfg: DemoConfig = DemoConfig(), progress: bool = True) -> FitResult:
-    "Stage 2: train unet_v1 on every run but the held-out one for a fixed number of steps, validating on the held-out run."
+def demo_train_config(cfg: DemoConfig = DemoConfig()) -> TrainConfig:
+    "The demo's training recipe: unet_v1 at the demo's widths and patch size, fixed steps, cosine learning rate."
     # validation every `val_every` epochs when that ends on the last epoch, else at the last epoch only
-    tc = apply_overrides(
+    return apply_overrides(
         TrainConfig(),
         [
             f"data.roi_size={list(cfg.roi_size)}",
@@ -134,7 +157,13 @@ def demo_train(project: Project, out: Path, cfg: DemoConfig = DemoConfig(), prog
             f"trainer.seed={cfg.seed}",
         ],
     )
-    return fit(tc, project, [cfg.heldout], out / "train", progress=progress)
+
+
+def demo_train(project: Project, out: Path, cfg: DemoConfig = DemoConfig(), progress: bool = True) -> FitResult:
+    "Stage 2: train unet_v1 on the training runs for a fixed number of steps, validating on the held-out run."
+    return fit(
+        demo_train_config(cfg), project, [cfg.heldout], out / "train", train_runs=cfg.train_runs, progress=progress
+    )
 
 # %% ../../nbs/05_demo.ipynb #3c18165e
 def demo_predict(
@@ -202,14 +231,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"optimisation steps (rounded up to whole epochs of {d.steps_per_epoch} steps)",
     )
     ap.add_argument("--seed", type=int, default=d.seed, help="seed of the simulation and the training")
+    ap.add_argument(
+        "--family", default=d.family, choices=sorted(FAMILIES), help="family of the training and held-out runs"
+    )
+    ap.add_argument(
+        "--test-family", default=d.test_family, choices=sorted(FAMILIES), help="family of the out-of-family test run"
+    )
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     args = ap.parse_args(argv)
-    out, cfg = Path(args.out), DemoConfig(steps=args.steps, seed=args.seed)
+    out = Path(args.out)
+    cfg = DemoConfig(steps=args.steps, seed=args.seed, family=args.family, test_family=args.test_family)
     if (out / "train").exists():
         print(f"{out} holds an earlier demo; choose another --out or delete it", file=sys.stderr)
         return 2
     t0 = time.time()
-    print(f"[1/4] simulating {cfg.runs} runs of {cfg.shape} voxels ...", flush=True)
+    print(
+        f"[1/4] simulating {cfg.runs} runs from family '{cfg.family}' and {len(cfg.test_runs) - 1} from "
+        f"'{cfg.test_family}', {cfg.shape} voxels of 10 A (voxel size drawn per run) ...",
+        flush=True,
+    )
     prj = demo_project(out, cfg)
     print(
         f"[2/4] training unet_v1 for {cfg.epochs * cfg.steps_per_epoch} steps ({cfg.epochs} epochs), "
@@ -218,16 +258,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     fitted = demo_train(prj, out, cfg, progress=not args.quiet)
     print(f"      best validation F-beta {fitted.best_fbeta:.4f}", flush=True)
-    print("[3/4] predicting the held-out run with 7 TTA views ...", flush=True)
-    picks = demo_predict(prj, fitted, out, [cfg.heldout], progress=not args.quiet)
+    print(f"[3/4] predicting the test runs {cfg.test_runs} with 7 TTA views ...", flush=True)
+    picks = demo_predict(prj, fitted, out, cfg.test_runs, progress=not args.quiet)
     print("[4/4] scoring ...", flush=True)
     res = demo_report(prj, picks, out, [cfg.heldout])
+    print(f"in family ({cfg.heldout}, drawn from '{cfg.family}'):")
     print(res.table())
+    far = score_picks(prj, picks, [cfg.foreign]).metric if cfg.foreign else None
+    if far is not None:
+        print(f"\nout of family ({cfg.foreign}, drawn from '{cfg.test_family}', never trained on):")
+        print(far.table())
     print(f"\nsubmission: {out / 'predictions' / 'submission.csv'}; copick picks: user cryo-demo in {out / 'project'}")
     print(
         f"figures: {out / 'demo.png'}, {out / 'demo_slices.png'}, {out / 'train' / 'curves.png'}; total {time.time() - t0:.0f} s"
     )
-    print(f"held-out F-beta ({cfg.heldout}, 7 TTA views): {res.score:.4f}")
+    print(f"held-out F-beta ({cfg.heldout}, in family '{cfg.family}', 7 TTA views): {res.score:.4f}")
+    if far is not None:
+        ratio = far.score / res.score if res.score > 0 else float("nan")
+        print(
+            f"out-of-family F-beta ({cfg.foreign}, family '{cfg.test_family}'): {far.score:.4f} ({ratio:.2f}x in-family)"
+        )
     return 0
 
 # %% ../../nbs/05_demo.ipynb #a13450aa

@@ -12,7 +12,7 @@ import polars as pl
 import torch
 from torch.utils.data import DataLoader
 
-from .dataset import AugmentConfig, EpochSampler, PatchDataset
+from .dataset import DOMAIN_AUGMENT, AugmentConfig, EpochSampler, PatchDataset
 from cryo_data.io import Project
 from cryo_infer.evaluate import predict_picks, score_picks
 from cryo_infer.predict import Member
@@ -45,7 +45,8 @@ class SegDataModule(pl_.LightningDataModule):
             self.cfg.data,
             create_model(self.cfg.model.name, **self.cfg.model.overrides).cryo_constructor["out_channels"],
         )
-        aug = AugmentConfig(label_mode=d.label_mode) if d.augment else None
+        extra = DOMAIN_AUGMENT if d.domain_augment else {}
+        aug = AugmentConfig(label_mode=d.label_mode, **extra) if d.augment else None
         self.train_ds = PatchDataset(
             self.project,
             self.train_runs,
