@@ -99,3 +99,26 @@ def test_template_family_at_real_layouts(tmp_path):
     xyz = picks.select("x", "y", "z").to_numpy()
     assert len(picks) > 0 and (xyz >= 0).all() and (xyz[:, 0] <= SMALL[2]).all()
     assert vols["denoised"].shape == draw.config.shape
+
+
+def test_cli_simulates_a_family_and_refuses_what_does_not_fit(tmp_path):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "cryo_data.cli", "simulate"]
+    r = subprocess.run(
+        cmd + [str(tmp_path / "f"), "--runs", "2", "--shape", "32", "96", "96", "--family", "foreign"],
+        capture_output=True,
+        text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    rec = yaml.safe_load((tmp_path / "f" / "families.yaml").read_text())
+    assert sorted(rec["runs"]) == ["TS_0", "TS_1"] and {v["family"] for v in rec["runs"].values()} == {"foreign"}
+    assert open_project(tmp_path / "f").runs() == ["TS_0", "TS_1"]
+    r = subprocess.run(
+        cmd + [str(tmp_path / "g"), "--family", "randomised", "--kaggle"], capture_output=True, text=True
+    )
+    assert r.returncode == 2 and "--kaggle" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run(cmd + [str(tmp_path / "g"), "--family", "nope"], capture_output=True, text=True)
+    assert r.returncode == 2 and "nope" in r.stderr
+    assert not (tmp_path / "g").exists()

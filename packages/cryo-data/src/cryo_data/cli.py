@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
+from .domains import FAMILIES
 from .io import Project, open_project
 from .picks import read_picks
 from cryo_metric.cli import HelpFormatter
@@ -97,6 +98,39 @@ def show_run(
         fig.savefig(out, dpi=100)
         plt.close(fig)
     return fig
+
+# %% ../../nbs/05_cli.ipynb #3cc04c97
+def _simulate(args: argparse.Namespace) -> Path:
+    "`cryo-data simulate`: the fixed simulator, or runs drawn from a family."
+    types = [t.strip() for t in args.types.split(",") if t.strip()]
+    if args.family is None:
+        from cryo_data.simproject import simulate_project
+
+        crowding = 1.0 if args.crowding is None else args.crowding
+        return simulate_project(
+            args.out,
+            args.runs,
+            args.shape,
+            args.seed,
+            types,
+            args.templates,
+            args.layout,
+            args.kaggle,
+            args.overwrite,
+            crowding=crowding,
+        )
+    from cryo_data.domains import RunSpec, simulate_families
+    from cryo_data.simulate import CZII_VOXEL_SIZE_A
+
+    if args.kaggle or args.crowding is not None:
+        raise ValueError("--family draws crowding per run and writes a copick project: drop --kaggle and --crowding")
+    if not (isinstance(args.runs, int) and args.runs >= 1):
+        raise ValueError(f"runs must be an integer >= 1, got {args.runs!r}")
+    specs = [RunSpec(f"TS_{args.seed + i}", FAMILIES[args.family], args.seed + i) for i in range(args.runs)]
+    extent = tuple(float(s * v) for s, v in zip(args.shape, CZII_VOXEL_SIZE_A))
+    return simulate_families(
+        args.out, specs, extent, types, args.templates, args.layout, overwrite=args.overwrite, progress=True
+    )
 
 # %% ../../nbs/05_cli.ipynb #82c81422
 def add_subcommand(
@@ -199,7 +233,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="CSV of experiment,particle_type,x,y,z (Angstrom) placing the particles (default: random)",
     )
     s.add_argument(
-        "--crowding", type=float, default=1.0, help="particle count relative to the real runs' density (per volume)"
+        "--crowding",
+        type=float,
+        default=None,
+        help="particle count relative to the real runs' density (per volume); default 1.0 (with --family: its range)",
+    )
+    s.add_argument(
+        "--family",
+        default=None,
+        choices=sorted(FAMILIES),
+        help="draw every run's settings from this family of cryo_data.domains (shapes, noise, optics, polarity, "
+        "voxel size; --shape is then the extent in voxels of 10.012 A; --templates and --layout feed its 'templates' "
+        "and 'real' draws); default: the fixed simulator",
     )
     s.add_argument(
         "--kaggle", action="store_true", help="write the raw Kaggle layout (OUT/train/...) instead of a copick project"
@@ -258,21 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "simulate":
-            from cryo_data.simproject import simulate_project
-
-            p = simulate_project(
-                args.out,
-                args.runs,
-                args.shape,
-                args.seed,
-                [t.strip() for t in args.types.split(",") if t.strip()],
-                args.templates,
-                args.layout,
-                args.kaggle,
-                args.overwrite,
-                crowding=args.crowding,
-            )
-            print(f"wrote {p}")
+            print(f"wrote {_simulate(args)}")
         elif args.command == "show":
             extra = None
             if args.picks is not None:
