@@ -122,3 +122,20 @@ def test_cli_simulates_a_family_and_refuses_what_does_not_fit(tmp_path):
     r = subprocess.run(cmd + [str(tmp_path / "g"), "--family", "nope"], capture_output=True, text=True)
     assert r.returncode == 2 and "nope" in r.stderr
     assert not (tmp_path / "g").exists()
+
+
+def test_cli_family_checks_shape_and_seed(tmp_path):
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "cryo_data.cli", "simulate", str(tmp_path / "s"), "--family", "clean"]
+    for extra, words in (
+        (["--shape", "0", "96", "96"], "shape"),
+        (["--seed", "-1"], "--seed"),
+        (["--crowding", "2"], "--crowding"),
+    ):
+        r = subprocess.run(cmd + extra, capture_output=True, text=True)
+        assert r.returncode == 2 and words in r.stderr and "Traceback" not in r.stderr, r.stderr
+    with pytest.raises(ValueError, match="under 8 voxels"):
+        simulate_families(tmp_path / "t", [RunSpec("a", FAMILIES["clean"], 0)], (40.0, 960.0, 960.0))
+    assert not (tmp_path / "s").exists() and not (tmp_path / "t").exists()

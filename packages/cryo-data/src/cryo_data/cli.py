@@ -103,6 +103,8 @@ def show_run(
 def _simulate(args: argparse.Namespace) -> Path:
     "`cryo-data simulate`: the fixed simulator, or runs drawn from a family."
     types = [t.strip() for t in args.types.split(",") if t.strip()]
+    if args.seed < 0:
+        raise ValueError(f"--seed must be >= 0, got {args.seed}")
     if args.family is None:
         from cryo_data.simproject import simulate_project
 
@@ -122,10 +124,14 @@ def _simulate(args: argparse.Namespace) -> Path:
     from cryo_data.domains import RunSpec, simulate_families
     from cryo_data.simulate import CZII_VOXEL_SIZE_A
 
-    if args.kaggle or args.crowding is not None:
-        raise ValueError("--family draws crowding per run and writes a copick project: drop --kaggle and --crowding")
+    if args.kaggle:
+        raise ValueError("--family writes a copick project (with families.yaml): drop --kaggle")
+    if args.crowding is not None:
+        raise ValueError("--family draws the crowding of each run from its range: drop --crowding")
     if not (isinstance(args.runs, int) and args.runs >= 1):
         raise ValueError(f"runs must be an integer >= 1, got {args.runs!r}")
+    if len(args.shape) != 3 or not all(int(s) >= 8 for s in args.shape):
+        raise ValueError(f"shape must be 3 sizes (z, y, x) >= 8 voxels, got {list(args.shape)}")
     specs = [RunSpec(f"TS_{args.seed + i}", FAMILIES[args.family], args.seed + i) for i in range(args.runs)]
     extent = tuple(float(s * v) for s, v in zip(args.shape, CZII_VOXEL_SIZE_A))
     return simulate_families(

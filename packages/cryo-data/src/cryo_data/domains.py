@@ -327,6 +327,12 @@ def simulate_families(
 
     out = Path(out)
     check_replaceable(out, overwrite, "simulate_families")
+    for s in specs:  # every run keeps at least 8 voxels per axis at the largest voxel size it may draw
+        if len(extent_A) != 3 or min(extent_A) < 8 * s.family.voxel_size_A[1]:
+            raise ValueError(
+                f"run extent {list(extent_A)} Angstrom is under 8 voxels of up to {s.family.voxel_size_A[1]} A "
+                f"(family {s.family.name!r}): enlarge it"
+            )
     names = [s.name for s in specs]
     check_names(names, "run")
     if len(set(names)) != len(names):

@@ -274,10 +274,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"held-out F-beta ({cfg.heldout}, in family '{cfg.family}', 7 TTA views): {res.score:.4f}")
     if far is not None:
-        ratio = far.score / res.score if res.score > 0 else float("nan")
-        print(
-            f"out-of-family F-beta ({cfg.foreign}, family '{cfg.test_family}'): {far.score:.4f} ({ratio:.2f}x in-family)"
-        )
+        ratio = f"{far.score / res.score:.2f}x in-family" if res.score > 0 else "no ratio: the in-family score is 0"
+        print(f"out-of-family F-beta ({cfg.foreign}, family '{cfg.test_family}'): {far.score:.4f} ({ratio})")
     return 0
 
 # %% ../../nbs/05_demo.ipynb #a13450aa
