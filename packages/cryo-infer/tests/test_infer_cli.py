@@ -57,45 +57,13 @@ def test_mrc_files_without_project(setup, tmp_path):
     vol = open_project(cfg).tomogram("TS_5").numpy()
     with mrcfile.new(tmp_path / "tomoA.mrc") as m:
         m.set_data(vol)
-    rc = main(
-        [
-            "run",
-            "--mrc",
-            str(tmp_path / "tomoA.mrc"),
-            "--voxel-size",
-            "10.012",
-            "--checkpoint",
-            str(d / "m.pt"),
-            "--out",
-            str(tmp_path / "o"),
-            "--format",
-            "copick",
-            *FAST,
-        ]
-    )
-    assert rc == 0
+    argv = ["run", "--mrc", str(tmp_path / "tomoA.mrc"), "--voxel-size", "10.012", "--checkpoint", str(d / "m.pt")]
+    argv += ["--out", str(tmp_path / "o"), "--format", "copick", *FAST]
+    assert main(argv) == 0
     prj = open_project(tmp_path / "o" / "project")
     assert prj.runs() == ["tomoA"] and prj.tomogram("tomoA").shape == vol.shape
     # a rerun resumes: the imported tomogram is reused, the finished run skipped
-    assert (
-        main(
-            [
-                "run",
-                "--mrc",
-                str(tmp_path / "tomoA.mrc"),
-                "--voxel-size",
-                "10.012",
-                "--checkpoint",
-                str(d / "m.pt"),
-                "--out",
-                str(tmp_path / "o"),
-                "--format",
-                "copick",
-                *FAST,
-            ]
-        )
-        == 0
-    )
+    assert main(argv) == 0
 
 
 def test_errors_name_the_problem(setup, tmp_path, capsys):

@@ -15,7 +15,6 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'cryo_data.domains.RunDraw': ('domains.html#rundraw', 'cryo_data/domains.py'),
                                    'cryo_data.domains.RunDraw.summary': ('domains.html#rundraw.summary', 'cryo_data/domains.py'),
                                    'cryo_data.domains.RunSpec': ('domains.html#runspec', 'cryo_data/domains.py'),
-                                   'cryo_data.domains._fam': ('domains.html#_fam', 'cryo_data/domains.py'),
                                    'cryo_data.domains.blob_shape': ('domains.html#blob_shape', 'cryo_data/domains.py'),
                                    'cryo_data.domains.crop_layout': ('domains.html#crop_layout', 'cryo_data/domains.py'),
                                    'cryo_data.domains.draw_run': ('domains.html#draw_run', 'cryo_data/domains.py'),

@@ -11,7 +11,7 @@ import math
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from collections.abc import Callable, Mapping, Sequence
 
@@ -93,14 +93,10 @@ class Family:
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
 
 # %% ../../nbs/07_domains.ipynb #3c255146
-def _fam(name: str, **kw) -> Family:
-    return replace(Family(name=name), **kw)
-
-
 FAMILIES: dict[str, Family] = {
     "randomised": Family(),  # the default: wide ranges, both polarities, built-in and blob shapes (templates when given)
-    "clean": _fam(  # A: analytic shapes, random layouts, high SNR, mild optics, one convention
-        "clean",
+    "clean": Family(  # A: analytic shapes, random layouts, high SNR, mild optics, one convention
+        name="clean",
         shapes=("built-in",),
         snr_factor=(2.0, 4.0),
         defocus_um=(1.5, 3.0),
@@ -114,8 +110,8 @@ FAMILIES: dict[str, Family] = {
         voxel_size_A=(10.012, 10.012),
         noise_white=(0.1, 0.1),
     ),
-    "templates": _fam(  # B: template maps (blob models without a folder) at real layouts, low SNR, strong CTF
-        "templates",
+    "templates": Family(  # B: template maps (a folder is required) at real layouts, low SNR, strong CTF
+        name="templates",
         shapes=("templates",),
         layouts=("real",),
         snr_factor=(0.4, 0.7),
@@ -126,8 +122,8 @@ FAMILIES: dict[str, Family] = {
         distractor_kinds=("ellipsoid", "cluster"),
         voxel_size_A=(9.5, 10.5),
     ),
-    "foreign": _fam(  # C: what neither has: pink noise, membranes and gold beads, bright protein, thick graded ice
-        "foreign",
+    "foreign": Family(  # C: what neither has: pink noise, membranes and gold beads, bright protein, thick graded ice
+        name="foreign",
         shapes=("blobs",),
         noise_models=("pink",),
         distractor_kinds=("rod", "shell", "membrane", "gold"),
