@@ -76,6 +76,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'cryo_metric.score.ScoreResult.__repr__': ('score.html#scoreresult.__repr__', 'cryo_metric/score.py'),
                                    'cryo_metric.score.ScoreResult.table': ('score.html#scoreresult.table', 'cryo_metric/score.py'),
                                    'cryo_metric.score.ScoreResult.to_dict': ('score.html#scoreresult.to_dict', 'cryo_metric/score.py'),
+                                   'cryo_metric.score._by_code': ('score.html#_by_code', 'cryo_metric/score.py'),
                                    'cryo_metric.score._check_codes': ('score.html#_check_codes', 'cryo_metric/score.py'),
                                    'cryo_metric.score._check_duplicates': ('score.html#_check_duplicates', 'cryo_metric/score.py'),
                                    'cryo_metric.score._check_score_args': ('score.html#_check_score_args', 'cryo_metric/score.py'),

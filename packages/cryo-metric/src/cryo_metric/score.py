@@ -5,6 +5,8 @@
 # %% ../../nbs/01_score.ipynb #060bda63
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -224,7 +226,14 @@ def _codes(values: pl.Series, categories: list[str]) -> np.ndarray:
 
 
 def _xyz(df: pl.DataFrame) -> np.ndarray:
-    return np.ascontiguousarray(df.select("x", "y", "z").to_numpy(), dtype=np.float64).reshape(-1, 3)
+    "(n, 3) float64, C order: one copy from the three columns."
+    return np.column_stack([df[c].to_numpy() for c in ("x", "y", "z")]).astype(np.float64, copy=False).reshape(-1, 3)
+
+
+def _by_code(codes: np.ndarray, n: int) -> list[np.ndarray]:
+    "Row indices of each code 0..n-1 (in row order), from one stable sort; codes outside 0..n-1 are dropped."
+    c = np.where((codes >= 0) & (codes < n), codes, n)
+    return np.split(np.argsort(c, kind="stable"), np.cumsum(np.bincount(c, minlength=n + 1))[:-1])[:n]
 
 # %% ../../nbs/01_score.ipynb #bea6ea3f
 def _check_score_args(beta: float, distance_multiplier: float, particles: ParticleSet) -> None:
@@ -269,18 +278,25 @@ def score(
     sg, cg_all = _codes(sol["run"], experiments), _codes(sub["run"], experiments)  # -1: a run absent from the solution
     sx, cx_all = _xyz(sol), _xyz(sub)
     _check_duplicates(sol, sg, sx)
-    n_sol_type = np.bincount(st, minlength=len(names))
     n_exp, rows, exp_rows = len(experiments), [], []
+    r_rows = _by_code(st, len(names))  # one sort per table instead of a mask per type
+    c_rows = _by_code(np.where(cg_all >= 0, ct, -1), len(names))  # candidates in runs of the solution
+
+    def tp_per_run(k: int) -> np.ndarray:  # the KD-tree work of one type (scipy releases the GIL: types run in threads)
+        ri, ci, d = r_rows[k], c_rows[k], particles.particles[k].radius_A * distance_multiplier
+        if matching == "kaggle":
+            return np.bincount(sg[ri][_hits(sx[ri], sg[ri], cx_all[ci], cg_all[ci], d)], minlength=n_exp)
+        return _hungarian_tp(sx[ri], sg[ri], cx_all[ci], cg_all[ci], d, n_exp)
+
+    todo = [k for k in range(len(names)) if len(r_rows[k])]
+    with ThreadPoolExecutor(max(1, min(len(todo), os.cpu_count() or 1))) as pool:
+        tps = dict(zip(todo, pool.map(tp_per_run, todo)))
     for k, p in enumerate(particles):
         tp = fp = fn = 0
-        if n_sol_type[k]:
-            rm, cm = st == k, (ct == k) & (cg_all >= 0)
-            rg, cg, rx, cx, d = sg[rm], cg_all[cm], sx[rm], cx_all[cm], p.radius_A * distance_multiplier
-            n_ref, n_cand = np.bincount(rg, minlength=n_exp), np.bincount(cg, minlength=n_exp)
-            if matching == "kaggle":
-                tp_e = np.bincount(rg[_hits(rx, rg, cx, cg, d)], minlength=n_exp)
-            else:
-                tp_e = _hungarian_tp(rx, rg, cx, cg, d, n_exp)
+        if k in tps:
+            n_ref = np.bincount(sg[r_rows[k]], minlength=n_exp)
+            n_cand = np.bincount(cg_all[c_rows[k]], minlength=n_exp)
+            tp_e = tps[k]
             fp_e, fn_e = n_cand - tp_e, n_ref - tp_e
             tp, fp, fn = int(tp_e.sum()), int(fp_e.sum()), int(fn_e.sum())
             exp_rows += [
