@@ -119,6 +119,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                     'cryo_data.simulate.ice_profile': ('simulate.html#ice_profile', 'cryo_data/simulate.py'),
                                     'cryo_data.simulate.image': ('simulate.html#image', 'cryo_data/simulate.py'),
                                     'cryo_data.simulate.load_templates': ('simulate.html#load_templates', 'cryo_data/simulate.py'),
+                                    'cryo_data.simulate.paint_per_run': ('simulate.html#paint_per_run', 'cryo_data/simulate.py'),
                                     'cryo_data.simulate.render_density': ('simulate.html#render_density', 'cryo_data/simulate.py'),
                                     'cryo_data.simulate.sample_layout': ('simulate.html#sample_layout', 'cryo_data/simulate.py'),
                                     'cryo_data.simulate.shape_of': ('simulate.html#shape_of', 'cryo_data/simulate.py'),

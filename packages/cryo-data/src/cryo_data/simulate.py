@@ -21,8 +21,8 @@ from cryo_metric.particles import CZII_PARTICLES, Particle, ParticleSet
 
 # %% auto #0
 __all__ = ['CZII_VOXEL_SIZE_A', 'TOMO_TYPES', 'DEFAULT_ABUNDANCE', 'NOISE_MODELS', 'DISTRACTOR_KINDS', 'SHAPES',
-           'PER_PARTICLE_KINDS', 'SimConfig', 'shape_of', 'sample_layout', 'load_templates', 'render_density',
-           'ice_profile', 'ctf_1d', 'transfer', 'image', 'simulate_run']
+           'PER_PARTICLE_KINDS', 'PER_RUN_KINDS', 'SimConfig', 'shape_of', 'sample_layout', 'load_templates',
+           'render_density', 'paint_per_run', 'ice_profile', 'ctf_1d', 'transfer', 'image', 'simulate_run']
 
 # %% ../../nbs/03_simulate.ipynb #04c2d2f3
 CZII_VOXEL_SIZE_A = (10.012444196428572, 10.012444196428572, 10.012444537618887)
@@ -214,6 +214,7 @@ def load_templates(
 
 # %% ../../nbs/03_simulate.ipynb #234aa575
 PER_PARTICLE_KINDS = ("ellipsoid", "shell", "rod", "cluster")
+PER_RUN_KINDS = ("membrane", "gold")  # a few large or very dense objects per run: they do not set the noise level
 
 
 def _distractor(kind: str, rng: np.random.Generator) -> tuple[float, Callable[[np.ndarray], np.ndarray]]:
@@ -241,6 +242,7 @@ def render_density(
     rng: np.random.Generator,  # orientations and distractors
     slab_A: tuple[float, float],  # ice slab z range, Angstrom
     shapes: Mapping[str, tuple[float, Callable]] | None = None,  # particle name -> shape (default: built-in, by PDB id)
+    per_run: bool = True,  # also paint the per-run objects (membranes, gold beads; see `paint_per_run`)
 ) -> np.ndarray:
     "Protein density (positive) of the labelled particles and distractors, float32 (z, y, x)."
     shapes = {**{q.name: shape_of(q) for q in cfg.particles}, **(shapes or {})}
@@ -258,6 +260,20 @@ def render_density(
         extent, fn = _distractor(kind, rng)
         c = np.array([rng.uniform(0, W * vs[2]), rng.uniform(0, H * vs[1]), rng.uniform(*slab_A)])
         _paint(vol, c, extent, vs, fn, Rotation.random(random_state=rng), rng.uniform(0.5, 1.1))
+    if per_run:
+        paint_per_run(vol, cfg, rng, slab_A)
+    return vol
+
+
+def paint_per_run(
+    vol: np.ndarray,  # density (z, y, x) to add to, in place
+    cfg: SimConfig,  # geometry and `distractor_kinds`
+    rng: np.random.Generator,  # positions and sizes
+    slab_A: tuple[float, float],  # ice slab z range, Angstrom
+) -> np.ndarray:
+    "Add the per-run objects of `cfg.distractor_kinds`: gold beads (very dense spheres) and membranes (curved sheets)."
+    vs = np.asarray(cfg.voxel_size_A, np.float64)
+    D, H, W = cfg.shape
     if "gold" in cfg.distractor_kinds:  # fiducial beads: small, very dense spheres
         for _ in range(int(rng.integers(3, 11))):
             r = rng.uniform(25, 50)
@@ -339,6 +355,7 @@ def image(
     defocus_A: float,  # defocus of this run
     rng: np.random.Generator,  # noise
     ice: np.ndarray | None = None,  # ice density along z (see ice_profile)
+    snr_ft: np.ndarray | None = None,  # rfftn of the density whose power sets the noise (default: `density_ft`)
 ) -> np.ndarray:
     "One reconstructed tomogram in real units, float32 (z, y, x); SNR is particle-signal variance / noise variance."
     if tomo_type not in cfg.snr:
@@ -353,7 +370,11 @@ def image(
         kz, ky, kx = _kgrids(cfg.shape, cfg.voxel_size_A)
         noise *= (1.0 / np.sqrt(kz * kz + ky * ky + kx * kx + 0.01**2)).astype(np.float32)
     noise[0, 0, 0] = 0
-    scale = math.sqrt(_power(sig, cfg.shape[2]) / max(_power(noise, cfg.shape[2]), 1e-30) / cfg.snr[tomo_type])
+    ref = sig if snr_ft is None else snr_ft * h
+    ref[0, 0, 0] = 0
+    p_sig = _power(ref, cfg.shape[2])
+    del ref
+    scale = math.sqrt(p_sig / max(_power(noise, cfg.shape[2]), 1e-30) / cfg.snr[tomo_type])
     sig += noise * np.float32(scale)
     if ice is not None and cfg.ice_gradient == 0:  # constant in y and x: only the k_y = k_x = 0 line of the spectrum
         sig[:, 0, 0] += sfft.fft(ice).astype(np.complex64) * np.float32(cfg.shape[1] * cfg.shape[2]) * h[:, 0, 0]
@@ -386,10 +407,17 @@ def simulate_run(
             raise ValueError(f"layout has unknown particle type(s) {unknown}; known: {cfg.particles.names}")
         z = picks["z"].to_numpy()
         slab = (float(z.min()) - 150, float(z.max()) + 150) if len(z) else (0.0, cfg.shape[0] * cfg.voxel_size_A[0])
-    density = render_density(picks, cfg, rng, slab, shapes)
+    density = render_density(picks, cfg, rng, slab, shapes, per_run=False)
+    snr_ft = None
+    if set(cfg.distractor_kinds) & set(PER_RUN_KINDS):  # the particles' power sets the noise, not membranes or gold
+        snr_ft = sfft.rfftn(density, workers=-1)
+        paint_per_run(density, cfg, rng, slab)
     ft = sfft.rfftn(density, workers=-1)
     del density
     defocus = rng.uniform(*cfg.defocus_um) * 1e4
     ice = ice_profile(cfg, slab, cfg.ice_density)
-    vols = {t: image(ft, t, cfg, defocus, np.random.default_rng([seed, i]), ice) for i, t in enumerate(cfg.tomo_types)}
+    vols = {
+        t: image(ft, t, cfg, defocus, np.random.default_rng([seed, i]), ice, snr_ft)
+        for i, t in enumerate(cfg.tomo_types)
+    }
     return vols, picks
