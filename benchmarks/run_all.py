@@ -39,6 +39,7 @@ def main(argv=None) -> int:
             "transfer",
             ["--steps", "24", "--train-runs", "1", "--test-runs", "1", "--augment", "off"] if args.quick else [],
         ),
+        ("transfer_ablation", []),
         ("lb_table", []),
     ]
     failed = []
