@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
@@ -127,6 +128,62 @@ def _hits(
     hit[found] = _within(cand_xyz[j[found]], ref_xyz[found], dist)
     return hit
 
+# %% ../../nbs/01_score.ipynb #ec008662
+def _grid_hits(
+    ref: Sequence[np.ndarray],  # reference x, y, z columns (Angstrom)
+    ref_grp: np.ndarray,  # reference group (run) codes, >= 0
+    cand: Sequence[np.ndarray],  # candidate x, y, z columns
+    cand_grp: np.ndarray,  # candidate group codes, >= 0
+    dist: float,  # match distance
+    n_groups: int,  # group codes are < n_groups
+    max_per_row: int = 64,  # more candidates in one row of cells: None (the tree is faster)
+) -> np.ndarray | None:
+    "`_hits` from a grid of cells 2 x `dist` wide (no tree); None when the grid would not pay or not be exact."
+    nr, nc = len(ref[0]), len(cand[0])
+    hit = np.zeros(nr, bool)
+    if nr == 0 or nc == 0:
+        return hit
+    inv, lower = 1.0 / (2.0 * dist * (1 + 4e-6)), dist * (1 + 1e-6)
+    m = [min(ref[a].min(), cand[a].min()) - 2 * dist for a in range(3)]  # origin: every cell index >= 0
+    span = [max(ref[a].max(), cand[a].max()) - m[a] for a in range(3)]
+    if max(span) * inv > 1e7 or max(abs(v) for v in m) * inv > 1e7:
+        return None  # extreme coordinates: rounding could move a point across a cell
+    rc = [((ref[a] - m[a] - lower) * inv).astype(np.int64) for a in range(3)]  # the lower of its two cells per axis
+    cc = [((cand[a] - m[a]) * inv).astype(np.int64) for a in range(3)]
+    NX, NY, NZ = (int(span[a] * inv) + 3 for a in range(3))
+    n_rows, bits = n_groups * NZ * NY, int(nc).bit_length()
+    if n_rows > 8 * (nr + nc) + (1 << 20) or (n_rows * NX).bit_length() + bits > 62:
+        return None
+    crow = (cand_grp * NZ + cc[2]) * NY + cc[1]
+    counts = np.bincount(crow, minlength=n_rows)
+    if counts.max() > max_per_row:
+        return None
+    starts = np.zeros(n_rows + 1, np.int64)
+    np.cumsum(counts, out=starts[1:])
+    p = np.sort(((crow * NX + cc[0]) << bits) | np.arange(nc))  # (row, x cell, index) in one int64: no argsort
+    order = p & ((1 << bits) - 1)
+    cxs, cs = (p >> bits) % NX, [cand[a][order] for a in range(3)]  # x cells and coordinates in row order
+    own = [(((ref[a] - m[a]) * inv).astype(np.int64) > rc[a]).astype(np.int64) for a in (1, 2)]  # own cell: upper?
+    rrow, dd, todo = (ref_grp * NZ + rc[2]) * NY + rc[1], dist * dist, np.arange(nr)
+    for dy, dz in ((0, 0), (1, 0), (0, 1), (1, 1)):  # the reference's own row first: most matches are there
+        a = starts[rrow[todo] + (own[1][todo] ^ dz) * NY + (own[0][todo] ^ dy)]
+        b = starts[rrow[todo] + (own[1][todo] ^ dz) * NY + (own[0][todo] ^ dy) + 1]
+        k = b > a
+        live, a, b = todo[k], a[k], b[k]
+        while len(live):  # the next candidate of each live row
+            xs, x0 = cxs[a], rc[0][live]
+            d = [cs[i][a] - ref[i][live] for i in range(3)]
+            q = d[0] * d[0] + d[1] * d[1]
+            q += d[2] * d[2]  # as `_within`: (dx² + dy²) + dz² <= dist²
+            hit[live[(q <= dd) & ((xs == x0) | (xs == x0 + 1))]] = True
+            a += 1
+            k = (a < b) & (xs <= x0 + 1) & ~hit[live]
+            live, a, b = live[k], a[k], b[k]
+        todo = todo[~hit[todo]]
+        if not len(todo):
+            break
+    return hit
+
 # %% ../../nbs/01_score.ipynb #54d4344b
 def _hungarian_tp(
     ref_xyz: np.ndarray, ref_grp: np.ndarray, cand_xyz: np.ndarray, cand_grp: np.ndarray, dist: float, n_groups: int
@@ -200,14 +257,17 @@ def _check_codes(df: pl.DataFrame, codes: np.ndarray, particles: ParticleSet, wh
         _check_types(df.filter(pl.Series(codes < 0)), particles, what)
 
 
-def _check_duplicates(sol: pl.DataFrame, run_codes: np.ndarray | None = None, xyz: np.ndarray | None = None) -> None:
+def _check_duplicates(
+    sol: pl.DataFrame, run_codes: np.ndarray | None = None, cols: Sequence[np.ndarray] | None = None
+) -> None:
+    "Refuse reference points that share (run, x, y, z); `run_codes` and the x, y, z `cols` give a fast hash check first."
     if (
-        run_codes is not None and xyz is not None and len(xyz)
-    ):  # fast path: a hash of (run, x, y, z); exact check on a clash
-        h = (np.ascontiguousarray(xyz) + 0.0).view(
-            np.uint64
-        )  # + 0.0: -0.0 hashes as 0.0 * np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9], np.uint64)
-        h = h[:, 0] ^ h[:, 1] ^ h[:, 2] ^ (run_codes.astype(np.uint64) * np.uint64(0x27D4EB2F165667C5))
+        run_codes is not None and cols is not None and len(run_codes)
+    ):  # a hash of (run, x, y, z); exact check on a clash
+        mix = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)
+        h = run_codes.astype(np.uint64) * np.uint64(0x27D4EB2F165667C5)
+        for v, k in zip(cols, mix):
+            h ^= (np.asarray(v, np.float64) + 0.0).view(np.uint64) * np.uint64(k)  # + 0.0: -0.0 hashes as 0.0
         h.sort()
         if not (h[1:] == h[:-1]).any():
             return
@@ -230,10 +290,18 @@ def _xyz(df: pl.DataFrame) -> np.ndarray:
     return np.column_stack([df[c].to_numpy() for c in ("x", "y", "z")]).astype(np.float64, copy=False).reshape(-1, 3)
 
 
+def _prepare(obj: Any, what: str, names: list[str]) -> tuple[pl.DataFrame, np.ndarray, list[np.ndarray]]:
+    "A picks table (`picks_table`), its particle-type codes in `names` and its x, y, z columns as float64 arrays."
+    df = picks_table(obj, what)
+    return df, _codes(df["particle_type"], names), [df[c].to_numpy() for c in ("x", "y", "z")]
+
+
 def _by_code(codes: np.ndarray, n: int) -> list[np.ndarray]:
-    "Row indices of each code 0..n-1 (in row order), from one stable sort; codes outside 0..n-1 are dropped."
-    c = np.where((codes >= 0) & (codes < n), codes, n)
-    return np.split(np.argsort(c, kind="stable"), np.cumsum(np.bincount(c, minlength=n + 1))[:-1])[:n]
+    "Row indices of each code 0..n-1 (in row order), from one sort; codes outside 0..n-1 are dropped."
+    c = np.where((codes >= 0) & (codes < n), codes, n).astype(np.int64)
+    bits = max(1, len(c).bit_length())  # (code, row) packed in one int64: a plain sort is stable, no argsort
+    order = np.sort((c << bits) | np.arange(len(c))) & ((1 << bits) - 1)
+    return np.split(order, np.cumsum(np.bincount(c, minlength=n + 1))[:-1])[:n]
 
 # %% ../../nbs/01_score.ipynb #bea6ea3f
 def _check_score_args(beta: float, distance_multiplier: float, particles: ParticleSet) -> None:
@@ -269,24 +337,32 @@ def score(
     if matching not in ("kaggle", "hungarian"):
         raise ValueError(f"matching must be 'kaggle' or 'hungarian', got {matching!r}")
     _check_score_args(beta, distance_multiplier, particles)
-    sol, sub = picks_table(solution, "solution"), picks_table(submission, "submission")
     names = [p.name for p in particles]
-    st, ct = _codes(sol["particle_type"], names), _codes(sub["particle_type"], names)  # strings are encoded once
-    _check_codes(sub, ct, particles, "submission")
-    _check_codes(sol, st, particles, "solution")
-    experiments = sol["run"].unique(maintain_order=True).to_list()
-    sg, cg_all = _codes(sol["run"], experiments), _codes(sub["run"], experiments)  # -1: a run absent from the solution
-    sx, cx_all = _xyz(sol), _xyz(sub)
-    _check_duplicates(sol, sg, sx)
+    with ThreadPoolExecutor(2) as pool:  # polars, numpy and scipy release the GIL: the two tables are read side by side
+        fs, fc = (pool.submit(_prepare, t, w, names) for t, w in ((solution, "solution"), (submission, "submission")))
+        sol, st, scol = fs.result()  # the solution's errors first
+        sub, ct, ccol = fc.result()
+        _check_codes(sub, ct, particles, "submission")
+        _check_codes(sol, st, particles, "solution")
+        experiments = sol["run"].unique(maintain_order=True).to_list()
+        fcg = pool.submit(_codes, sub["run"], experiments)  # -1: a run absent from the solution
+        sg = _codes(sol["run"], experiments)
+        _check_duplicates(sol, sg, scol)
+        cg_all = fcg.result()
+        fr = pool.submit(_by_code, st, len(names))  # one sort per table instead of a mask per type
+        c_rows = _by_code(np.where(cg_all >= 0, ct, -1), len(names))  # candidates in runs of the solution
+        r_rows = fr.result()
     n_exp, rows, exp_rows = len(experiments), [], []
-    r_rows = _by_code(st, len(names))  # one sort per table instead of a mask per type
-    c_rows = _by_code(np.where(cg_all >= 0, ct, -1), len(names))  # candidates in runs of the solution
 
-    def tp_per_run(k: int) -> np.ndarray:  # the KD-tree work of one type (scipy releases the GIL: types run in threads)
+    def tp_per_run(k: int) -> np.ndarray:  # the matching of one type (types run in threads)
         ri, ci, d = r_rows[k], c_rows[k], particles.particles[k].radius_A * distance_multiplier
-        if matching == "kaggle":
-            return np.bincount(sg[ri][_hits(sx[ri], sg[ri], cx_all[ci], cg_all[ci], d)], minlength=n_exp)
-        return _hungarian_tp(sx[ri], sg[ri], cx_all[ci], cg_all[ci], d, n_exp)
+        rg, cg, r, c = sg[ri], cg_all[ci], [v[ri] for v in scol], [v[ci] for v in ccol]
+        if matching == "hungarian":
+            return _hungarian_tp(np.column_stack(r), rg, np.column_stack(c), cg, d, n_exp)
+        hit = _grid_hits(r, rg, c, cg, d, n_exp)
+        if hit is None:  # extreme coordinates or crowded cells: the tree
+            hit = _hits(np.column_stack(r), rg, np.column_stack(c), cg, d)
+        return np.bincount(rg[hit], minlength=n_exp)
 
     todo = [k for k in range(len(names)) if len(r_rows[k])]
     with ThreadPoolExecutor(max(1, min(len(todo), os.cpu_count() or 1))) as pool:
@@ -300,8 +376,8 @@ def score(
             fp_e, fn_e = n_cand - tp_e, n_ref - tp_e
             tp, fp, fn = int(tp_e.sum()), int(fp_e.sum()), int(fn_e.sum())
             exp_rows += [
-                (e, p.name, int(n_ref[k]), int(n_cand[k]), int(tp_e[k]), int(fp_e[k]), int(fn_e[k]))
-                for k, e in enumerate(experiments)
+                (e, p.name, int(n_ref[j]), int(n_cand[j]), int(tp_e[j]), int(fp_e[j]), int(fn_e[j]))
+                for j, e in enumerate(experiments)
             ]
         prec, rec, f = fbeta_from_counts(tp, fp, fn, beta)
         rows.append((p.name, tp, fp, fn, prec, rec, f, float(p.weight)))
