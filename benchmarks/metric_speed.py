@@ -6,6 +6,8 @@ candidates and 150 references each (defaults: 500 experiments), given as pandas 
 ours). Goal: identical scores, median at least 100x faster with pandas input; a profile split says where our time goes.
 
     python benchmarks/metric_speed.py [--experiments 500] [--repeats 5] [--results DIR]
+
+Needs pandas and pyarrow besides cryo-metric (`hatch run benchmarks:python ...` has them).
 """
 
 from __future__ import annotations

@@ -82,6 +82,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'cryo_metric.score._check_score_args': ('score.html#_check_score_args', 'cryo_metric/score.py'),
                                    'cryo_metric.score._check_types': ('score.html#_check_types', 'cryo_metric/score.py'),
                                    'cryo_metric.score._codes': ('score.html#_codes', 'cryo_metric/score.py'),
+                                   'cryo_metric.score._column': ('score.html#_column', 'cryo_metric/score.py'),
                                    'cryo_metric.score._grid_hits': ('score.html#_grid_hits', 'cryo_metric/score.py'),
                                    'cryo_metric.score._hits': ('score.html#_hits', 'cryo_metric/score.py'),
                                    'cryo_metric.score._hungarian_tp': ('score.html#_hungarian_tp', 'cryo_metric/score.py'),

@@ -82,7 +82,7 @@ def _particles(spec: str, solution: str) -> ParticleSet:
     if spec == "copick":
         return ParticleSet.from_copick_config(solution)
     if not Path(spec).is_file():
-        raise FileNotFoundError(f"--particles: no such file {spec!r}; give 'czii', 'copick' or a CSV")
+        raise FileNotFoundError(f"--particles: no such file {spec!r}; give 'czii', 'copick', a CSV or a YAML file")
     if spec.endswith((".yaml", ".yml")):
         return ParticleSet.from_yaml(spec)
     try:

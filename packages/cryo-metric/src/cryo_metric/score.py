@@ -23,6 +23,18 @@ from .particles import CZII_PARTICLES, PICK_COLUMNS, ParticleSet
 __all__ = ['picks_table', 'fbeta_from_counts', 'ScoreResult', 'score']
 
 # %% ../../nbs/01_score.ipynb #efeeddbd
+def _column(name: str, values: np.ndarray, what: str) -> pl.Series:
+    "One pandas column as a polars Series; object columns of text with None or NaN become strings with nulls."
+    try:
+        return pl.Series(name, values)
+    except Exception:
+        pass
+    try:
+        return pl.Series(name, [None if v is None or (isinstance(v, float) and v != v) else str(v) for v in values])
+    except Exception as e:
+        raise ValueError(f"{what}: cannot read column {name!r}: {e}") from e
+
+
 def _to_polars(obj: Any, what: str) -> pl.DataFrame:
     if isinstance(obj, pl.DataFrame):
         return obj
@@ -37,8 +49,8 @@ def _to_polars(obj: Any, what: str) -> pl.DataFrame:
     if hasattr(obj, "columns") and hasattr(obj, "to_numpy"):  # pandas, without importing it
         try:
             return pl.from_pandas(obj)  # Arrow-backed string columns convert without a Python object per value
-        except Exception:
-            return pl.DataFrame({str(c): obj[c].to_numpy() for c in obj.columns})
+        except Exception:  # no pyarrow, or mixed objects: column by column; None and NaN in text become empty
+            return pl.DataFrame([_column(str(c), obj[c].to_numpy(), what) for c in obj.columns])
     raise TypeError(f"{what}: expected a polars/pandas DataFrame or a CSV path, got {type(obj).__name__}")
 
 # %% ../../nbs/01_score.ipynb #67b53515
@@ -49,13 +61,14 @@ def picks_table(
 ) -> pl.DataFrame:
     "Validate a picks table and return it in the picks schema: `run, particle_type` strings, `x, y, z` Float64."
     df = _to_polars(obj, what)
+    given = df.columns
     if "run" not in df.columns and "experiment" in df.columns:
         df = df.rename({"experiment": "run"})  # Kaggle CSV
     elif "run" in df.columns and "experiment" in df.columns:
         raise ValueError(f"{what}: has both 'run' and 'experiment' columns; keep one (the run name)")
     missing = [c for c in PICK_COLUMNS + tuple(extra_numeric) if c not in df.columns]
     if missing:
-        raise ValueError(f"{what}: missing column(s) {missing}; found {df.columns}")
+        raise ValueError(f"{what}: missing column(s) {missing}; found {given}")
     out = {}
     for c in ("run", "particle_type"):
         s = df[c].cast(pl.String)
@@ -66,6 +79,8 @@ def picks_table(
         s = df[c]
         if s.dtype == pl.String:
             s = s.str.strip_chars()
+        elif not s.dtype.is_numeric() or s.dtype == pl.Boolean:
+            raise ValueError(f"{what}: column {c!r} holds {s.dtype} values, not numbers (Angstrom)")
         f = s.cast(pl.Float64, strict=False)
         bad = f.is_null() & s.is_not_null()
         if bad.any():
@@ -144,9 +159,10 @@ def _grid_hits(
     if nr == 0 or nc == 0:
         return hit
     inv, lower = 1.0 / (2.0 * dist * (1 + 4e-6)), dist * (1 + 1e-6)
-    m = [min(ref[a].min(), cand[a].min()) - 2 * dist for a in range(3)]  # origin: every cell index >= 0
-    span = [max(ref[a].max(), cand[a].max()) - m[a] for a in range(3)]
-    if max(span) * inv > 1e7 or max(abs(v) for v in m) * inv > 1e7:
+    with np.errstate(over="ignore"):  # coordinates near the float limit: inf, and the tree
+        m = [min(ref[a].min(), cand[a].min()) - 2 * dist for a in range(3)]  # origin: every cell index >= 0
+        span = [max(ref[a].max(), cand[a].max()) - m[a] for a in range(3)]
+    if not max(span) * inv <= 1e7 or not max(abs(v) for v in m) * inv <= 1e7:
         return None  # extreme coordinates: rounding could move a point across a cell
     rc = [((ref[a] - m[a] - lower) * inv).astype(np.int64) for a in range(3)]  # the lower of its two cells per axis
     cc = [((cand[a] - m[a]) * inv).astype(np.int64) for a in range(3)]
