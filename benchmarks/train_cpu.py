@@ -1,11 +1,11 @@
 """Training benchmark: unet_v1 at a reduced patch size on a simulated 7-run project, fixed wall-clock budget (CPU).
 
-Trains on the randomised simulator family (`cryo_data.domains`) and records the held-out F-beta per class (official
+Trains on the randomised simulator family (`cryo_data.domains`; `--family` another) and records the held-out F-beta per class (official
 metric), the score of a run from the `foreign` family next to it, and the learning curve. A GPU section
 (skipped without CUDA) measures steps/s of unet_v1 at 128x256x256, batch 2, 16-mixed, through Lightning against a bare
 PyTorch loop of the same model and loss in the same run (goal: at least 0.95x of the bare loop).
 
-    python benchmarks/train_cpu.py [--minutes 10] [--shape 96 256 256] [--roi 64 128 128] [--results DIR]
+    python benchmarks/train_cpu.py [--minutes 10] [--shape 96 256 256] [--roi 64 128 128] [--family NAME] [--results DIR]
 """
 
 from __future__ import annotations
@@ -108,12 +108,14 @@ def main(argv=None) -> int:
     ap.add_argument("--roi", type=int, nargs=3, default=[32, 96, 96])
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--results", default=None)
+    ap.add_argument(
+        "--family", default="randomised", help="family of the training and held-out runs (results: train_cpu_<family>)"
+    )
     args = ap.parse_args(argv)
-    demo = DemoConfig(runs=7, shape=tuple(args.shape), seed=100, heldout_per_class=12)
+    name = "train_cpu" if args.family == "randomised" else f"train_cpu_{args.family}"
+    demo = DemoConfig(runs=7, shape=tuple(args.shape), seed=100, heldout_per_class=12, family=args.family)
     with tempfile.TemporaryDirectory() as d:
-        prj = demo_project(
-            Path(d), demo
-        )  # 6 training runs + a held-out run from the randomised family, 1 'foreign' run
+        prj = demo_project(Path(d), demo)  # 6 training runs + a held-out run from the family, 1 'foreign' run
         runs = [*demo.train_runs, demo.heldout]
         m = int(args.minutes)
         s = int(round((args.minutes - m) * 60))
@@ -143,11 +145,11 @@ def main(argv=None) -> int:
         res_dir = Path(args.results) if args.results else Path(__file__).parent / "results"
         res_dir.mkdir(parents=True, exist_ok=True)
         if (r.out_dir / "curves.png").exists():
-            shutil.copy(r.out_dir / "curves.png", res_dir / "train_cpu_curves.png")
+            shutil.copy(r.out_dir / "curves.png", res_dir / f"{name}_curves.png")
     md = header("Training on CPU: unet_v1 on a simulated 7-run project", "torch", "lightning", "cryo-train")
     md += (
         f"\nSimulated project (`cryo_train.demo.demo_project`): 7 runs of {tuple(args.shape)} voxels of 10 A drawn from the "
-        f"randomised family (each run draws shapes, noise, optics, polarity, voxel size), 6 for training, {runs[-1]} held "
+        f"{args.family} family (each run draws shapes, noise, optics, polarity, voxel size), 6 for training, {runs[-1]} held "
         f"out, and {demo.foreign} from the 'foreign' family (never trained on). unet_v1 (the 2nd place's widths), patch {tuple(args.roi)}, batch 2, AdamW, 2nd-place loss, "
         f"lr {args.lr:g}, budget {args.minutes:g} min (wall {wall:.0f} s incl. validation). Held-out F-beta is the official metric.\n\n"
     )
@@ -172,9 +174,9 @@ def main(argv=None) -> int:
         vf = row.get("val_fbeta")
         tl = row.get("train_loss_epoch")
         md += f"| {row['epoch']} | {tl if tl is None else f'{tl:.3f}'} | {'' if vf is None else f'{vf:.3f}'} |\n"
-    md += "\n![curves](train_cpu_curves.png)\n" + gpu_section()
+    md += f"\n![curves]({name}_curves.png)\n" + gpu_section()
     write_result(
-        "train_cpu",
+        name,
         md,
         {"best_fbeta": r.best_fbeta, "wall_s": wall, "in_family": res_in.score, "out_of_family": res_out.score},
         args.results,

@@ -11,7 +11,7 @@ import math
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from collections.abc import Callable, Mapping, Sequence
 
@@ -23,7 +23,7 @@ from cryo_metric.particles import CZII_PARTICLES, ParticleSet
 from .io import copick_config, open_project, write_config
 from cryo_metric.guards import check_names
 from .simproject import MARKER, _read_layout, _umask, _write_run_copick, check_replaceable, swap_in
-from .simulate import SimConfig, load_templates, shape_of, simulate_run
+from .simulate import PER_RUN_KINDS, SimConfig, load_templates, shape_of, simulate_run
 
 # %% auto #0
 __all__ = ['SHAPE_SOURCES', 'LAYOUT_SOURCES', 'FAMILIES', 'Family', 'blob_shape', 'crop_layout', 'RunDraw', 'draw_run',
@@ -54,6 +54,8 @@ class Family:
     ice_gradient: tuple[float, float] = (0.0, 0.6)  # relative change across x
     distractors_per_particle: tuple[float, float] = (0.2, 1.5)
     distractor_kinds: tuple[str, ...] = ("ellipsoid", "shell", "rod", "cluster")
+    occasional_kinds: tuple[str, ...] = ()  # per-run objects (PER_RUN_KINDS: membranes, gold) only some runs contain
+    occasional_prob: float = 0.5  # each occasional kind's chance to be in a run
     noise_models: tuple[str, ...] = ("ctf",)  # drawn per run
     noise_white: tuple[float, float] = (0.02, 0.4)  # white floor of "ctf" noise
     polarities: tuple[int, ...] = (1, -1)  # +1 protein dark, -1 protein bright; drawn per run
@@ -74,6 +76,12 @@ class Family:
         if self.voxel_size_A[0] <= 0:
             raise ValueError(f"family {self.name!r}: voxel sizes must be > 0 Angstrom, got {self.voxel_size_A}")
         SimConfig(distractor_kinds=self.distractor_kinds)  # checks the kinds
+        if not set(self.occasional_kinds) <= set(PER_RUN_KINDS):
+            raise ValueError(
+                f"family {self.name!r}: occasional_kinds must be from {PER_RUN_KINDS}, got {self.occasional_kinds}"
+            )
+        if not 0.0 <= self.occasional_prob <= 1.0:
+            raise ValueError(f"family {self.name!r}: occasional_prob must be in [0, 1], got {self.occasional_prob}")
         for m in self.noise_models:
             SimConfig(noise_model=m)
         for p in self.polarities:
@@ -95,6 +103,9 @@ class Family:
 # %% ../../nbs/07_domains.ipynb #3c255146
 FAMILIES: dict[str, Family] = {
     "randomised": Family(),  # the default: wide ranges, both polarities, built-in and blob shapes (templates when given)
+    "cellular": Family(  # the default plus membranes and gold beads, each in about half of the runs
+        name="cellular", occasional_kinds=("membrane", "gold")
+    ),
     "clean": Family(  # A: analytic shapes, random layouts, high SNR, mild optics, one convention
         name="clean",
         shapes=("built-in",),
@@ -136,7 +147,7 @@ FAMILIES: dict[str, Family] = {
         snr_factor=(0.6, 1.5),
     ),
 }
-"Named families: the randomised default and three that differ in generator settings (the transfer benchmark's)."
+"Named families: the randomised default, `cellular` (it with membranes and gold beads in some runs) and three that differ in generator settings (the transfer benchmark's)."
 
 # %% ../../nbs/07_domains.ipynb #e19dcbd4
 def blob_shape(
@@ -267,7 +278,13 @@ def draw_run(
         polarity=int(family.polarities[int(rng.integers(len(family.polarities)))]),
         offset=u(family.offset),
     )
-    return RunDraw(family.name, shapes[int(rng.integers(len(shapes)))], layouts[int(rng.integers(len(layouts)))], cfg)
+    shape, layout = shapes[int(rng.integers(len(shapes)))], layouts[int(rng.integers(len(layouts)))]
+    extra = tuple(
+        k for k in family.occasional_kinds if rng.random() < family.occasional_prob and k not in cfg.distractor_kinds
+    )
+    if extra:  # drawn last: a family without occasional kinds draws exactly as before
+        cfg = replace(cfg, distractor_kinds=cfg.distractor_kinds + extra)
+    return RunDraw(family.name, shape, layout, cfg)
 
 # %% ../../nbs/07_domains.ipynb #b8f41fe4
 def simulate_family_run(

@@ -270,8 +270,8 @@ def paint_per_run(
     cfg: SimConfig,  # geometry and `distractor_kinds`
     rng: np.random.Generator,  # positions and sizes
     slab_A: tuple[float, float],  # ice slab z range, Angstrom
-) -> np.ndarray:
-    "Add the per-run objects of `cfg.distractor_kinds`: gold beads (very dense spheres) and membranes (curved sheets)."
+) -> None:
+    "Add the per-run objects of `cfg.distractor_kinds` to `vol` in place: gold beads (very dense spheres) and membranes (curved sheets)."
     vs = np.asarray(cfg.voxel_size_A, np.float64)
     D, H, W = cfg.shape
     if "gold" in cfg.distractor_kinds:  # fiducial beads: small, very dense spheres
@@ -294,7 +294,6 @@ def paint_per_run(
                 Rotation.identity(),
                 0.8,
             )
-    return vol
 
 
 def ice_profile(cfg: SimConfig, slab_A: tuple[float, float], density: float = 0.12) -> np.ndarray:
