@@ -63,6 +63,7 @@ def main(argv=None) -> int:
     import yaml
     from cryo_data.domains import RunSpec, simulate_families
     from cryo_data.io import open_project
+    from cryo_data.simulate import PER_RUN_KINDS
     from cryo_infer.ensemble import EnsembleConfig, MemberSpec
     from cryo_infer.evaluate import evaluate, score_picks
     from cryo_infer.window import WindowConfig
@@ -84,7 +85,7 @@ def main(argv=None) -> int:
         config = simulate_families(work / "ablation", specs, cfg.extent_A, progress=False)
         prj = open_project(config)
         drawn = yaml.safe_load((Path(config).parent / "families.yaml").read_text())["runs"][names["randomised"]]
-        ref_objects = [k for k in drawn["distractor_kinds"] if k in ("membrane", "gold")]
+        ref_objects = [k for k in drawn["distractor_kinds"] if k in PER_RUN_KINDS]
         ens = EnsembleConfig(
             members=(MemberSpec(ckpt),),
             tta=("identity",),

@@ -86,6 +86,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                    'cryo_metric.score._grid_hits': ('score.html#_grid_hits', 'cryo_metric/score.py'),
                                    'cryo_metric.score._hits': ('score.html#_hits', 'cryo_metric/score.py'),
                                    'cryo_metric.score._hungarian_tp': ('score.html#_hungarian_tp', 'cryo_metric/score.py'),
+                                   'cryo_metric.score._packed_sort': ('score.html#_packed_sort', 'cryo_metric/score.py'),
                                    'cryo_metric.score._pairs': ('score.html#_pairs', 'cryo_metric/score.py'),
                                    'cryo_metric.score._prepare': ('score.html#_prepare', 'cryo_metric/score.py'),
                                    'cryo_metric.score._stack4': ('score.html#_stack4', 'cryo_metric/score.py'),

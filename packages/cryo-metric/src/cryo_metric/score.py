@@ -144,6 +144,12 @@ def _hits(
     return hit
 
 # %% ../../nbs/01_score.ipynb #ec008662
+def _packed_sort(keys: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    "Sorted non-negative int64 `keys` and the row order, stable: (key, row) packed in one int64 (`bits` >= rows' bit length), one plain sort, no argsort."
+    p = np.sort((keys << bits) | np.arange(len(keys)))
+    return p >> bits, p & ((1 << bits) - 1)
+
+
 def _grid_hits(
     ref: Sequence[np.ndarray],  # reference x, y, z columns (Angstrom)
     ref_grp: np.ndarray,  # reference group (run) codes, >= 0
@@ -167,7 +173,7 @@ def _grid_hits(
     rc = [((ref[a] - m[a] - lower) * inv).astype(np.int64) for a in range(3)]  # the lower of its two cells per axis
     cc = [((cand[a] - m[a]) * inv).astype(np.int64) for a in range(3)]
     NX, NY, NZ = (int(span[a] * inv) + 3 for a in range(3))
-    n_rows, bits = n_groups * NZ * NY, int(nc).bit_length()
+    n_rows, bits = n_groups * NZ * NY, max(1, int(nc).bit_length())
     if n_rows > 8 * (nr + nc) + (1 << 20) or (n_rows * NX).bit_length() + bits > 62:
         return None
     crow = (cand_grp * NZ + cc[2]) * NY + cc[1]
@@ -176,14 +182,13 @@ def _grid_hits(
         return None
     starts = np.zeros(n_rows + 1, np.int64)
     np.cumsum(counts, out=starts[1:])
-    p = np.sort(((crow * NX + cc[0]) << bits) | np.arange(nc))  # (row, x cell, index) in one int64: no argsort
-    order = p & ((1 << bits) - 1)
-    cxs, cs = (p >> bits) % NX, [cand[a][order] for a in range(3)]  # x cells and coordinates in row order
+    keys, order = _packed_sort(crow * NX + cc[0], bits)  # by (row, x cell)
+    cxs, cs = keys % NX, [cand[a][order] for a in range(3)]  # x cells and coordinates in row order
     own = [(((ref[a] - m[a]) * inv).astype(np.int64) > rc[a]).astype(np.int64) for a in (1, 2)]  # own cell: upper?
     rrow, dd, todo = (ref_grp * NZ + rc[2]) * NY + rc[1], dist * dist, np.arange(nr)
     for dy, dz in ((0, 0), (1, 0), (0, 1), (1, 1)):  # the reference's own row first: most matches are there
-        a = starts[rrow[todo] + (own[1][todo] ^ dz) * NY + (own[0][todo] ^ dy)]
-        b = starts[rrow[todo] + (own[1][todo] ^ dz) * NY + (own[0][todo] ^ dy) + 1]
+        row = rrow[todo] + (own[1][todo] ^ dz) * NY + (own[0][todo] ^ dy)
+        a, b = starts[row], starts[row + 1]
         k = b > a
         live, a, b = todo[k], a[k], b[k]
         while len(live):  # the next candidate of each live row
@@ -315,8 +320,7 @@ def _prepare(obj: Any, what: str, names: list[str]) -> tuple[pl.DataFrame, np.nd
 def _by_code(codes: np.ndarray, n: int) -> list[np.ndarray]:
     "Row indices of each code 0..n-1 (in row order), from one sort; codes outside 0..n-1 are dropped."
     c = np.where((codes >= 0) & (codes < n), codes, n).astype(np.int64)
-    bits = max(1, len(c).bit_length())  # (code, row) packed in one int64: a plain sort is stable, no argsort
-    order = np.sort((c << bits) | np.arange(len(c))) & ((1 << bits) - 1)
+    order = _packed_sort(c, max(1, len(c).bit_length()))[1]
     return np.split(order, np.cumsum(np.bincount(c, minlength=n + 1))[:-1])[:n]
 
 # %% ../../nbs/01_score.ipynb #bea6ea3f
