@@ -7,6 +7,9 @@
 #   PYVER=312                          target CPython version (default 312: the GPU machines' 3.12; Kaggle images: 311)
 #   PLATFORMS="manylinux_2_28_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64 linux_x86_64"
 #   PYTHON=python3                     the Python that runs pip here
+#   SKIP="pandas pyarrow ..."          more distributions the target already has (not downloaded; its own stay in use)
+#   CONSTRAINTS=FILE                   pip constraints for the resolution (e.g. polars==1.31.0: a smaller wheel)
+# A lent GPU machine takes at most 64 MiB of wheels: name what its image has in SKIP (see the device's KINDS.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT="${1:-.whl}"
@@ -15,7 +18,8 @@ PY="${PYTHON:-python3}"
 PLATFORMS="${PLATFORMS:-manylinux_2_28_x86_64 manylinux_2_17_x86_64 manylinux2014_x86_64 linux_x86_64}"
 PKGS=(cryo-metric cryo-data cryo-models cryo-infer cryo-train)
 # a bare torch image already holds these: torch and its own requirements (never downloaded; the image's stay in use)
-TORCH_OWN="torch triton filelock typing-extensions typing_extensions sympy mpmath networkx jinja2 markupsafe fsspec setuptools"
+TORCH_OWN="torch triton filelock typing-extensions typing_extensions sympy mpmath networkx jinja2 markupsafe fsspec setuptools ${SKIP:-}"
+con_args=(); [ -n "${CONSTRAINTS:-}" ] && con_args=(-c "$CONSTRAINTS")
 mkdir -p "$OUT"
 plat_args=(); for p in $PLATFORMS; do plat_args+=(--platform "$p"); done
 
@@ -30,7 +34,7 @@ fi
 report="$(mktemp)"
 "$PY" -m pip install --dry-run --ignore-installed --quiet --report "$report" --only-binary=:all: \
   --python-version "$PYVER" --implementation cp "${plat_args[@]}" --target "$(mktemp -d)" \
-  --find-links "$OUT" "${PKGS[@]}"
+  --find-links "$OUT" "${con_args[@]}" "${PKGS[@]}"
 "$PY" - "$report" "$TORCH_OWN" > "$OUT/requirements.txt" <<'PYEOF'
 import json, re, sys
 norm = lambda n: re.sub(r"[-_.]+", "-", n).lower()
