@@ -99,9 +99,13 @@ def main(argv=None) -> int:
     members = [Member(create_model(r["arch"]).eval().to(dev)) for r in rows_t]
     # the device accumulator must give the host accumulator's maps on this device (the CPU test proves it on CPU)
     small = vol[: min(64, vol.shape[0]), : min(192, vol.shape[1]), : min(192, vol.shape[2])]
-    small_win = replace(window0, roi_size=tuple(min(r, 32 * (s // 32) or r) for r, s in zip(window0.roi_size, small.shape)))
+    small_win = replace(
+        window0, roi_size=tuple(min(r, 32 * (s // 32) or r) for r, s in zip(window0.roi_size, small.shape))
+    )
     maps = {
-        a: predict_volume(members[:2], small, small_win, "2nd-place", device=dev, amp="fp16", progress=False, accumulate_on=a)
+        a: predict_volume(
+            members[:2], small, small_win, "2nd-place", device=dev, amp="fp16", progress=False, accumulate_on=a
+        )
         for a in ("device", "host")
     }
     diff = float(np.abs(maps["device"] - maps["host"]).max())
@@ -111,8 +115,8 @@ def main(argv=None) -> int:
         "one model (unet_v1), device accumulator": lambda: timed(
             [Member(create_model("unet_v1").eval().to(dev))], window0, "fp16", "device"
         ),
-        "10-model ensemble, device accumulator": lambda: timed(members, window0, "fp16", "device"),
-        "10-model ensemble, host accumulator": lambda: timed(members, window0, "fp16", "host"),
+        "10-model ensemble, device accumulator": lambda ms=members: timed(ms, window0, "fp16", "device"),
+        "10-model ensemble, host accumulator": lambda ms=members: timed(ms, window0, "fp16", "host"),
     }
     for k, fn in runs.items():
         t0 = time.perf_counter()
