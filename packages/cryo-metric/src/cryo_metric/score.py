@@ -160,6 +160,8 @@ def _grid_hits(
     max_per_row: int = 64,  # more candidates in one row of cells: None (the tree is faster)
 ) -> np.ndarray | None:
     "`_hits` from a grid of cells 2 x `dist` wide (no tree); None when the grid would not pay or not be exact."
+    # rows of cells (group, z, y) hash into a power of two >= 2 x the candidates: a small table of row starts, whatever
+    # the volume; candidates sort by (hashed row, x cell), and a scan checks the true row, so a collision costs a step
     nr, nc = len(ref[0]), len(cand[0])
     hit = np.zeros(nr, bool)
     if nr == 0 or nc == 0:
@@ -173,33 +175,34 @@ def _grid_hits(
     rc = [((ref[a] - m[a] - lower) * inv).astype(np.int64) for a in range(3)]  # the lower of its two cells per axis
     cc = [((cand[a] - m[a]) * inv).astype(np.int64) for a in range(3)]
     NX, NY, NZ = (int(span[a] * inv) + 3 for a in range(3))
-    n_rows, bits = n_groups * NZ * NY, max(1, int(nc).bit_length())
-    if n_rows > 8 * (nr + nc) + (1 << 20) or (n_rows * NX).bit_length() + bits > 62:
+    P, bits = 1 << max(4, int(2 * nc - 1).bit_length()), max(1, int(nc).bit_length())
+    if (n_groups * NZ * NY).bit_length() > 62 or (P * NX).bit_length() + bits > 62:
         return None
     crow = (cand_grp * NZ + cc[2]) * NY + cc[1]
-    counts = np.bincount(crow, minlength=n_rows)
+    counts = np.bincount(crow & (P - 1), minlength=P)
     if counts.max() > max_per_row:
         return None
-    starts = np.zeros(n_rows + 1, np.int64)
+    starts = np.zeros(P + 1, np.int64)
     np.cumsum(counts, out=starts[1:])
-    keys, order = _packed_sort(crow * NX + cc[0], bits)  # by (row, x cell)
-    cxs, cs = keys % NX, [cand[a][order] for a in range(3)]  # x cells and coordinates in row order
+    keys, order = _packed_sort((crow & (P - 1)) * NX + cc[0], bits)  # by (hashed row, x cell)
+    cxs, crs, cs = keys % NX, crow[order], [cand[a][order] for a in range(3)]  # x cells, rows, coordinates
     own = [(((ref[a] - m[a]) * inv).astype(np.int64) > rc[a]).astype(np.int64) for a in (1, 2)]  # own cell: upper?
     rrow, dd, todo = (ref_grp * NZ + rc[2]) * NY + rc[1], dist * dist, np.arange(nr)
     for dy, dz in ((0, 0), (1, 0), (0, 1), (1, 1)):  # the reference's own row first: most matches are there
         row = rrow[todo] + (own[1][todo] ^ dz) * NY + (own[0][todo] ^ dy)
-        a, b = starts[row], starts[row + 1]
+        h = row & (P - 1)
+        a, b = starts[h], starts[h + 1]
         k = b > a
-        live, a, b = todo[k], a[k], b[k]
+        live, row, a, b = todo[k], row[k], a[k], b[k]
         while len(live):  # the next candidate of each live row
             xs, x0 = cxs[a], rc[0][live]
             d = [cs[i][a] - ref[i][live] for i in range(3)]
             q = d[0] * d[0] + d[1] * d[1]
             q += d[2] * d[2]  # as `_within`: (dx² + dy²) + dz² <= dist²
-            hit[live[(q <= dd) & ((xs == x0) | (xs == x0 + 1))]] = True
+            hit[live[(q <= dd) & ((xs == x0) | (xs == x0 + 1)) & (crs[a] == row)]] = True
             a += 1
             k = (a < b) & (xs <= x0 + 1) & ~hit[live]
-            live, a, b = live[k], a[k], b[k]
+            live, row, a, b = live[k], row[k], a[k], b[k]
         todo = todo[~hit[todo]]
         if not len(todo):
             break
@@ -319,8 +322,11 @@ def _prepare(obj: Any, what: str, names: list[str]) -> tuple[pl.DataFrame, np.nd
 
 def _by_code(codes: np.ndarray, n: int) -> list[np.ndarray]:
     "Row indices of each code 0..n-1 (in row order), from one sort; codes outside 0..n-1 are dropped."
-    c = np.where((codes >= 0) & (codes < n), codes, n).astype(np.int64)
-    order = _packed_sort(c, max(1, len(c).bit_length()))[1]
+    small = np.int8 if n < 127 else np.int16 if n < 32767 else np.int64
+    c = np.where((codes >= 0) & (codes < n), codes, n).astype(small)
+    order = (  # numpy's stable sort of 8/16-bit integers is a radix sort: linear in the rows
+        np.argsort(c, kind="stable") if small != np.int64 else _packed_sort(c, max(1, len(c).bit_length()))[1]
+    )
     return np.split(order, np.cumsum(np.bincount(c, minlength=n + 1))[:-1])[:n]
 
 # %% ../../nbs/01_score.ipynb #bea6ea3f
@@ -361,21 +367,27 @@ def score(
     with ThreadPoolExecutor(2) as pool:  # polars, numpy and scipy release the GIL: the two tables are read side by side
         fs, fc = (pool.submit(_prepare, t, w, names) for t, w in ((solution, "solution"), (submission, "submission")))
         sol, st, scol = fs.result()  # the solution's errors first
+        fr = pool.submit(_by_code, st, len(names))  # one sort per table instead of a mask per type
+        experiments = sol["run"].unique(maintain_order=True).to_list()  # while the submission is still being read
+        sg = _codes(sol["run"], experiments)
+        try:
+            _check_duplicates(sol, sg, scol)
+            dup_error = None
+        except ValueError as e:  # raised after the checks of both tables' particle types, as ever
+            dup_error = e
         sub, ct, ccol = fc.result()
+        fcr = pool.submit(_by_code, ct, len(names))  # every candidate by type; those of other runs dropped per type
+        cg_all = _codes(sub["run"], experiments)  # -1: a run absent from the solution
         _check_codes(sub, ct, particles, "submission")
         _check_codes(sol, st, particles, "solution")
-        experiments = sol["run"].unique(maintain_order=True).to_list()
-        fcg = pool.submit(_codes, sub["run"], experiments)  # -1: a run absent from the solution
-        sg = _codes(sol["run"], experiments)
-        _check_duplicates(sol, sg, scol)
-        cg_all = fcg.result()
-        fr = pool.submit(_by_code, st, len(names))  # one sort per table instead of a mask per type
-        c_rows = _by_code(np.where(cg_all >= 0, ct, -1), len(names))  # candidates in runs of the solution
-        r_rows = fr.result()
+        if dup_error is not None:
+            raise dup_error
+        r_rows, c_rows = fr.result(), fcr.result()
     n_exp, rows, exp_rows = len(experiments), [], []
 
     def tp_per_run(k: int) -> np.ndarray:  # the matching of one type (types run in threads)
         ri, ci, d = r_rows[k], c_rows[k], particles.particles[k].radius_A * distance_multiplier
+        ci = c_rows[k] = ci[cg_all[ci] >= 0]  # candidates in runs of the solution
         rg, cg, r, c = sg[ri], cg_all[ci], [v[ri] for v in scol], [v[ci] for v in ccol]
         if matching == "hungarian":
             return _hungarian_tp(np.column_stack(r), rg, np.column_stack(c), cg, d, n_exp)
