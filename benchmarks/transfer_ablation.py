@@ -8,7 +8,7 @@ shapes, or randomised ice and tilt ranges; and once from `randomised` itself (th
 Each variant is predicted with one TTA view and scored with the official metric per class; the ratio is variant /
 reference. Every number is measured on this project's own simulator families.
 
-    python benchmarks/transfer_ablation.py [--checkpoint best.pt] [--name transfer_ablation] [--results DIR]
+    python benchmarks/transfer_ablation.py [--checkpoint best.pt] [--seed 0] [--name transfer_ablation] [--results DIR]
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ def main(argv=None) -> int:
     ap.add_argument(
         "--name", default="transfer_ablation", help="results file name (for a checkpoint of another recipe)"
     )
+    ap.add_argument("--seed", type=int, default=None, help="the demo's seed (default: its own); the demo's --seed")
     args = ap.parse_args(argv)
     import polars as pl
     import yaml
@@ -69,7 +70,7 @@ def main(argv=None) -> int:
     from cryo_infer.window import WindowConfig
     from cryo_train.demo import DemoConfig, demo_layout, demo_project, demo_train
 
-    cfg = DemoConfig()
+    cfg = DemoConfig() if args.seed is None else DemoConfig(seed=args.seed)
     t0 = time.time()
     with tempfile.TemporaryDirectory() as d:
         work = Path(d)
