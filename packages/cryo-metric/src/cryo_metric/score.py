@@ -347,7 +347,9 @@ def _check_score_args(beta: float, distance_multiplier: float, particles: Partic
     with np.errstate(over="ignore"):
         reach = 4.0 * d * max(p.radius_A for p in particles)
     if not np.isfinite(reach):
-        raise ValueError(f"distance_multiplier {d} x the largest particle radius is too large to compute distances with")
+        raise ValueError(
+            f"distance_multiplier {d} x the largest particle radius is too large to compute distances with"
+        )
     if not particles.total_weight > 0:
         raise ValueError(
             f"every particle weight is 0 ({particles.names}): the weighted score is undefined; give at least one weight > 0"
