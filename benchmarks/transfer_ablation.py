@@ -8,7 +8,7 @@ shapes, or randomised ice and tilt ranges; and once from `randomised` itself (th
 Each variant is predicted with one TTA view and scored with the official metric per class; the ratio is variant /
 reference. Every number is measured on this project's own simulator families.
 
-    python benchmarks/transfer_ablation.py [--checkpoint best.pt] [--seed 0] [--name transfer_ablation] [--results DIR]
+    python benchmarks/transfer_ablation.py [--checkpoint best.pt] [--seed 0] [--roi 64 192 192] [--name transfer_ablation] [--results DIR]
 """
 
 from __future__ import annotations
@@ -59,6 +59,9 @@ def main(argv=None) -> int:
         "--name", default="transfer_ablation", help="results file name (for a checkpoint of another recipe)"
     )
     ap.add_argument("--seed", type=int, default=None, help="the demo's seed (default: its own); the demo's --seed")
+    ap.add_argument(
+        "--roi", type=int, nargs=3, default=[64, 192, 192], help="prediction tiles (z y x; overlap a quarter of each)"
+    )
     args = ap.parse_args(argv)
     import polars as pl
     import yaml
@@ -90,7 +93,7 @@ def main(argv=None) -> int:
         ens = EnsembleConfig(
             members=(MemberSpec(ckpt),),
             tta=("identity",),
-            window=WindowConfig(roi_size=(64, 192, 192), overlap_vox=(16, 32, 32)),
+            window=WindowConfig(roi_size=tuple(args.roi), overlap_vox=tuple(r // 4 for r in args.roi)),
             post="full",
         )
         picks = evaluate(prj, ens, list(names.values())).picks
@@ -111,7 +114,7 @@ def main(argv=None) -> int:
     text += (
         f"\nModel: {f'the checkpoint {args.checkpoint}' if args.checkpoint else f'the demo (480 steps on randomised, seed {cfg.seed}), trained here in {train_min:.1f} min'}. "
         f"Test: the demo's out-of-family layout ({cfg.heldout_per_class} particles per scored class, {cfg.shape} voxels), "
-        f"simulated with seed {cfg.seed + cfg.runs} from each variant; one TTA view; post-processing `full`. "
+        f"simulated with seed {cfg.seed + cfg.runs} from each variant; one TTA view, tiles {tuple(args.roi)}; post-processing `full`. "
         f"The `randomised` reference run drew {' and '.join(ref_objects) if ref_objects else 'neither membranes nor gold beads'} "
         "(`cellular` would put each in about half of its runs). Measured on this project's own simulator families.\n\n"
         "| variant (foreign with ...) | F-beta | / randomised | "
