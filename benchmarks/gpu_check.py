@@ -106,11 +106,12 @@ def main(argv=None) -> int:
     if args.no_sweep:
         return 0
     # 3. bf16 and untiled (one view per pass), with FLOP rates
+    n_tiles = len(tile_grid(args.shape, window0.roi_size, window0.overlap_vox))
     for arch in ARCHS:
         m = create_model(arch).eval().to(dev)
         with torch.no_grad(), FlopCounterMode(display=False) as fc:
             m(torch.zeros(1, 1, *window0.roi_size, device=dev))
-        tile_flops, n_tiles = fc.get_total_flops(), len(tile_grid(args.shape, window0.roi_size, window0.overlap_vox))
+        tile_flops = fc.get_total_flops()
         rows.append(
             (arch, "fp16", "2nd-place tiling", per_arch[arch], tile_flops * 7 * n_tiles / per_arch[arch] / 1e12)
         )

@@ -179,12 +179,13 @@ def _grid_hits(
     if (n_groups * NZ * NY).bit_length() > 62 or (P * NX).bit_length() + bits > 62:
         return None
     crow = (cand_grp * NZ + cc[2]) * NY + cc[1]
-    counts = np.bincount(crow & (P - 1), minlength=P)
+    hrow = crow & (P - 1)  # hashed rows
+    counts = np.bincount(hrow, minlength=P)
     if counts.max() > max_per_row:
         return None
     starts = np.zeros(P + 1, np.int64)
     np.cumsum(counts, out=starts[1:])
-    keys, order = _packed_sort((crow & (P - 1)) * NX + cc[0], bits)  # by (hashed row, x cell)
+    keys, order = _packed_sort(hrow * NX + cc[0], bits)  # by (hashed row, x cell)
     cxs, crs, cs = keys % NX, crow[order], [cand[a][order] for a in range(3)]  # x cells, rows, coordinates
     own = [(((ref[a] - m[a]) * inv).astype(np.int64) > rc[a]).astype(np.int64) for a in (1, 2)]  # own cell: upper?
     rrow, dd, todo = (ref_grp * NZ + rc[2]) * NY + rc[1], dist * dist, np.arange(nr)
