@@ -99,7 +99,7 @@ def main(argv=None) -> int:
     from cryo_infer.ensemble import EnsembleConfig, MemberSpec
     from cryo_infer.evaluate import evaluate, score_picks
     from cryo_train.config import TrainConfig, apply_overrides
-    from cryo_train.demo import DemoConfig, demo_project
+    from cryo_train.demo import DemoConfig, demo_project, demo_window
     from cryo_train.fit import fit
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -113,7 +113,9 @@ def main(argv=None) -> int:
     )
     args = ap.parse_args(argv)
     name = "train_cpu" if args.family == "randomised" else f"train_cpu_{args.family}"
-    demo = DemoConfig(runs=7, shape=tuple(args.shape), seed=100, heldout_per_class=12, family=args.family)
+    demo = DemoConfig(
+        runs=7, shape=tuple(args.shape), seed=100, heldout_per_class=12, family=args.family, roi_size=tuple(args.roi)
+    )
     with tempfile.TemporaryDirectory() as d:
         prj = demo_project(Path(d), demo)  # 6 training runs + a held-out run from the family, 1 'foreign' run
         runs = [*demo.train_runs, demo.heldout]
@@ -123,6 +125,7 @@ def main(argv=None) -> int:
             TrainConfig(),
             [
                 f"data.roi_size={args.roi}",
+                f"data.normalization={demo.normalization}",
                 "data.tomo_types=[denoised]",
                 "data.samples_per_volume=8",
                 f"optim.lr={args.lr}",
@@ -135,7 +138,9 @@ def main(argv=None) -> int:
         t = time.time()
         r = fit(cfg, prj, runs[-1:], Path(d) / "out", train_runs=demo.train_runs, progress=False)
         wall = time.time() - t
-        ens = EnsembleConfig(members=(MemberSpec(str(r.out_dir / "best.pt")),), tta=("identity",), post="full")
+        ens = EnsembleConfig(
+            members=(MemberSpec(str(r.out_dir / "best.pt")),), tta=("identity",), window=demo_window(demo), post="full"
+        )
         picks = evaluate(prj, ens, demo.test_runs).picks
         res_in = score_picks(prj, picks, [demo.heldout]).metric
         res_out = score_picks(prj, picks, [demo.foreign]).metric
@@ -150,7 +155,7 @@ def main(argv=None) -> int:
     md += (
         f"\nSimulated project (`cryo_train.demo.demo_project`): 7 runs of {tuple(args.shape)} voxels of 10 A drawn from the "
         f"{args.family} family (each run draws shapes, noise, optics, polarity, voxel size), 6 for training, {runs[-1]} held "
-        f"out, and {demo.foreign} from the 'foreign' family (never trained on). unet_v1 (the 2nd place's widths), patch {tuple(args.roi)}, batch 2, AdamW, 2nd-place loss, "
+        f"out, and {demo.foreign} from the 'foreign' family (never trained on). unet_v1 (the 2nd place's widths), patch {tuple(args.roi)} normalised `{demo.normalization}` (prediction tiles alike, `demo_window`), batch 2, AdamW, 2nd-place loss, "
         f"lr {args.lr:g}, budget {args.minutes:g} min (wall {wall:.0f} s incl. validation). Held-out F-beta is the official metric.\n\n"
     )
     md += f"**Best held-out F-beta: {r.best_fbeta:.3f}** (validation, 7 views)\n\n"

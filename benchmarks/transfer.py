@@ -88,9 +88,8 @@ def main(argv=None) -> int:
         return 0
     from cryo_infer.ensemble import EnsembleConfig, MemberSpec
     from cryo_infer.evaluate import evaluate, score_picks
-    from cryo_infer.window import WindowConfig
     from cryo_train.config import apply_overrides
-    from cryo_train.demo import DemoConfig, demo_train_config
+    from cryo_train.demo import DemoConfig, demo_train_config, demo_window
     from cryo_train.fit import fit
 
     cfg = DemoConfig(runs=2 * args.train_runs + 1, steps=args.steps, val_every=10**6)
@@ -112,7 +111,7 @@ def main(argv=None) -> int:
                 ens = EnsembleConfig(
                     members=(MemberSpec(str(fitted.out_dir / "best.pt")),),  # validated once, at the last epoch
                     tta=("identity",) if args.tta == 1 else "2nd-place",
-                    window=WindowConfig(roi_size=(64, 192, 192), overlap_vox=(16, 32, 32)),
+                    window=demo_window(cfg),  # tiles and normalisation as the training patches
                     post="full",
                 )
                 inside = [r for f in trained_on for r in runs[f][1]]
@@ -139,6 +138,7 @@ def main(argv=None) -> int:
     )
     text += (
         f"\nRecipe: the demo's (`cryo_train.demo.demo_train_config`): unet_v1 widths {cfg.channels}, patches {cfg.roi_size}, "
+        f"normalisation `{cfg.normalization}`, prediction tiles as the patches (`demo_window`), "
         f"{cfg.epochs * cfg.steps_per_epoch} steps ({cfg.epochs} epochs of {cfg.steps_per_epoch}), batch {cfg.batch_size}; "
         f"the last checkpoint; {args.tta} TTA view(s); post-processing `full`. Runs of {cfg.shape} voxels at 10 A "
         f"(each run's voxel size drawn from its family): {args.train_runs} training and {args.test_runs} test runs per "

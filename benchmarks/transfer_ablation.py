@@ -8,7 +8,7 @@ shapes, or randomised ice and tilt ranges; and once from `randomised` itself (th
 Each variant is predicted with one TTA view and scored with the official metric per class; the ratio is variant /
 reference. Every number is measured on this project's own simulator families.
 
-    python benchmarks/transfer_ablation.py [--checkpoint best.pt] [--seed 0] [--roi 64 192 192] [--overlap 16 32 32] [--name transfer_ablation] [--results DIR]
+    python benchmarks/transfer_ablation.py [--checkpoint best.pt] [--seed 0] [--roi 64 192 192] [--overlap 16 32 32] [--normalization patch] [--name transfer_ablation] [--results DIR]
 """
 
 from __future__ import annotations
@@ -61,6 +61,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=None, help="the demo's seed (default: its own); the demo's --seed")
     ap.add_argument("--roi", type=int, nargs=3, default=[64, 192, 192], help="prediction tiles (z y x voxels)")
     ap.add_argument("--overlap", type=int, nargs=3, default=[16, 32, 32], help="tile overlap (z y x voxels)")
+    ap.add_argument(
+        "--normalization", default="patch", choices=("patch", "robust"), help="tile normalisation (the demo's: robust)"
+    )
     args = ap.parse_args(argv)
     import polars as pl
     import yaml
@@ -92,7 +95,11 @@ def main(argv=None) -> int:
         ens = EnsembleConfig(
             members=(MemberSpec(ckpt),),
             tta=("identity",),
-            window=WindowConfig(roi_size=tuple(args.roi), overlap_vox=tuple(args.overlap)),
+            window=WindowConfig(
+                roi_size=tuple(args.roi),
+                overlap_vox=tuple(args.overlap),
+                normalization=args.normalization,
+            ),
             post="full",
         )
         picks = evaluate(prj, ens, list(names.values())).picks
@@ -113,7 +120,7 @@ def main(argv=None) -> int:
     text += (
         f"\nModel: {f'the checkpoint {args.checkpoint}' if args.checkpoint else f'the demo (480 steps on randomised, seed {cfg.seed}), trained here in {train_min:.1f} min'}. "
         f"Test: the demo's out-of-family layout ({cfg.heldout_per_class} particles per scored class, {cfg.shape} voxels), "
-        f"simulated with seed {cfg.seed + cfg.runs} from each variant; one TTA view, tiles {tuple(args.roi)} overlapping by {tuple(args.overlap)}; post-processing `full`. "
+        f"simulated with seed {cfg.seed + cfg.runs} from each variant; one TTA view, tiles {tuple(args.roi)} overlapping by {tuple(args.overlap)}, normalised `{args.normalization}`; post-processing `full`. "
         f"The `randomised` reference run drew {' and '.join(ref_objects) if ref_objects else 'neither membranes nor gold beads'} "
         "(`cellular` would put each in about half of its runs). Measured on this project's own simulator families.\n\n"
         "| variant (foreign with ...) | F-beta | / randomised | "

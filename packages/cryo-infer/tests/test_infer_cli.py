@@ -102,3 +102,24 @@ def test_star_round_trip_matches_picks(setup, tmp_path):
 
 def test_every_option_has_help_and_every_subcommand_an_example():
     assert assert_help_complete(build_parser(), "cryo-infer") == ["run", "preset"]
+
+
+def test_normalization_follows_the_checkpoint(setup, tmp_path):
+    "A robust-trained checkpoint runs robust; --normalization overrides; unclipped tiles for it warn."
+    import warnings
+
+    d, cfg = setup
+    save_checkpoint(create_model("unet_v1", channels=(8, 16, 16, 16)).eval(), d / "r.pt", normalization="robust")
+    base = ["run", "--data", str(cfg), "--checkpoint", str(d / "r.pt"), *FAST]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no mismatch: the window took the checkpoint's normalisation
+        assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    with pytest.warns(UserWarning, match="trained with normalization 'robust'.*'patch'"):
+        assert main([*base, "--out", str(tmp_path / "b"), "--normalization", "patch"]) == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # robust tiles for a patch-trained model: a choice, no warning
+        argv = ["run", "--data", str(cfg), "--checkpoint", str(d / "m.pt"), *FAST, "--normalization", "robust"]
+        assert main([*argv, "--out", str(tmp_path / "c")]) == 0
+    with pytest.raises(SystemExit) as e:  # argparse refuses an unknown name, listing the known ones
+        main([*base, "--out", str(tmp_path / "e"), "--normalization", "global"])
+    assert e.value.code == 2

@@ -15,6 +15,7 @@ from cryo_data.cli import PROJECT_HELP, add_project_options, add_subcommand, pro
 from cryo_data.io import Project, copick_config, open_project, write_config
 from cryo_data.picks import atomic_write_text, import_mrc, tomogram_centres, write_star
 from cryo_data.simproject import MARKER
+from cryo_models.checkpoint import NORMALIZATIONS
 from cryo_models.registry import RECIPE_ENSEMBLES
 from .ensemble import check_window, ensemble_from_checkpoints, load_ensemble, save_ensemble, seed_ensemble
 from .postprocess import POST_PRESETS
@@ -145,6 +146,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="tile size in voxels, overriding the ensemble's window (on CPU 64 192 192 keeps a full tomogram under 3 GB)",
     )
     r.add_argument(
+        "--normalization",
+        default=None,
+        choices=list(NORMALIZATIONS),
+        help="tile normalisation, overriding the ensemble's window (default: the ensemble's; with --checkpoint: "
+        "robust when every checkpoint was trained with it, else patch)",
+    )
+    r.add_argument(
         "--compile",
         action="store_true",
         help="torch.compile the models (CPU: about 1.5-1.9x faster after a one-off compile)",
@@ -196,6 +204,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         if args.roi is not None:
             ens = replace(ens, window=check_window(replace(ens.window, roi_size=tuple(args.roi))))
+        if args.normalization is not None:
+            ens = replace(ens, window=replace(ens.window, normalization=args.normalization))
         user = args.user if args.user is not None or args.format != "copick" else "cryo-infer"
         picks = run_batch(
             prj,

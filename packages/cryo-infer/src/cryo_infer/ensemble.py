@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from .predict import SCORED, Member
 from .tta import RECIPE_TTA, get_tta
 from .window import RECIPE_WINDOW, WindowConfig
 from cryo_metric.particles import preset_name
+from cryo_models.checkpoint import NORMALIZATIONS
 
 # %% auto #0
 __all__ = ['MemberSpec', 'EnsembleConfig', 'check_window', 'check_weights', 'ensemble_from_dict', 'ensemble_to_dict',
@@ -88,8 +90,8 @@ def check_window(w: WindowConfig) -> WindowConfig:
     _ints(w.overlap_vox, "window.overlap_vox", 0)
     if w.blend not in ("2nd-place", "gaussian", "constant"):
         raise ValueError(f"window.blend must be '2nd-place', 'gaussian' or 'constant', got {w.blend!r}")
-    if w.normalization not in ("patch", "tomogram", "none"):
-        raise ValueError(f"window.normalization must be 'patch', 'tomogram' or 'none', got {w.normalization!r}")
+    if w.normalization not in NORMALIZATIONS:
+        raise ValueError(f"window.normalization must be one of {list(NORMALIZATIONS)}, got {w.normalization!r}")
     for k in ("edge_weight", "sigma_scale"):
         v = _number(getattr(w, k), f"window.{k}")
         if not (math.isfinite(v) and v > 0):
@@ -194,6 +196,16 @@ def save_ensemble(cfg: EnsembleConfig, path: str | Path, overwrite: bool = False
     return atomic_write_text(path, yaml.safe_dump(ensemble_to_dict(cfg), sort_keys=False), overwrite)
 
 # %% ../../nbs/04_ensemble.ipynb #7638f707
+def _check_normalization(name: str, trained: str, window: str) -> None:
+    "Warn when a model trained on clipped (`robust`) patches gets unclipped tiles (other mixes are deliberate)."
+    if trained == "robust" and window != "robust":
+        warnings.warn(
+            f"member {name} was trained with normalization {trained!r} but the window normalises with {window!r}; "
+            f"set window.normalization: {trained} in the ensemble",
+            stacklevel=3,
+        )
+
+
 def load_members(cfg: EnsembleConfig, device: str = "cpu") -> list[Member]:
     "Load every member's checkpoint strictly (cryo_models.load_checkpoint)."
     from cryo_models import load_checkpoint
@@ -206,6 +218,7 @@ def load_members(cfg: EnsembleConfig, device: str = "cpu") -> list[Member]:
         if not p.exists():
             raise FileNotFoundError(f"ensemble member checkpoint not found: {p}")
         model = load_checkpoint(p, name=m.arch, map_location=device)
+        _check_normalization(p.name, model.cryo_info.normalization, cfg.window.normalization)
         out.append(Member(model, m.weight, name=p.name))
     return out
 
@@ -226,7 +239,19 @@ def ensemble_from_checkpoints(
     missing = [str(c) for c in checkpoints if not Path(c).is_file()]
     if missing:
         raise FileNotFoundError(f"checkpoint(s) not found: {missing}")
-    return ensemble_from_dict({"members": [str(Path(c).resolve()) for c in checkpoints], "tta": tta, "post": post})
+    from cryo_models import load_checkpoint
+
+    def trained_with(c):  # an unreadable file is reported when the members load
+        try:
+            return load_checkpoint(c).cryo_info.normalization
+        except Exception:
+            return None
+
+    norms = {trained_with(c) for c in checkpoints}
+    window = {"normalization": "robust"} if norms == {"robust"} else {}  # what the models were trained with
+    return ensemble_from_dict(
+        {"members": [str(Path(c).resolve()) for c in checkpoints], "tta": tta, "window": window, "post": post}
+    )
 
 # %% ../../nbs/04_ensemble.ipynb #c231b318
 def seed_ensemble(

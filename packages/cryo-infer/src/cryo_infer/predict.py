@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from .tta import get_tta
 from cryo_metric.particles import BACKGROUND, CZII_PARTICLES, ParticleSet
+from cryo_models.checkpoint import NORMALIZATIONS, normalise
 from .window import RECIPE_WINDOW, WindowConfig, blend_weights, fit_roi, tile_grid
 
 # %% auto #0
@@ -77,13 +78,6 @@ def _tomogram_stats(arr: Any, chunk: int = 16) -> tuple[float, float]:
         n += b.size
     m = s / n
     return m, math.sqrt(max(ss / n - m * m, 0.0))
-
-
-def _normalise(tile: np.ndarray, mode: str, stats: tuple[float, float] | None) -> np.ndarray:
-    if mode == "none":
-        return tile
-    m, s = stats if mode == "tomogram" else (float(tile.mean()), float(tile.std()))
-    return (tile - m) / (s if s > 0 else 1.0)
 
 # %% ../../nbs/02_predict.ipynb #c2e77c93
 def _forward_views(
@@ -203,8 +197,8 @@ def predict_volume(
     members, views = _as_members(models), get_tta(tta)
     if combine not in ("softmax", "logits"):
         raise ValueError(f"combine must be 'softmax' or 'logits', got {combine!r}")
-    if window.normalization not in ("patch", "tomogram", "none"):
-        raise ValueError(f"unknown normalization {window.normalization!r}")
+    if window.normalization not in NORMALIZATIONS:
+        raise ValueError(f"unknown normalization {window.normalization!r}; choose from {list(NORMALIZATIONS)}")
     device = torch.device(device)
     if amp not in ("fp16", "bf16", "half", None):
         raise ValueError(f"amp must be 'fp16', 'bf16', 'half' or None, got {amp!r}")
@@ -252,7 +246,7 @@ def predict_volume(
             raise ValueError(f"NaN or infinite voxels in the tile at {start}")
         if window.input_dtype == "float16":
             tile = tile.astype(np.float16).astype(np.float32)  # normalised in float32, as MONAI did
-        x = torch.from_numpy(_normalise(tile, window.normalization, stats))[None, None].to(device)  # one copy per tile
+        x = torch.from_numpy(normalise(tile, window.normalization, stats))[None, None].to(device)  # one copy per tile
         if half:
             x = x.half()
         t_acc = None

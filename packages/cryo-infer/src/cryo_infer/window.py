@@ -46,7 +46,7 @@ class WindowConfig:
     edge_weight: float = 0.1  # 2nd-place blending: weight of the border shell
     sigma_scale: float = 0.125  # gaussian blending: sigma = sigma_scale x roi
     views_per_pass: int = 7  # views (TTA x tiles) per forward pass
-    normalization: str = "patch"  # "patch" (z-score each tile, the 2nd place's), "tomogram" or "none"
+    normalization: str = "patch"  # cryo_models.NORMALIZATIONS: "patch" (z-score each tile, the 2nd place's), "robust", "tomogram", "none"
     input_dtype: str = (
         "float32"  # "float16": round the tomogram to half precision before normalising (the 2nd place's submit)
     )

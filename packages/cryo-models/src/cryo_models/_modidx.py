@@ -16,6 +16,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                     'cryo_models/checkpoint.py'),
                                         'cryo_models.checkpoint.match_architecture': ( 'checkpoint.html#match_architecture',
                                                                                        'cryo_models/checkpoint.py'),
+                                        'cryo_models.checkpoint.normalise': ('checkpoint.html#normalise', 'cryo_models/checkpoint.py'),
                                         'cryo_models.checkpoint.safe_load': ('checkpoint.html#safe_load', 'cryo_models/checkpoint.py'),
                                         'cryo_models.checkpoint.save_checkpoint': ( 'checkpoint.html#save_checkpoint',
                                                                                     'cryo_models/checkpoint.py'),

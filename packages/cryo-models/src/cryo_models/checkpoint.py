@@ -14,14 +14,15 @@ from pathlib import Path
 from typing import Any
 from collections.abc import Mapping
 
+import numpy as np
 import torch
 from torch import nn
 
 from .registry import ARCHITECTURES, class_layout, create_model, get_spec
 
 # %% auto #0
-__all__ = ['CheckpointInfo', 'CheckpointMismatchError', 'safe_load', 'match_architecture', 'strict_load', 'load_checkpoint',
-           'save_checkpoint']
+__all__ = ['NORMALIZATIONS', 'CheckpointInfo', 'CheckpointMismatchError', 'normalise', 'safe_load', 'match_architecture',
+           'strict_load', 'load_checkpoint', 'save_checkpoint']
 
 # %% ../../nbs/06_checkpoint.ipynb #81b105b1
 @dataclass
@@ -38,6 +39,40 @@ class CheckpointInfo:
 
 class CheckpointMismatchError(ValueError):
     "A checkpoint's tensors do not fit the requested architecture."
+
+# %% ../../nbs/06_checkpoint.ipynb #e7299885
+NORMALIZATIONS: tuple[str, ...] = ("patch", "robust", "tomogram", "none")
+"Input normalisations a model can be trained and run with (`CheckpointInfo.normalization`)."
+
+_MEDIAN_SAMPLE = 1 << 20  # robust statistics of larger tiles come from a regular subsample of about this many voxels
+
+
+def normalise(
+    x: np.ndarray,  # a patch or tile, [z, y, x] voxels
+    mode: str = "patch",  # one of NORMALIZATIONS
+    stats: tuple[float, float] | None = None,  # (mean, std) of the whole tomogram: required by "tomogram"
+    clip: float = 5.0,  # "robust": clip at median +- clip robust standard deviations
+) -> np.ndarray:
+    "Normalise a patch as a model expects (float32); a standard deviation of 0 divides by 1, as MONAI does."
+    if mode not in NORMALIZATIONS:
+        raise ValueError(f"unknown normalization {mode!r}; choose from {list(NORMALIZATIONS)}")
+    x = np.asarray(x, dtype=np.float32)
+    if mode == "none":
+        return x
+    if mode == "tomogram":
+        if stats is None:
+            raise ValueError("normalization 'tomogram' needs the tomogram's (mean, std) as stats")
+        m, s = stats
+    else:
+        if mode == "robust":
+            flat = x.reshape(-1)
+            sample = flat[:: max(1, flat.size // _MEDIAN_SAMPLE)]
+            med = float(np.median(sample))
+            sigma = 1.4826 * float(np.median(np.abs(sample - med)))
+            if sigma > 0:
+                x = np.clip(x, med - clip * sigma, med + clip * sigma)
+        m, s = float(x.mean()), float(x.std())
+    return (x - m) / (s if s > 0 else 1.0)
 
 # %% ../../nbs/06_checkpoint.ipynb #9d3f6590
 def _allowed_globals() -> list:
@@ -217,6 +252,8 @@ def save_checkpoint(
     if arch is None:
         raise ValueError("model has no cryo_arch: build it with cryo_models.create_model")
     get_spec(arch)
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"unknown normalization {normalization!r}; choose from {list(NORMALIZATIONS)}")
     ctor = dict(model.cryo_constructor)
     obj = {
         "format": "cryo-models",

@@ -41,7 +41,7 @@ class DataConfig:
     batch_size: int = 2  # patches per step (the 2nd place: 2 crops of one volume)
     ratios: tuple[float, ...] = (1, 1, 1, 1, 2, 1, 2)  # crop-centre class ratios (background + 6 classes)
     radii: str = "2nd-place"  # label radius preset
-    normalization: str = "patch"  # "patch" (consistent with inference) or "tomogram" (the 2nd place's training)
+    normalization: str = "patch"  # "patch" (consistent with inference), "robust" (patch, clipped first) or "tomogram" (the 2nd place's training)
     label_mode: str = "nearest"  # affine label interpolation; "bilinear" is the 2nd place's quirk
     augment: bool = True
     domain_augment: bool = (
@@ -268,7 +268,12 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
         list(d.ratios),
     )
     need(len(d.tomo_types) >= 1, "data.tomo_types", "at least one tomogram type", list(d.tomo_types))
-    need(d.normalization in ("patch", "tomogram"), "data.normalization", "'patch' or 'tomogram'", d.normalization)
+    need(
+        d.normalization in ("patch", "robust", "tomogram"),
+        "data.normalization",
+        "'patch', 'robust' or 'tomogram'",
+        d.normalization,
+    )
     need(math.isfinite(o.lr) and o.lr > 0, "optim.lr", "a finite number > 0", o.lr)
     need(
         math.isfinite(o.weight_decay) and o.weight_decay >= 0,

@@ -27,9 +27,10 @@ from cryo_data.io import Project
 from cryo_data.labels import paint_spheres_xyz, radius_preset
 from cryo_data.picks import TRUTH, read_picks
 from cryo_metric.particles import CZII_PARTICLES, ParticleSet
+from cryo_models.checkpoint import normalise
 
 # %% auto #0
-__all__ = ['DOMAIN_AUGMENT', 'RECIPE_RATIOS', 'AugmentConfig', 'augmentations', 'zscore', 'PatchDataset', 'EpochSampler']
+__all__ = ['DOMAIN_AUGMENT', 'RECIPE_RATIOS', 'AugmentConfig', 'augmentations', 'PatchDataset', 'EpochSampler']
 
 # %% ../../nbs/01a_dataset.ipynb #ceba82ab
 @dataclass(frozen=True)
@@ -89,14 +90,6 @@ def augmentations(cfg: AugmentConfig = AugmentConfig()) -> Compose:
         ]
     )
 
-# %% ../../nbs/01a_dataset.ipynb #ff0fb256
-def zscore(x: np.ndarray, mean: float | None = None, std: float | None = None) -> np.ndarray:
-    "Z-score (MONAI NormalizeIntensity's rule: std 0 -> 1), with given or own statistics."
-    x = x.astype(np.float32, copy=False)
-    m = float(x.mean()) if mean is None else mean
-    s = float(x.std()) if std is None else std
-    return (x - m) / (s if s > 0 else 1.0)
-
 # %% ../../nbs/01a_dataset.ipynb #d2d94e99
 RECIPE_RATIOS = (1, 1, 1, 1, 2, 1, 2)
 "The 2nd-place solution's crop-centre class ratios, in the competition's 7-class layout: background then each particle."
@@ -115,7 +108,7 @@ class PatchDataset(Dataset):
         ratios: Sequence[float] = RECIPE_RATIOS,  # crop-centre class ratios: background + one per particle
         radii: str = "2nd-place",  # label radius preset ("2nd-place": the 2nd place's, or "official")
         n_classes: int = 7,  # label layout by size (7: all particles, 6: scored only, competition set)
-        normalization: str = "patch",  # "patch" or "tomogram"
+        normalization: str = "patch",  # "patch", "robust" (patch, clipped first) or "tomogram" (cryo_models.normalise)
         augment: AugmentConfig | None = AugmentConfig(),  # None: no augmentation
         seed: int = 0,  # base random seed
         cache: bool = False,  # keep volumes in RAM
@@ -123,8 +116,8 @@ class PatchDataset(Dataset):
         session: str | None = TRUTH,  # ground-truth picks (default: the project's)
         particles: ParticleSet = CZII_PARTICLES,  # particle names, radii and layout
     ):
-        if normalization not in ("patch", "tomogram"):
-            raise ValueError(f"normalization must be 'patch' or 'tomogram', got {normalization!r}")
+        if normalization not in ("patch", "robust", "tomogram"):
+            raise ValueError(f"normalization must be 'patch', 'robust' or 'tomogram', got {normalization!r}")
         if len(ratios) != len(particles) + 1:
             raise ValueError(
                 f"ratios needs {len(particles) + 1} entries (background + {particles.names}), got {len(ratios)}"
@@ -205,7 +198,7 @@ class PatchDataset(Dataset):
             if k not in self._stats:
                 full = tomo.numpy()
                 self._stats[k] = (float(full.mean()), float(full.std()))
-            img = zscore(img, *self._stats[k])
+            img = normalise(img, "tomogram", self._stats[k])
         names, xyz = self.picks[run]
         shifted = xyz - (np.asarray(lo, float) * np.asarray(vs))[::-1]
         lab = paint_spheres_xyz(
@@ -216,8 +209,8 @@ class PatchDataset(Dataset):
             self.aug.set_random_state(seed=int(rng.integers(0, 2**31 - 1)))
             d = self.aug(d)
         image = torch.as_tensor(np.asarray(d["image"]), dtype=torch.float32)
-        if self.normalization == "patch":
-            image = torch.from_numpy(zscore(image.numpy()))
+        if self.normalization in ("patch", "robust"):
+            image = torch.from_numpy(normalise(image.numpy(), self.normalization))
         return {
             "image": image,
             "label": torch.as_tensor(np.asarray(d["label"])).round().long(),

@@ -29,7 +29,8 @@ from .config import TrainConfig, apply_overrides
 from .fit import FitResult, fit
 
 # %% auto #0
-__all__ = ['DemoConfig', 'demo_layout', 'demo_project', 'demo_train_config', 'demo_train', 'demo_predict', 'demo_report', 'main']
+__all__ = ['DemoConfig', 'demo_layout', 'demo_project', 'demo_train_config', 'demo_train', 'demo_window', 'demo_predict',
+           'demo_report', 'main']
 
 # %% ../../nbs/05_demo.ipynb #7161611a
 @dataclass(frozen=True)
@@ -46,7 +47,9 @@ class DemoConfig:
     test_family: str | None = "foreign"  # one more run from this family: the out-of-family test (None: none)
     heldout_per_class: int = 12  # test runs: particles of each scored class (beta-amylase, unscored: half as many)
     seed: int = 0
-    roi_size: tuple[int, int, int] = (32, 96, 96)  # training patch
+    roi_size: tuple[int, int, int] = (32, 96, 96)  # training patch, and the prediction tile (overlap a quarter)
+    normalization: str = "patch"  # training patches: each z-scored (the 2nd place's rule)
+    tile_normalization: str = "robust"  # prediction tiles: clipped at median +- 5 robust sigma, then z-scored
     channels: tuple[int, ...] = (48, 64, 80, 80)  # UNet widths (unet_v1's)
     steps: int = 480  # optimisation steps (rounded up to whole epochs)
     samples_per_volume: int = 8  # patches per training run per epoch
@@ -145,6 +148,7 @@ def demo_train_config(cfg: DemoConfig = DemoConfig()) -> TrainConfig:
         TrainConfig(),
         [
             f"data.roi_size={list(cfg.roi_size)}",
+            f"data.normalization={cfg.normalization}",
             "data.tomo_types=[denoised]",
             f"data.samples_per_volume={cfg.samples_per_volume}",
             f"data.batch_size={cfg.batch_size}",
@@ -166,14 +170,26 @@ def demo_train(project: Project, out: Path, cfg: DemoConfig = DemoConfig(), prog
     )
 
 # %% ../../nbs/05_demo.ipynb #3c18165e
+def demo_window(cfg: DemoConfig = DemoConfig()) -> WindowConfig:
+    "Prediction tiles of the training patch's size (overlapping by a quarter), normalised `tile_normalization`."
+    return WindowConfig(
+        roi_size=cfg.roi_size, overlap_vox=tuple(s // 4 for s in cfg.roi_size), normalization=cfg.tile_normalization
+    )
+
+
 def demo_predict(
-    project: Project, fitted: FitResult, out: Path, runs: Sequence[str], progress: bool = True
+    project: Project,
+    fitted: FitResult,
+    out: Path,
+    runs: Sequence[str],
+    cfg: DemoConfig = DemoConfig(),
+    progress: bool = True,
 ) -> pl.DataFrame:
     "Stage 3: predict the held-out run(s) with 7-view TTA; write submission.csv and copick picks (user cryo-demo)."
     ens = EnsembleConfig(
         members=(MemberSpec(str((fitted.out_dir / "best.pt").resolve())),),
         tta=RECIPE_TTA,
-        window=WindowConfig(roi_size=(64, 192, 192), overlap_vox=(16, 32, 32)),
+        window=demo_window(cfg),
         post="full",
     )
     save_ensemble(ens, out / "ensemble.yaml", overwrite=True)
@@ -259,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fitted = demo_train(prj, out, cfg, progress=not args.quiet)
     print(f"      best validation F-beta {fitted.best_fbeta:.4f}", flush=True)
     print(f"[3/4] predicting the test runs {cfg.test_runs} with 7 TTA views ...", flush=True)
-    picks = demo_predict(prj, fitted, out, cfg.test_runs, progress=not args.quiet)
+    picks = demo_predict(prj, fitted, out, cfg.test_runs, cfg, progress=not args.quiet)
     print("[4/4] scoring ...", flush=True)
     res = demo_report(prj, picks, out, [cfg.heldout])
     print(f"in family ({cfg.heldout}, drawn from '{cfg.family}'):")

@@ -156,7 +156,7 @@ def _window(cfg: TrainConfig) -> WindowConfig:
         roi_size=cfg.data.roi_size,
         overlap_vox=cfg.val.overlap_vox,
         blend="2nd-place",
-        normalization="tomogram" if cfg.data.normalization == "tomogram" else "patch",
+        normalization=cfg.data.normalization,  # validation tiles normalised as the training patches
     )
 
 
