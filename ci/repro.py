@@ -36,7 +36,7 @@ def once(work: Path) -> float:
     )
     prj = demo_project(work, cfg)
     fitted = demo_train(prj, work, cfg, progress=False)
-    picks = demo_predict(prj, fitted, work, [cfg.heldout], cfg, progress=False)
+    picks = demo_predict(prj, fitted, work, [cfg.heldout], progress=False, cfg=cfg)
     return demo_report(prj, picks, work, [cfg.heldout]).score, picks.sort("particle_type", "x", "y", "z").write_csv()
 
 

@@ -120,6 +120,8 @@ def test_normalization_follows_the_checkpoint(setup, tmp_path):
         warnings.simplefilter("error", UserWarning)  # robust tiles for a patch-trained model: a choice, no warning
         argv = ["run", "--data", str(cfg), "--checkpoint", str(d / "m.pt"), *FAST, "--normalization", "robust"]
         assert main([*argv, "--out", str(tmp_path / "c")]) == 0
+    argv = ["run", "--data", str(cfg), "--checkpoint", str(d / "m.pt"), *FAST, "--normalization", "tomogram"]
+    assert main([*argv, "--out", str(tmp_path / "t")]) == 0  # float64 tomogram statistics, float32 tiles
     with pytest.raises(SystemExit) as e:  # argparse refuses an unknown name, listing the known ones
         main([*base, "--out", str(tmp_path / "e"), "--normalization", "global"])
     assert e.value.code == 2

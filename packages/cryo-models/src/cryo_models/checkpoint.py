@@ -5,6 +5,7 @@
 # %% ../../nbs/06_checkpoint.ipynb #4f4f154a
 from __future__ import annotations
 
+import math
 import os
 import pickle
 import re
@@ -56,13 +57,15 @@ def normalise(
     "Normalise a patch as a model expects (float32); a standard deviation of 0 divides by 1, as MONAI does."
     if mode not in NORMALIZATIONS:
         raise ValueError(f"unknown normalization {mode!r}; choose from {list(NORMALIZATIONS)}")
+    if isinstance(clip, bool) or not isinstance(clip, (int, float)) or not (math.isfinite(clip) and clip > 0):
+        raise ValueError(f"clip must be a finite number of robust standard deviations > 0, got {clip!r}")
     x = np.asarray(x, dtype=np.float32)
     if mode == "none":
         return x
     if mode == "tomogram":
         if stats is None:
             raise ValueError("normalization 'tomogram' needs the tomogram's (mean, std) as stats")
-        m, s = stats
+        m, s = stats  # float64 statistics must not turn the patch into float64
     else:
         if mode == "robust":
             flat = x.reshape(-1)
@@ -71,7 +74,8 @@ def normalise(
             sigma = 1.4826 * float(np.median(np.abs(sample - med)))
             if sigma > 0:
                 x = np.clip(x, med - clip * sigma, med + clip * sigma)
-        m, s = float(x.mean()), float(x.std())
+        m, s = x.mean(), x.std()
+    m, s = float(m), float(s)
     return (x - m) / (s if s > 0 else 1.0)
 
 # %% ../../nbs/06_checkpoint.ipynb #9d3f6590

@@ -48,6 +48,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                                                                    'cryo_train/dataset.py'),
                                     'cryo_train.dataset.augmentations': ('dataset.html#augmentations', 'cryo_train/dataset.py')},
             'cryo_train.demo': { 'cryo_train.demo.DemoConfig': ('demo.html#democonfig', 'cryo_train/demo.py'),
+                                 'cryo_train.demo.DemoConfig.__post_init__': ('demo.html#democonfig.__post_init__', 'cryo_train/demo.py'),
                                  'cryo_train.demo.DemoConfig.epochs': ('demo.html#democonfig.epochs', 'cryo_train/demo.py'),
                                  'cryo_train.demo.DemoConfig.extent_A': ('demo.html#democonfig.extent_a', 'cryo_train/demo.py'),
                                  'cryo_train.demo.DemoConfig.foreign': ('demo.html#democonfig.foreign', 'cryo_train/demo.py'),

@@ -25,6 +25,7 @@ from cryo_infer.tta import RECIPE_TTA
 from cryo_infer.evaluate import score_picks
 from cryo_infer.window import WindowConfig
 from cryo_metric import CZII_PARTICLES, ScoreResult
+from cryo_models.checkpoint import NORMALIZATIONS
 from .config import TrainConfig, apply_overrides
 from .fit import FitResult, fit
 
@@ -56,6 +57,14 @@ class DemoConfig:
     batch_size: int = 2
     lr: float = 2e-3  # AdamW, cosine schedule
     val_every: int = 10  # epochs between validations (if it does not divide the epochs: the last epoch only)
+
+    def __post_init__(self):
+        if self.normalization not in ("patch", "robust", "tomogram"):
+            raise ValueError(f"normalization must be 'patch', 'robust' or 'tomogram', got {self.normalization!r}")
+        if self.tile_normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"tile_normalization must be one of {list(NORMALIZATIONS)}, got {self.tile_normalization!r}"
+            )
 
     @property
     def steps_per_epoch(self) -> int:
@@ -182,8 +191,8 @@ def demo_predict(
     fitted: FitResult,
     out: Path,
     runs: Sequence[str],
-    cfg: DemoConfig = DemoConfig(),
     progress: bool = True,
+    cfg: DemoConfig = DemoConfig(),  # the demo's settings: prediction tiles (`demo_window`)
 ) -> pl.DataFrame:
     "Stage 3: predict the held-out run(s) with 7-view TTA; write submission.csv and copick picks (user cryo-demo)."
     ens = EnsembleConfig(
@@ -275,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     fitted = demo_train(prj, out, cfg, progress=not args.quiet)
     print(f"      best validation F-beta {fitted.best_fbeta:.4f}", flush=True)
     print(f"[3/4] predicting the test runs {cfg.test_runs} with 7 TTA views ...", flush=True)
-    picks = demo_predict(prj, fitted, out, cfg.test_runs, cfg, progress=not args.quiet)
+    picks = demo_predict(prj, fitted, out, cfg.test_runs, progress=not args.quiet, cfg=cfg)
     print("[4/4] scoring ...", flush=True)
     res = demo_report(prj, picks, out, [cfg.heldout])
     print(f"in family ({cfg.heldout}, drawn from '{cfg.family}'):")
