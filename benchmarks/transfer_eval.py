@@ -27,20 +27,51 @@ TILES = {"32x96": ((32, 96, 96), (8, 24, 24)), "64x192": ((64, 192, 192), (16, 3
 SETTINGS = ("64x192/patch", "32x96/patch", "64x192/robust", "32x96/robust")
 
 
-def eval_specs(n_foreign: int, n_randomised: int) -> list:
-    "Test runs: F<k> from `foreign` (seed 900 + k), R<k> from `randomised` (seed 950 + k), demo test layouts."
+def eval_specs(n_foreign: int, n_randomised: int, foreign=None) -> list:
+    """Test runs: F<k> from `foreign` (seed 900 + k), R<k> from `randomised` (seed 950 + k), demo test layouts.
+
+    `foreign`: a Family to draw the F runs from instead of `foreign` (same seeds and layouts)."""
     import polars as pl
     from cryo_data.domains import FAMILIES, RunSpec
     from cryo_train.demo import DemoConfig, demo_layout
 
     specs = []
-    for prefix, fam, base, n in (("F", "foreign", 900, n_foreign), ("R", "randomised", 950, n_randomised)):
+    fams = (("F", foreign or FAMILIES["foreign"], 900, n_foreign), ("R", FAMILIES["randomised"], 950, n_randomised))
+    for prefix, fam, base, n in fams:
         for k in range(n):
             c = DemoConfig(seed=base + k)
             run = c.foreign if prefix == "F" else c.heldout
             lay = demo_layout(c).filter(pl.col("run") == run).drop("run")
-            specs.append(RunSpec(f"{prefix}{k}", FAMILIES[fam], base + k, lay))
+            specs.append(RunSpec(f"{prefix}{k}", fam, base + k, lay))
     return specs
+
+
+def score_checkpoint(prj, ckpt: str, runs: list, setting: str = "32x96/robust", tta: int = 1) -> dict:
+    "Predict `runs` with one checkpoint under one setting; per-run scores and, per family letter (F, R), pooled ones."
+    import warnings
+
+    from cryo_infer.ensemble import EnsembleConfig, MemberSpec
+    from cryo_infer.evaluate import evaluate, score_picks
+    from cryo_infer.window import WindowConfig
+
+    tile, _, norm = setting.partition("/")
+    roi, ov = TILES[tile]
+    ens = EnsembleConfig(
+        members=(MemberSpec(str(Path(ckpt).resolve())),),
+        tta=("identity",) if tta == 1 else "2nd-place",
+        window=WindowConfig(roi_size=roi, overlap_vox=ov, normalization=norm),
+        post="full",
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a robust/patch mismatch is the point of some settings here
+        picks = evaluate(prj, ens, runs).picks
+    r = {"per_run": {x: score_picks(prj, picks, [x]).metric.score for x in runs}}
+    for letter in sorted({x[0] for x in runs}):
+        res = score_picks(prj, picks, [x for x in runs if x[0] == letter]).metric
+        pc = res.per_class.filter(res.per_class["weight"] > 0)
+        r[letter] = res.score
+        r[f"{letter}_per_class"] = {x["particle_type"]: (x["tp"], x["fp"], x["fn"]) for x in pc.iter_rows(named=True)}
+    return r
 
 
 def main(argv=None) -> int:
@@ -62,9 +93,6 @@ def main(argv=None) -> int:
             ap.error(f"setting {s!r}: want TILE/NORMALIZATION with TILE in {list(TILES)} and patch or robust")
     from cryo_data.domains import simulate_families
     from cryo_data.io import open_project
-    from cryo_infer.ensemble import EnsembleConfig, MemberSpec
-    from cryo_infer.evaluate import evaluate, score_picks
-    from cryo_infer.window import WindowConfig
     from cryo_models import load_checkpoint
     from cryo_train.demo import DemoConfig
 
@@ -74,32 +102,14 @@ def main(argv=None) -> int:
         specs = eval_specs(args.foreign_runs, args.randomised_runs)
         prj = open_project(simulate_families(Path(d) / "eval", specs, DemoConfig().extent_A, progress=False))
         runs = [s.name for s in specs]
-        fam_runs = {"foreign": [r for r in runs if r[0] == "F"], "randomised": [r for r in runs if r[0] == "R"]}
         for name, ckpt in models.items():
             trained = load_checkpoint(ckpt).cryo_info.normalization
             for s in args.settings:
-                tile, _, norm = s.partition("/")
-                roi, ov = TILES[tile]
-                ens = EnsembleConfig(
-                    members=(MemberSpec(str(Path(ckpt).resolve())),),
-                    tta=("identity",) if args.tta == 1 else "2nd-place",
-                    window=WindowConfig(roi_size=roi, overlap_vox=ov, normalization=norm),
-                    post="full",
-                )
                 t = time.time()
-                import warnings
-
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # a robust/patch mismatch is the point of some settings here
-                    picks = evaluate(prj, ens, runs).picks
-                r = {"trained_with": trained, "per_run": {x: score_picks(prj, picks, [x]).metric.score for x in runs}}
-                for fam, rr in fam_runs.items():
-                    res = score_picks(prj, picks, rr).metric
-                    pc = res.per_class.filter(res.per_class["weight"] > 0)
-                    r[fam] = res.score
-                    r[f"{fam}_per_class"] = {
-                        x["particle_type"]: (x["tp"], x["fp"], x["fn"]) for x in pc.iter_rows(named=True)
-                    }
+                sc = score_checkpoint(prj, ckpt, runs, s, args.tta)
+                r = {"trained_with": trained, "per_run": sc["per_run"]}
+                for fam, letter in (("foreign", "F"), ("randomised", "R")):
+                    r[fam], r[f"{fam}_per_class"] = sc[letter], sc[f"{letter}_per_class"]
                 r["ratio"] = r["foreign"] / r["randomised"] if r["randomised"] > 0 else float("nan")
                 r["seconds"] = round(time.time() - t, 1)
                 rows[f"{name} {s}"] = r

@@ -158,6 +158,15 @@ def test_silent_simulate_shape(world, shape, capsys):
     expect_error(world, ["simulate", world / "new", "--shape", *shape], "shape must be", capsys)
 
 
+def test_silent_simulate_run_without_particles(world):
+    "A run too small for any particle is noise at the usual scale, with a warning, not one constant value."
+    with pytest.warns(UserWarning, match="no particle density"):
+        code, out, err = cli(SIM + [world / "new", "--runs", "1", "--crowding", "0.01"])
+    assert code == 0, err
+    tomo = open_project(world / "new").tomogram("TS_0", "denoised").numpy()
+    assert np.isfinite(tomo).all() and tomo.std() > 0 and np.unique(tomo).size > 1000
+
+
 @pytest.mark.parametrize("value", [float("nan"), float("inf")])
 def test_silent_layout_nonfinite(world, value, capsys):
     lay = layout(world, [("TS_1", "ribosome", value, 300.0, 150.0), ("TS_1", "ribosome", 300.0, 300.0, 150.0)])

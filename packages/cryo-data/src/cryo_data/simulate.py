@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Callable, Mapping, Sequence
@@ -373,7 +374,15 @@ def image(
     ref[0, 0, 0] = 0
     p_sig = _power(ref, cfg.shape[2])
     del ref
-    scale = math.sqrt(p_sig / max(_power(noise, cfg.shape[2]), 1e-30) / cfg.snr[tomo_type])
+    if p_sig > 0:
+        scale = math.sqrt(p_sig / max(_power(noise, cfg.shape[2]), 1e-30) / cfg.snr[tomo_type])
+    else:  # no particle density to set the noise level: noise only, instead of a constant volume
+        warnings.warn(
+            f"no particle density in this {cfg.shape} run (the layout is empty or nothing fits): "
+            "a noise-only tomogram; enlarge the shape or raise the crowding for particles",
+            stacklevel=2,
+        )
+        scale = 1.0
     sig += noise * np.float32(scale)
     if ice is not None and cfg.ice_gradient == 0:  # constant in y and x: only the k_y = k_x = 0 line of the spectrum
         sig[:, 0, 0] += sfft.fft(ice).astype(np.complex64) * np.float32(cfg.shape[1] * cfg.shape[2]) * h[:, 0, 0]

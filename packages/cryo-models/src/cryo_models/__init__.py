@@ -2,9 +2,9 @@
 __version__ = "0.1.0"
 
 from cryo_metric.particles import class_layout
-from cryo_models.checkpoint import (NORMALIZATIONS, CheckpointInfo, CheckpointMismatchError, load_checkpoint, normalise,
-                                    safe_load, save_checkpoint)
+from cryo_models.checkpoint import (NORMALIZATIONS, TRAINABLE_NORMALIZATIONS, CheckpointInfo, CheckpointMismatchError,
+                                    load_checkpoint, normalise, safe_load, save_checkpoint)
 from cryo_models.registry import ARCHITECTURES, RECIPE_ENSEMBLES, check_input_size, create_model, seed_table
 
-__all__ = ["ARCHITECTURES", "NORMALIZATIONS", "RECIPE_ENSEMBLES", "CheckpointInfo", "CheckpointMismatchError", "check_input_size",
-           "class_layout", "create_model", "load_checkpoint", "normalise", "safe_load", "save_checkpoint", "seed_table"]
+__all__ = ["ARCHITECTURES", "NORMALIZATIONS", "RECIPE_ENSEMBLES", "TRAINABLE_NORMALIZATIONS", "CheckpointInfo",
+           "CheckpointMismatchError", "check_input_size", "class_layout", "create_model", "load_checkpoint", "normalise", "safe_load", "save_checkpoint", "seed_table"]

@@ -22,8 +22,8 @@ from torch import nn
 from .registry import ARCHITECTURES, class_layout, create_model, get_spec
 
 # %% auto #0
-__all__ = ['NORMALIZATIONS', 'CheckpointInfo', 'CheckpointMismatchError', 'normalise', 'safe_load', 'match_architecture',
-           'strict_load', 'load_checkpoint', 'save_checkpoint']
+__all__ = ['NORMALIZATIONS', 'TRAINABLE_NORMALIZATIONS', 'CheckpointInfo', 'CheckpointMismatchError', 'normalise', 'safe_load',
+           'match_architecture', 'strict_load', 'load_checkpoint', 'save_checkpoint']
 
 # %% ../../nbs/06_checkpoint.ipynb #81b105b1
 @dataclass
@@ -44,6 +44,8 @@ class CheckpointMismatchError(ValueError):
 # %% ../../nbs/06_checkpoint.ipynb #e7299885
 NORMALIZATIONS: tuple[str, ...] = ("patch", "robust", "tomogram", "none")
 "Input normalisations a model can be trained and run with (`CheckpointInfo.normalization`)."
+TRAINABLE_NORMALIZATIONS: tuple[str, ...] = ("patch", "robust", "tomogram")
+"The normalisations a model may be trained with (every one but `none`): cryo-train's configs, dataset and demo check against it."
 
 _MEDIAN_SAMPLE = 1 << 20  # robust statistics of larger tiles come from a regular subsample of about this many voxels
 

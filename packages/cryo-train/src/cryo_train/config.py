@@ -268,10 +268,12 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
         list(d.ratios),
     )
     need(len(d.tomo_types) >= 1, "data.tomo_types", "at least one tomogram type", list(d.tomo_types))
+    from cryo_models.checkpoint import TRAINABLE_NORMALIZATIONS  # here: reading a config does not import torch
+
     need(
-        d.normalization in ("patch", "robust", "tomogram"),
+        d.normalization in TRAINABLE_NORMALIZATIONS,
         "data.normalization",
-        "'patch', 'robust' or 'tomogram'",
+        f"one of {list(TRAINABLE_NORMALIZATIONS)}",
         d.normalization,
     )
     need(math.isfinite(o.lr) and o.lr > 0, "optim.lr", "a finite number > 0", o.lr)

@@ -27,7 +27,7 @@ from cryo_data.io import Project
 from cryo_data.labels import paint_spheres_xyz, radius_preset
 from cryo_data.picks import TRUTH, read_picks
 from cryo_metric.particles import CZII_PARTICLES, ParticleSet
-from cryo_models.checkpoint import normalise
+from cryo_models.checkpoint import TRAINABLE_NORMALIZATIONS, normalise
 
 # %% auto #0
 __all__ = ['DOMAIN_AUGMENT', 'RECIPE_RATIOS', 'AugmentConfig', 'augmentations', 'PatchDataset', 'EpochSampler']
@@ -116,8 +116,8 @@ class PatchDataset(Dataset):
         session: str | None = TRUTH,  # ground-truth picks (default: the project's)
         particles: ParticleSet = CZII_PARTICLES,  # particle names, radii and layout
     ):
-        if normalization not in ("patch", "robust", "tomogram"):
-            raise ValueError(f"normalization must be 'patch', 'robust' or 'tomogram', got {normalization!r}")
+        if normalization not in TRAINABLE_NORMALIZATIONS:
+            raise ValueError(f"normalization must be one of {list(TRAINABLE_NORMALIZATIONS)}, got {normalization!r}")
         if len(ratios) != len(particles) + 1:
             raise ValueError(
                 f"ratios needs {len(particles) + 1} entries (background + {particles.names}), got {len(ratios)}"

@@ -25,7 +25,7 @@ from cryo_infer.tta import RECIPE_TTA
 from cryo_infer.evaluate import score_picks
 from cryo_infer.window import WindowConfig
 from cryo_metric import CZII_PARTICLES, ScoreResult
-from cryo_models.checkpoint import NORMALIZATIONS
+from cryo_models.checkpoint import NORMALIZATIONS, TRAINABLE_NORMALIZATIONS
 from .config import TrainConfig, apply_overrides
 from .fit import FitResult, fit
 
@@ -59,8 +59,10 @@ class DemoConfig:
     val_every: int = 10  # epochs between validations (if it does not divide the epochs: the last epoch only)
 
     def __post_init__(self):
-        if self.normalization not in ("patch", "robust", "tomogram"):
-            raise ValueError(f"normalization must be 'patch', 'robust' or 'tomogram', got {self.normalization!r}")
+        if self.normalization not in TRAINABLE_NORMALIZATIONS:
+            raise ValueError(
+                f"normalization must be one of {list(TRAINABLE_NORMALIZATIONS)}, got {self.normalization!r}"
+            )
         if self.tile_normalization not in NORMALIZATIONS:
             raise ValueError(
                 f"tile_normalization must be one of {list(NORMALIZATIONS)}, got {self.tile_normalization!r}"
