@@ -74,6 +74,15 @@ def score_checkpoint(prj, ckpt: str, runs: list, setting: str = "32x96/robust", 
     return r
 
 
+def class_table(title: str, labels: list, per_class: list) -> str:
+    "A markdown table: one row per (labels, {class: (tp, fp, fn)}), the label columns first, tp/fp/fn per class."
+    classes = list(per_class[0])
+    text = f"| {title} | " + " | ".join(classes) + " |\n|" + "---|" * (len(labels[0]) + len(classes)) + "\n"
+    for lab, pc in zip(labels, per_class):
+        text += "| " + " | ".join(lab) + " | " + " | ".join("/".join(map(str, pc[c])) for c in classes) + " |\n"
+    return text
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", action="append", required=True, help="NAME=PATH of a trained model; repeat")
@@ -133,16 +142,10 @@ def main(argv=None) -> int:
             f"| {name} ({r['trained_with']}) | {s} | {r['foreign']:.3f} | {per} | {r['randomised']:.3f} | "
             f"**{r['ratio']:.2f}** |\n"
         )
-    classes = list(next(iter(rows.values()))["foreign_per_class"])
-    text += "\nPer class, out of family (tp/fp/fn pooled over the foreign runs):\n\n| model | setting | " + " | ".join(
-        classes
+    keys = list(rows)
+    text += "\nPer class, out of family (tp/fp/fn pooled over the foreign runs):\n\n" + class_table(
+        "model | setting", [k.rsplit(" ", 1) for k in keys], [rows[k]["foreign_per_class"] for k in keys]
     )
-    text += " |\n|---|---|" + "---|" * len(classes) + "\n"
-    for k, r in rows.items():
-        name, s = k.rsplit(" ", 1)
-        text += (
-            f"| {name} | {s} | " + " | ".join("/".join(map(str, r["foreign_per_class"][c])) for c in classes) + " |\n"
-        )
     text += f"\nTotal {(time.time() - t0) / 60:.1f} min.\n"
     write_result(args.name, text, {"rows": rows, "checkpoints": models, "settings": args.settings}, args.results)
     print(text)

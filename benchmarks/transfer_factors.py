@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import header, write_result  # noqa: E402
 from transfer_ablation import variants  # noqa: E402
-from transfer_eval import TILES, eval_specs, score_checkpoint  # noqa: E402
+from transfer_eval import TILES, class_table, eval_specs, score_checkpoint  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -76,14 +76,9 @@ def main(argv=None) -> int:
     for r in rows.values():
         per = ", ".join(f"{x:.2f}" for x in r["per_run"])
         text += f"| {r['model']} | {r['variant']} | {r['score']:.3f} | {per} | **{r['ratio']:.2f}** |\n"
-    classes = list(next(iter(rows.values()))["per_class"])
-    text += "\nPer class (tp/fp/fn pooled over the variant's runs):\n\n| model | variant | " + " | ".join(classes)
-    text += " |\n|---|---|" + "---|" * len(classes) + "\n"
-    for r in rows.values():
-        text += f"| {r['model']} | {r['variant']} | " + " | ".join(
-            "/".join(map(str, r["per_class"][c])) for c in classes
-        )
-        text += " |\n"
+    text += "\nPer class (tp/fp/fn pooled over the variant's runs):\n\n" + class_table(
+        "model | variant", [(r["model"], r["variant"]) for r in rows.values()], [r["per_class"] for r in rows.values()]
+    )
     text += f"\nTotal {(time.time() - t0) / 60:.1f} min.\n"
     write_result(args.name, text, {"rows": rows, "checkpoints": models, "setting": args.setting}, args.results)
     print(text)
