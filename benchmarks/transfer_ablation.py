@@ -48,6 +48,7 @@ def variants() -> dict:
             "ice thickness, density, gradient and tilt range drawn as in randomised",
         ),
         "randomised": (r, "the in-family reference: randomised itself"),
+        "cellular": (FAMILIES["cellular"], "not foreign: `cellular` (randomised plus membranes and gold in some runs)"),
     }
 
 

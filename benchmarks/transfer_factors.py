@@ -9,7 +9,7 @@ pooled over the runs, with the demo's prediction setting. Every figure is measur
 families, not on real tomograms.
 
     python benchmarks/transfer_factors.py --checkpoint NAME=best.pt [--checkpoint ...] [--runs 4]
-        [--randomised-runs 3] [--setting 32x96/robust] [--name transfer_factors] [--results DIR]
+        [--variant NAME ...] [--reference randomised] [--setting 32x96/robust] [--name transfer_factors] [--results DIR]
 """
 
 from __future__ import annotations
@@ -32,6 +32,10 @@ def main(argv=None) -> int:
     ap.add_argument("--checkpoint", action="append", required=True, help="NAME=PATH of a trained model; repeat")
     ap.add_argument("--runs", type=int, default=4, help="runs per foreign variant (seeds 900..)")
     ap.add_argument("--setting", default="32x96/robust", help="TILE/NORMALIZATION, TILE from " + str(list(TILES)))
+    ap.add_argument("--variant", action="append", default=None, help="only these variants (repeat; default: all)")
+    ap.add_argument(
+        "--reference", default="randomised", help="the variant every ratio divides by: the checkpoints' training family"
+    )
     ap.add_argument("--name", default="transfer_factors")
     ap.add_argument("--results", default=None)
     args = ap.parse_args(argv)
@@ -43,7 +47,11 @@ def main(argv=None) -> int:
     t0 = time.time()
     rows: dict = {}
     vs = variants()
-    vs = {"randomised": vs.pop("randomised"), **vs}  # the reference first: every ratio divides by it
+    unknown = sorted({args.reference, *(args.variant or ())} - set(vs))
+    if unknown:
+        ap.error(f"unknown variant(s) {unknown}; known: {sorted(vs)}")
+    keep = [v for v in vs if v != args.reference and (args.variant is None or v in args.variant)]
+    vs = {args.reference: vs[args.reference], **{v: vs[v] for v in keep}}  # the reference first: ratios divide by it
     with tempfile.TemporaryDirectory() as d:
         for i, (vname, (fam, what)) in enumerate(vs.items()):
             specs = eval_specs(args.runs, 0, foreign=replace(fam, name=f"{fam.name}-variant"))
@@ -51,7 +59,7 @@ def main(argv=None) -> int:
             runs = [s.name for s in specs]
             for name, ckpt in models.items():
                 sc = score_checkpoint(prj, ckpt, runs, args.setting)
-                ref = rows[f"{name} | randomised"]["score"] if i else sc["F"]
+                ref = rows[f"{name} | {args.reference}"]["score"] if i else sc["F"]
                 rows[f"{name} | {vname}"] = {
                     "model": name,
                     "variant": f"{vname}: {what}",
@@ -67,11 +75,11 @@ def main(argv=None) -> int:
     text += (
         f"\nEach variant: {args.runs} runs (seeds 900..) of {DemoConfig().shape} voxels at about 10 A with the demo's test "
         f"layout (12 particles per scored class), the same seeds and layouts in every variant; the ratio divides by the "
-        f"`randomised` variant (in family). Prediction: {args.setting}, 1 TTA view, post-processing "
+        f"`{args.reference}` variant (in family). Prediction: {args.setting}, 1 TTA view, post-processing "
         "`full`; scores pooled over a variant's runs. Checkpoints: "
         + ", ".join(f"`{k}` = {v}" for k, v in models.items())
         + ". Measured on this project's own simulator families only.\n\n"
-        "| model | variant (foreign with ...) | F-beta | per run | / randomised |\n|---|---|---|---|---|\n"
+        f"| model | variant (foreign with ...) | F-beta | per run | / {args.reference} |\n|---|---|---|---|---|\n"
     )
     for r in rows.values():
         per = ", ".join(f"{x:.2f}" for x in r["per_run"])

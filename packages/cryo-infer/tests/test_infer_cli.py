@@ -105,7 +105,7 @@ def test_every_option_has_help_and_every_subcommand_an_example():
 
 
 def test_normalization_follows_the_checkpoint(setup, tmp_path):
-    "A robust-trained checkpoint runs robust; --normalization overrides; unclipped tiles for it warn."
+    "A robust- or local-trained checkpoint runs so; --normalization overrides; unclipped tiles for it warn."
     import warnings
 
     d, cfg = setup
@@ -120,6 +120,11 @@ def test_normalization_follows_the_checkpoint(setup, tmp_path):
         warnings.simplefilter("error", UserWarning)  # robust tiles for a patch-trained model: a choice, no warning
         argv = ["run", "--data", str(cfg), "--checkpoint", str(d / "m.pt"), *FAST, "--normalization", "robust"]
         assert main([*argv, "--out", str(tmp_path / "c")]) == 0
+    save_checkpoint(create_model("unet_v1", channels=(8, 16, 16, 16)).eval(), d / "l.pt", normalization="local")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # a local-trained checkpoint gets local tiles without being told
+        argv = ["run", "--data", str(cfg), "--checkpoint", str(d / "l.pt"), *FAST, "--out", str(tmp_path / "l")]
+        assert main(argv) == 0
     argv = ["run", "--data", str(cfg), "--checkpoint", str(d / "m.pt"), *FAST, "--normalization", "tomogram"]
     assert main([*argv, "--out", str(tmp_path / "t")]) == 0  # float64 tomogram statistics, float32 tiles
     with pytest.raises(SystemExit) as e:  # argparse refuses an unknown name, listing the known ones

@@ -150,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         choices=list(NORMALIZATIONS),
         help="tile normalisation, overriding the ensemble's window (default: the ensemble's; with --checkpoint: "
-        "robust when every checkpoint was trained with it, else patch)",
+        "robust or local when every checkpoint was trained with it, else patch)",
     )
     r.add_argument(
         "--compile",

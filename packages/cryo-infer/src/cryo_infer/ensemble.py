@@ -197,8 +197,8 @@ def save_ensemble(cfg: EnsembleConfig, path: str | Path, overwrite: bool = False
 
 # %% ../../nbs/04_ensemble.ipynb #7638f707
 def _check_normalization(name: str, trained: str, window: str) -> None:
-    "Warn when a model trained on clipped (`robust`) patches gets unclipped tiles (other mixes are deliberate)."
-    if trained == "robust" and window != "robust":
+    "Warn when a model trained on `robust` or `local` patches gets other tiles, or `local` tiles go to another model (other mixes are deliberate)."
+    if (trained in ("robust", "local") or window == "local") and window != trained:
         warnings.warn(
             f"member {name} was trained with normalization {trained!r} but the window normalises with {window!r}; "
             f"set window.normalization: {trained} in the ensemble",
@@ -248,7 +248,9 @@ def ensemble_from_checkpoints(
             return None
 
     norms = {trained_with(c) for c in checkpoints}
-    window = {"normalization": "robust"} if norms == {"robust"} else {}  # what the models were trained with
+    window = (
+        {"normalization": norms.pop()} if norms in ({"robust"}, {"local"}) else {}
+    )  # what the models were trained with
     return ensemble_from_dict(
         {"members": [str(Path(c).resolve()) for c in checkpoints], "tta": tta, "window": window, "post": post}
     )

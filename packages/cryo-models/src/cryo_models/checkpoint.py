@@ -42,25 +42,43 @@ class CheckpointMismatchError(ValueError):
     "A checkpoint's tensors do not fit the requested architecture."
 
 # %% ../../nbs/06_checkpoint.ipynb #e7299885
-NORMALIZATIONS: tuple[str, ...] = ("patch", "robust", "tomogram", "none")
+NORMALIZATIONS: tuple[str, ...] = ("patch", "robust", "local", "tomogram", "none")
 "Input normalisations a model can be trained and run with (`CheckpointInfo.normalization`)."
-TRAINABLE_NORMALIZATIONS: tuple[str, ...] = ("patch", "robust", "tomogram")
+TRAINABLE_NORMALIZATIONS: tuple[str, ...] = ("patch", "robust", "local", "tomogram")
 "The normalisations a model may be trained with (every one but `none`): cryo-train's configs, dataset and demo check against it."
 
 _MEDIAN_SAMPLE = 1 << 20  # robust statistics of larger tiles come from a regular subsample of about this many voxels
+
+
+def _zscore(x: np.ndarray) -> np.ndarray:
+    s = float(x.std())
+    return (x - np.float32(x.mean())) / np.float32(s if s > 0 else 1.0)
+
+
+def _local_contrast(x: np.ndarray, sigma: float) -> np.ndarray:
+    "Local contrast normalisation: minus a Gaussian-blurred mean, over the blurred local spread, z-scored (float32)."
+    from scipy import ndimage
+
+    x = _zscore(x)
+    h = x - ndimage.gaussian_filter(x, sigma, mode="reflect")
+    v = ndimage.gaussian_filter(h * h, sigma, mode="reflect")
+    return _zscore(h / np.sqrt(v + np.float32(0.1 * float(v.mean()) + 1e-12))).astype(np.float32)
 
 
 def normalise(
     x: np.ndarray,  # a patch or tile, [z, y, x] voxels
     mode: str = "patch",  # one of NORMALIZATIONS
     stats: tuple[float, float] | None = None,  # (mean, std) of the whole tomogram: required by "tomogram"
-    clip: float = 5.0,  # "robust": clip at median +- clip robust standard deviations
+    clip: float = 5.0,  # "robust" and "local": clip at median +- clip robust standard deviations
+    sigma: float = 5.0,  # "local": Gaussian scale of the local mean and spread, voxels
 ) -> np.ndarray:
     "Normalise a patch as a model expects (float32); a standard deviation of 0 divides by 1, as MONAI does."
     if mode not in NORMALIZATIONS:
         raise ValueError(f"unknown normalization {mode!r}; choose from {list(NORMALIZATIONS)}")
     if isinstance(clip, bool) or not isinstance(clip, (int, float)) or not (math.isfinite(clip) and clip > 0):
         raise ValueError(f"clip must be a finite number of robust standard deviations > 0, got {clip!r}")
+    if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not (math.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"sigma must be a finite number of voxels > 0, got {sigma!r}")
     x = np.asarray(x, dtype=np.float32)
     if mode == "none":
         return x
@@ -69,13 +87,15 @@ def normalise(
             raise ValueError("normalization 'tomogram' needs the tomogram's (mean, std) as stats")
         m, s = stats  # float64 statistics must not turn the patch into float64
     else:
-        if mode == "robust":
+        if mode in ("robust", "local"):
             flat = x.reshape(-1)
             sample = flat[:: max(1, flat.size // _MEDIAN_SAMPLE)]
             med = float(np.median(sample))
-            sigma = 1.4826 * float(np.median(np.abs(sample - med)))
-            if sigma > 0:
-                x = np.clip(x, med - clip * sigma, med + clip * sigma)
+            rsd = 1.4826 * float(np.median(np.abs(sample - med)))  # the robust standard deviation
+            if rsd > 0:
+                x = np.clip(x, med - clip * rsd, med + clip * rsd)
+        if mode == "local":
+            return _local_contrast(x, sigma)
         m, s = x.mean(), x.std()
     m, s = float(m), float(s)
     return (x - m) / (s if s > 0 else 1.0)

@@ -41,7 +41,7 @@ class DataConfig:
     batch_size: int = 2  # patches per step (the 2nd place: 2 crops of one volume)
     ratios: tuple[float, ...] = (1, 1, 1, 1, 2, 1, 2)  # crop-centre class ratios (background + 6 classes)
     radii: str = "2nd-place"  # label radius preset
-    normalization: str = "patch"  # "patch" (consistent with inference), "robust" (patch, clipped first) or "tomogram" (the 2nd place's training)
+    normalization: str = "patch"  # "patch" (consistent with inference), "robust" (patch, clipped first), "local" (local contrast) or "tomogram" (the 2nd place's training)
     label_mode: str = "nearest"  # affine label interpolation; "bilinear" is the 2nd place's quirk
     augment: bool = True
     domain_augment: bool = (

@@ -108,7 +108,7 @@ class PatchDataset(Dataset):
         ratios: Sequence[float] = RECIPE_RATIOS,  # crop-centre class ratios: background + one per particle
         radii: str = "2nd-place",  # label radius preset ("2nd-place": the 2nd place's, or "official")
         n_classes: int = 7,  # label layout by size (7: all particles, 6: scored only, competition set)
-        normalization: str = "patch",  # "patch", "robust" (patch, clipped first) or "tomogram" (cryo_models.normalise)
+        normalization: str = "patch",  # "patch", "robust" (patch, clipped first), "local" or "tomogram" (cryo_models.normalise)
         augment: AugmentConfig | None = AugmentConfig(),  # None: no augmentation
         seed: int = 0,  # base random seed
         cache: bool = False,  # keep volumes in RAM
@@ -209,7 +209,7 @@ class PatchDataset(Dataset):
             self.aug.set_random_state(seed=int(rng.integers(0, 2**31 - 1)))
             d = self.aug(d)
         image = torch.as_tensor(np.asarray(d["image"]), dtype=torch.float32)
-        if self.normalization in ("patch", "robust"):
+        if self.normalization in ("patch", "robust", "local"):  # after augmentation, as the tiles at inference
             image = torch.from_numpy(normalise(image.numpy(), self.normalization))
         return {
             "image": image,

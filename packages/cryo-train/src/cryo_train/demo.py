@@ -49,8 +49,8 @@ class DemoConfig:
     heldout_per_class: int = 12  # test runs: particles of each scored class (beta-amylase, unscored: half as many)
     seed: int = 0
     roi_size: tuple[int, int, int] = (32, 96, 96)  # training patch, and the prediction tile (overlap a quarter)
-    normalization: str = "patch"  # training patches: each z-scored (the 2nd place's rule)
-    tile_normalization: str = "robust"  # prediction tiles: clipped at median +- 5 robust sigma, then z-scored
+    normalization: str = "local"  # training patches: local contrast normalisation (cryo_models.normalise)
+    tile_normalization: str = "local"  # prediction tiles: the same as the patches
     channels: tuple[int, ...] = (48, 64, 80, 80)  # UNet widths (unet_v1's)
     steps: int = 480  # optimisation steps (rounded up to whole epochs)
     samples_per_volume: int = 8  # patches per training run per epoch
