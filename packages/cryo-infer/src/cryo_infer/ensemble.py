@@ -196,9 +196,12 @@ def save_ensemble(cfg: EnsembleConfig, path: str | Path, overwrite: bool = False
     return atomic_write_text(path, yaml.safe_dump(ensemble_to_dict(cfg), sort_keys=False), overwrite)
 
 # %% ../../nbs/04_ensemble.ipynb #7638f707
+_MATCHED_NORMALIZATIONS = ("robust", "local")  # a model trained with one of these is run with the same tiles
+
+
 def _check_normalization(name: str, trained: str, window: str) -> None:
     "Warn when a model trained on `robust` or `local` patches gets other tiles, or `local` tiles go to another model (other mixes are deliberate)."
-    if (trained in ("robust", "local") or window == "local") and window != trained:
+    if (trained in _MATCHED_NORMALIZATIONS or window == "local") and window != trained:
         warnings.warn(
             f"member {name} was trained with normalization {trained!r} but the window normalises with {window!r}; "
             f"set window.normalization: {trained} in the ensemble",
@@ -248,9 +251,8 @@ def ensemble_from_checkpoints(
             return None
 
     norms = {trained_with(c) for c in checkpoints}
-    window = (
-        {"normalization": norms.pop()} if norms in ({"robust"}, {"local"}) else {}
-    )  # what the models were trained with
+    trained = norms.pop() if len(norms) == 1 else None  # what the models were trained with, if they agree
+    window = {"normalization": trained} if trained in _MATCHED_NORMALIZATIONS else {}
     return ensemble_from_dict(
         {"members": [str(Path(c).resolve()) for c in checkpoints], "tta": tta, "window": window, "post": post}
     )
