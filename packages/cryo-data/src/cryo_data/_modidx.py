@@ -108,6 +108,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
             'cryo_data.simulate': { 'cryo_data.simulate.SimConfig': ('simulate.html#simconfig', 'cryo_data/simulate.py'),
                                     'cryo_data.simulate.SimConfig.__post_init__': ( 'simulate.html#simconfig.__post_init__',
                                                                                     'cryo_data/simulate.py'),
+                                    'cryo_data.simulate._carve': ('simulate.html#_carve', 'cryo_data/simulate.py'),
                                     'cryo_data.simulate._distractor': ('simulate.html#_distractor', 'cryo_data/simulate.py'),
                                     'cryo_data.simulate._ellipsoid': ('simulate.html#_ellipsoid', 'cryo_data/simulate.py'),
                                     'cryo_data.simulate._kgrids': ('simulate.html#_kgrids', 'cryo_data/simulate.py'),

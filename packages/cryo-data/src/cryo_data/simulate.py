@@ -262,8 +262,21 @@ def render_density(
         c = np.array([rng.uniform(0, W * vs[2]), rng.uniform(0, H * vs[1]), rng.uniform(*slab_A)])
         _paint(vol, c, extent, vs, fn, Rotation.random(random_state=rng), rng.uniform(0.5, 1.1))
     if per_run:
-        paint_per_run(vol, cfg, rng, slab_A)
+        paint_per_run(vol, cfg, rng, slab_A, avoid=picks)
     return vol
+
+
+def _carve(m: np.ndarray, avoid: np.ndarray, vs: np.ndarray) -> None:
+    "Zero `m` (z, y, x) inside each particle's ball (rows x, y, z, radius, Angstrom), in place."
+    for x, y, z, r in avoid:
+        c = np.array([z, y, x]) / vs
+        lo = np.maximum(np.floor(c - r / vs).astype(int), 0)
+        hi = np.minimum(np.ceil(c + r / vs).astype(int) + 1, m.shape)
+        if np.any(hi <= lo):
+            continue
+        g = np.ogrid[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
+        d2 = sum((g[a] * vs[a] - (z, y, x)[a]) ** 2 for a in range(3))
+        m[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]][d2 < r * r] = 0
 
 
 def paint_per_run(
@@ -271,15 +284,25 @@ def paint_per_run(
     cfg: SimConfig,  # geometry and `distractor_kinds`
     rng: np.random.Generator,  # positions and sizes
     slab_A: tuple[float, float],  # ice slab z range, Angstrom
+    avoid: pl.DataFrame | None = None,  # labelled particles (particle_type, x, y, z Angstrom) the objects must not cut
 ) -> None:
-    "Add the per-run objects of `cfg.distractor_kinds` to `vol` in place: gold beads (very dense spheres) and membranes (curved sheets)."
+    """Add the per-run objects of `cfg.distractor_kinds` to `vol` in place: gold beads (very dense spheres) and membranes (curved sheets).
+
+    With `avoid`, two things are not in one place: the objects leave every particle's ball (the particle set's radius)
+    free, so a membrane that crosses a particle runs up to its surface around it instead of through it. The objects
+    drawn, and the random stream, are the same with or without `avoid`."""
     vs = np.asarray(cfg.voxel_size_A, np.float64)
     D, H, W = cfg.shape
+    av = None
+    if avoid is not None and len(avoid):
+        radius = {q.name: q.radius_A for q in cfg.particles}
+        av = np.array([[r["x"], r["y"], r["z"], radius[r["particle_type"]]] for r in avoid.iter_rows(named=True)])
+    m = vol if av is None else np.zeros_like(vol)  # painted apart, so that the particles' balls can be kept free
     if "gold" in cfg.distractor_kinds:  # fiducial beads: small, very dense spheres
         for _ in range(int(rng.integers(3, 11))):
             r = rng.uniform(25, 50)
             c = np.array([rng.uniform(0, W * vs[2]), rng.uniform(0, H * vs[1]), rng.uniform(*slab_A)])
-            _paint(vol, c, r + 8, vs, lambda p, r=r: _ellipsoid(p, (0, 0, 0), (r, r, r)), Rotation.identity(), 6.0)
+            _paint(m, c, r + 8, vs, lambda p, r=r: _ellipsoid(p, (0, 0, 0), (r, r, r)), Rotation.identity(), 6.0)
     if "membrane" in cfg.distractor_kinds:  # curved lipid sheets crossing the slab
         for _ in range(int(rng.integers(1, 3))):
             big_r, t = rng.uniform(400, 1500), rng.uniform(35, 50)
@@ -287,7 +310,7 @@ def paint_per_run(
             u = rng.normal(size=3)
             c = q - big_r * u / np.linalg.norm(u)
             _paint(
-                vol,
+                m,
                 c,
                 big_r + t,
                 vs,
@@ -295,6 +318,9 @@ def paint_per_run(
                 Rotation.identity(),
                 0.8,
             )
+    if av is not None:
+        _carve(m, av, vs)
+        vol += m
 
 
 def ice_profile(cfg: SimConfig, slab_A: tuple[float, float], density: float = 0.12) -> np.ndarray:
@@ -419,7 +445,7 @@ def simulate_run(
     snr_ft = None
     if set(cfg.distractor_kinds) & set(PER_RUN_KINDS):  # the particles' power sets the noise, not membranes or gold
         snr_ft = sfft.rfftn(density, workers=-1)
-        paint_per_run(density, cfg, rng, slab)
+        paint_per_run(density, cfg, rng, slab, avoid=picks)
     ft = sfft.rfftn(density, workers=-1)
     del density
     defocus = rng.uniform(*cfg.defocus_um) * 1e4
