@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import header, write_result  # noqa: E402
-from transfer_eval import eval_specs  # noqa: E402
+from transfer_eval import TILES, eval_specs  # noqa: E402
 
 
 def _ball(shape, centre_A, radius_A, vs):
@@ -50,7 +50,6 @@ def main(argv=None) -> int:
     import polars as pl
     from cryo_data.domains import simulate_families
     from cryo_data.io import open_project
-    from cryo_infer.ensemble import EnsembleConfig, MemberSpec, load_members
     from cryo_infer.postprocess import POST_PRESETS, probs_to_picks
     from cryo_infer.predict import predict_volume
     from cryo_infer.window import WindowConfig
@@ -61,26 +60,27 @@ def main(argv=None) -> int:
     membranes = []
     paint = sim.paint_per_run
 
-    def recording(vol, cfg, rng, slab_A, avoid=None):  # the run's membranes alone, then the run as drawn
+    def recording(vol, cfg, rng, slab_A, avoid=None):  # paint as drawn, keep what the membranes added
         before = vol.copy()
         paint(vol, cfg, rng, slab_A, avoid=avoid)
         added = vol - before
         membranes.append((added > 0.05) & (added < 2.0))  # membranes are painted at 0.8, gold beads at 6
 
-    norm = load_checkpoint(args.checkpoint).cryo_info.normalization
+    model = load_checkpoint(args.checkpoint)  # loaded once: its weights and the normalisation it was trained with
+    norm = model.cryo_info.normalization
     specs = eval_specs(args.runs, 0)
     sim.paint_per_run = recording
     try:
         with tempfile.TemporaryDirectory() as d:
             prj = open_project(simulate_families(Path(d) / "p", specs, DemoConfig().extent_A, progress=False))
-            window = WindowConfig(roi_size=(32, 96, 96), overlap_vox=(8, 24, 24), normalization=norm)
-            members = load_members(EnsembleConfig(members=(MemberSpec(str(Path(args.checkpoint).resolve())),)))
+            roi, overlap = TILES["32x96"]
+            window = WindowConfig(roi_size=roi, overlap_vox=overlap, normalization=norm)
             scored = [q.name for q in prj.particles.particles if q.weight > 0]
             rows = []
             for s, mem in zip(specs, membranes):
                 t = prj.tomogram(s.name, "denoised", None)
                 vs = np.asarray(t.voxel_size_A, np.float64)
-                probs = predict_volume(members, t.array, window, ("identity",), progress=False)
+                probs = predict_volume(model, t.array, window, ("identity",), progress=False)
                 picks = probs_to_picks(probs, t.voxel_size_A, POST_PRESETS["full"], run=s.name, particles=prj.particles)
                 for r in s.layout.iter_rows(named=True):
                     if r["particle_type"] not in scored:
