@@ -76,6 +76,7 @@ def main(argv=None) -> int:
         with tempfile.TemporaryDirectory() as d:
             prj = open_project(simulate_families(Path(d) / "p", specs, DemoConfig().extent_A, progress=False))
             roi, overlap = TILES["32x96"]
+            post = POST_PRESETS["full"]
             window = WindowConfig(roi_size=roi, overlap_vox=overlap, normalization=norm)
             scored = [q.name for q in prj.particles.particles if q.weight > 0]
             rows = []
@@ -83,7 +84,6 @@ def main(argv=None) -> int:
                 t = prj.tomogram(s.name, "denoised", None)
                 vs = np.asarray(t.voxel_size_A, np.float64)
                 probs = predict_volume(model, t.array, window, ("identity",), progress=False)
-                post = POST_PRESETS["full"]
                 picks = probs_to_picks(probs, t.voxel_size_A, post, run=s.name, particles=prj.particles)
                 for r in s.layout.iter_rows(named=True):
                     if r["particle_type"] not in scored:
