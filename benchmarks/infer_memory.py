@@ -3,14 +3,16 @@
 Paths (`--paths`): `predict` (predict_volume per architecture, below), `cli` (the documented command
 `cryo-infer run --roi 64 192 192 --compile` over a simulated copick project of three full tomograms, one member of
 the first `--archs` architecture, `post: full`, prediction and post-processing of each run), `post` (probs_to_picks
-alone on a full-size synthetic probability map loaded from disk, presets `full` and `2nd-place`). Each in its own process.
+alone on a full-size synthetic probability map loaded from disk, presets `full` and `2nd-place`), `membranes`
+(`suppress_membranes`, what `--membranes suppress` adds before prediction, on a full-size run of the `foreign` family
+held in memory). Each in its own process.
 
 One view per forward pass and one shared accumulator for all members; the volume is a zarr array on disk read tile
 by tile, as from a copick project. Each architecture runs in its own process with `compile=True`. Default: the
 seven TTA views, unet_v1 and unet2e3d (the smallest and the largest activations per voxel among the eight; about
 10 and 20 minutes on 2 cores); `--tta 1` is seven times faster and measures slightly less (no view accumulation).
 
-    python benchmarks/infer_memory.py [--paths predict cli post] [--archs unet_v1 unet2e3d ...] [--tta 7]
+    python benchmarks/infer_memory.py [--paths predict cli post membranes] [--archs unet_v1 unet2e3d ...] [--tta 7]
                                       [--shape 184 630 630] [--roi 64 192 192] [--runs 3] [--results DIR] [--name infer_memory]
 """
 
@@ -73,10 +75,33 @@ print(json.dumps({{"seconds": time.perf_counter() - t, "peak_rss_mb": resource.g
                    "after_load_mb": base, "picks": n, "output_mb": probs.nbytes / 2**20}}))
 """
 
+MEMBRANES_SETUP = r"""
+import json
+from cryo_data.domains import FAMILIES, RunSpec, simulate_families
+shape = {shape}
+cfg = simulate_families({root!r}, [RunSpec("F0", FAMILIES["foreign"], 900)], tuple(10.0 * (n + 0.5) for n in shape), progress=False)
+print(json.dumps({{"config": str(cfg)}}))
+"""
+
+MEMBRANES = r"""
+import json, resource, time, numpy as np
+from cryo_data.io import open_project
+from cryo_infer.membranes import suppress_membranes
+t = open_project({config!r}).tomogram("F0")
+vol = np.asarray(t.numpy(), np.float32)
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+t0 = time.perf_counter()
+out = suppress_membranes(vol, t.voxel_size_A)
+sec = time.perf_counter() - t0
+print(json.dumps({{"seconds": sec, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                   "after_load_mb": base, "shape": list(vol.shape), "changed": float((out != vol).mean()),
+                   "volume_mb": vol.nbytes / 2**20}}))
+"""
+
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--paths", nargs="*", default=["predict"], choices=["predict", "cli", "post"])
+    ap.add_argument("--paths", nargs="*", default=["predict"], choices=["predict", "cli", "post", "membranes"])
     ap.add_argument("--archs", nargs="*", default=["unet_v1", "unet2e3d"])
     ap.add_argument("--runs", type=int, default=3, help="cli: tomograms in the simulated project")
     ap.add_argument("--name", default="infer_memory", help="result file name")
@@ -124,6 +149,14 @@ def main(argv=None) -> int:
         finally:
             shutil.rmtree(root, ignore_errors=True)
         print("cli", paths["cli"], flush=True)
+    if "membranes" in args.paths:
+        root = f"{args.tmp}/infer_memory_membranes"
+        try:
+            cfg = run_isolated(MEMBRANES_SETUP.format(root=root, shape=tuple(args.shape)))["config"]
+            paths["membranes"] = run_isolated(MEMBRANES.format(config=cfg))  # simulated in another process
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        print("membranes", paths["membranes"], flush=True)
     md = header("Inference memory: peak RSS per documented CPU path, full tomograms", "torch", "cryo-infer")
     if paths:
         md += (
@@ -148,6 +181,14 @@ def main(argv=None) -> int:
                 f"| `probs_to_picks` | one map (5, {', '.join(map(str, args.shape))}) loaded from disk, {what} "
                 f"({r['after_load_mb']:.0f} MB after loading), presets `full` and `2nd-place` | {r['peak_rss_mb']:.0f} | "
                 f"{r['peak_rss_mb'] / 3072:.2f} | {'yes' if r['peak_rss_mb'] <= 3072 else 'no'} | {r['seconds']:.1f} |\n"
+            )
+        if "membranes" in paths:
+            r = paths["membranes"]
+            md += (
+                f"| `suppress_membranes` (`--membranes suppress`) | one simulated `foreign` tomogram {tuple(r['shape'])} "
+                f"held in memory ({r['volume_mb']:.0f} MB; {r['after_load_mb']:.0f} MB after loading), "
+                f"{r['changed']:.1%} of its voxels painted over | {r['peak_rss_mb']:.0f} | {r['peak_rss_mb'] / 3072:.2f} | "
+                f"{'yes' if r['peak_rss_mb'] <= 3072 else 'no'} | {r['seconds']:.1f} |\n"
             )
     if rows:
         md += (

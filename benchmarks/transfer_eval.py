@@ -27,8 +27,8 @@ TILES = {"32x96": ((32, 96, 96), (8, 24, 24)), "64x192": ((64, 192, 192), (16, 3
 SETTINGS = ("64x192/patch", "32x96/patch", "64x192/robust", "32x96/robust")
 
 
-def eval_specs(n_foreign: int, n_randomised: int, foreign=None) -> list:
-    """Test runs: F<k> from `foreign` (seed 900 + k), R<k> from `randomised` (seed 950 + k), demo test layouts.
+def eval_specs(n_foreign: int, n_randomised: int, foreign=None, first_seed: int = 900) -> list:
+    """Test runs: F<k> from `foreign` (seed first_seed + k), R<k> from `randomised` (seed first_seed + 50 + k), demo test layouts.
 
     `foreign`: a Family to draw the F runs from instead of `foreign` (same seeds and layouts)."""
     import polars as pl
@@ -36,7 +36,10 @@ def eval_specs(n_foreign: int, n_randomised: int, foreign=None) -> list:
     from cryo_train.demo import DemoConfig, demo_layout
 
     specs = []
-    fams = (("F", foreign or FAMILIES["foreign"], 900, n_foreign), ("R", FAMILIES["randomised"], 950, n_randomised))
+    fams = (
+        ("F", foreign or FAMILIES["foreign"], first_seed, n_foreign),
+        ("R", FAMILIES["randomised"], first_seed + 50, n_randomised),
+    )
     for prefix, fam, base, n in fams:
         for k in range(n):
             c = DemoConfig(seed=base + k)
@@ -46,7 +49,9 @@ def eval_specs(n_foreign: int, n_randomised: int, foreign=None) -> list:
     return specs
 
 
-def score_checkpoint(prj, ckpt: str, runs: list, setting: str = "32x96/robust", tta: int = 1) -> dict:
+def score_checkpoint(
+    prj, ckpt: str, runs: list, setting: str = "32x96/robust", tta: int = 1, membranes: str = "keep"
+) -> dict:
     "Predict `runs` with one checkpoint under one setting; per-run scores and, per family letter (F, R), pooled ones."
     import warnings
 
@@ -59,7 +64,7 @@ def score_checkpoint(prj, ckpt: str, runs: list, setting: str = "32x96/robust", 
     ens = EnsembleConfig(
         members=(MemberSpec(str(Path(ckpt).resolve())),),
         tta=("identity",) if tta == 1 else "2nd-place",
-        window=WindowConfig(roi_size=roi, overlap_vox=ov, normalization=norm),
+        window=WindowConfig(roi_size=roi, overlap_vox=ov, normalization=norm, membranes=membranes),
         post="full",
     )
     with warnings.catch_warnings():

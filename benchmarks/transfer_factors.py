@@ -3,13 +3,15 @@
 `foreign` differs from the demo's training family `randomised` in several generator settings at once (pink noise,
 membranes and gold beads, thicker graded ice, a wider missing wedge, bright protein only, pseudo-atomic shapes).
 `transfer_ablation.py` takes them back one at a time on one run; a run of 12 particles per class is a noisy judge, so
-this benchmark simulates `--runs` runs per variant (seeds 900.., the demo's test layout of each seed, the same seeds
-and layouts in every variant, `randomised` itself as the in-family reference) and scores given checkpoints on them,
-pooled over the runs, with the demo's prediction setting. Every figure is measured on this project's own simulator
+this benchmark simulates `--runs` runs per variant (seeds 900.., or from `--first-seed`; the demo's test layout of each
+seed, the same seeds and layouts in every variant, `randomised` itself as the in-family reference) and scores given
+checkpoints on them, pooled over the runs, with the demo's prediction setting (`--membranes`: with the tomograms as
+they are, `keep`, or with membranes painted over first, `suppress`; repeat it to score both). Every figure is measured on this project's own simulator
 families, not on real tomograms.
 
     python benchmarks/transfer_factors.py --checkpoint NAME=best.pt [--checkpoint ...] [--runs 4]
-        [--variant NAME ...] [--reference randomised] [--setting 32x96/robust] [--name transfer_factors] [--results DIR]
+        [--first-seed 900] [--variant NAME ...] [--reference randomised] [--setting 32x96/robust]
+        [--membranes keep --membranes suppress] [--name transfer_factors] [--results DIR]
 """
 
 from __future__ import annotations
@@ -30,16 +32,26 @@ from transfer_eval import TILES, class_table, eval_specs, score_checkpoint  # no
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", action="append", required=True, help="NAME=PATH of a trained model; repeat")
-    ap.add_argument("--runs", type=int, default=4, help="runs per foreign variant (seeds 900..)")
+    ap.add_argument("--runs", type=int, default=4, help="runs per foreign variant (seeds --first-seed..)")
+    ap.add_argument("--first-seed", type=int, default=900, help="seed of the first run of every variant")
     ap.add_argument("--setting", default="32x96/robust", help="TILE/NORMALIZATION, TILE from " + str(list(TILES)))
     ap.add_argument("--variant", action="append", default=None, help="only these variants (repeat; default: all)")
     ap.add_argument(
         "--reference", default="randomised", help="the variant every ratio divides by: the checkpoints' training family"
     )
+    ap.add_argument(
+        "--membranes",
+        action="append",
+        default=None,
+        choices=["keep", "suppress"],
+        help="prediction's window.membranes; repeat to score each checkpoint both ways (default: keep)",
+    )
     ap.add_argument("--name", default="transfer_factors")
     ap.add_argument("--results", default=None)
     args = ap.parse_args(argv)
-    models = dict(c.split("=", 1) for c in args.checkpoint)
+    ckpts = dict(c.split("=", 1) for c in args.checkpoint)
+    modes = args.membranes or ["keep"]
+    models = {(k if len(modes) == 1 else f"{k}, membranes {m}"): (v, m) for k, v in ckpts.items() for m in modes}
     from cryo_data.domains import simulate_families
     from cryo_data.io import open_project
     from cryo_train.demo import DemoConfig
@@ -54,11 +66,11 @@ def main(argv=None) -> int:
     vs = {args.reference: vs[args.reference], **{v: vs[v] for v in keep}}  # the reference first: ratios divide by it
     with tempfile.TemporaryDirectory() as d:
         for i, (vname, (fam, what)) in enumerate(vs.items()):
-            specs = eval_specs(args.runs, 0, foreign=replace(fam, name=f"{fam.name}-variant"))
+            specs = eval_specs(args.runs, 0, replace(fam, name=f"{fam.name}-variant"), args.first_seed)
             prj = open_project(simulate_families(Path(d) / f"v{i}", specs, DemoConfig().extent_A, progress=False))
             runs = [s.name for s in specs]
-            for name, ckpt in models.items():
-                sc = score_checkpoint(prj, ckpt, runs, args.setting)
+            for name, (ckpt, mode) in models.items():
+                sc = score_checkpoint(prj, ckpt, runs, args.setting, membranes=mode)
                 ref = rows[f"{name} | {args.reference}"]["score"] if i else sc["F"]
                 rows[f"{name} | {vname}"] = {
                     "model": name,
@@ -73,11 +85,12 @@ def main(argv=None) -> int:
         "Transfer ablation over several runs: what in `foreign` costs a model its score", "cryo-data", "torch"
     )
     text += (
-        f"\nEach variant: {args.runs} runs (seeds 900..) of {DemoConfig().shape} voxels at about 10 A with the demo's test "
+        f"\nEach variant: {args.runs} runs (seeds {args.first_seed}..) of {DemoConfig().shape} voxels at about 10 A with the demo's test "
         f"layout (12 particles per scored class), the same seeds and layouts in every variant; the ratio divides by the "
-        f"`{args.reference}` variant (in family). Prediction: {args.setting}, 1 TTA view, post-processing "
+        f"`{args.reference}` variant (in family). Prediction: {args.setting}, 1 TTA view, membranes "
+        f"{' and '.join(f'`{m}`' for m in modes)}, post-processing "
         "`full`; scores pooled over a variant's runs. Checkpoints: "
-        + ", ".join(f"`{k}` = {v}" for k, v in models.items())
+        + ", ".join(f"`{k}` = {v}" for k, v in ckpts.items())
         + ". Measured on this project's own simulator families only.\n\n"
         f"| model | variant (foreign with ...) | F-beta | per run | / {args.reference} |\n|---|---|---|---|---|\n"
     )
@@ -88,7 +101,9 @@ def main(argv=None) -> int:
         "model | variant", [(r["model"], r["variant"]) for r in rows.values()], [r["per_class"] for r in rows.values()]
     )
     text += f"\nTotal {(time.time() - t0) / 60:.1f} min.\n"
-    write_result(args.name, text, {"rows": rows, "checkpoints": models, "setting": args.setting}, args.results)
+    write_result(
+        args.name, text, {"rows": rows, "checkpoints": ckpts, "setting": args.setting, "membranes": modes}, args.results
+    )
     print(text)
     return 0
 

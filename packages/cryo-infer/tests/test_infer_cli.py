@@ -130,3 +130,37 @@ def test_normalization_follows_the_checkpoint(setup, tmp_path):
     with pytest.raises(SystemExit) as e:  # argparse refuses an unknown name, listing the known ones
         main([*base, "--out", str(tmp_path / "e"), "--normalization", "global"])
     assert e.value.code == 2
+
+
+def test_membranes_suppress(setup, tmp_path):
+    "--membranes suppress is recorded in the run's ensemble; on a run without membranes nothing is painted over."
+    import yaml
+    from cryo_infer.membranes import membrane_mask
+
+    d, cfg = setup
+    t = open_project(cfg).tomogram("TS_5")
+    assert not membrane_mask(t.numpy(), t.voxel_size_A).any()  # the simulator's default family draws no membranes
+    base = ["run", "--data", str(cfg), "--checkpoint", str(d / "m.pt"), *FAST]
+    assert main([*base, "--out", str(tmp_path / "k")]) == 0
+    assert main([*base, "--out", str(tmp_path / "s"), "--membranes", "suppress"]) == 0
+    ens = yaml.safe_load((tmp_path / "s" / "ensemble.yaml").read_text())
+    assert ens["window"]["membranes"] == "suppress"
+    assert (tmp_path / "s" / "submission.csv").read_text() == (tmp_path / "k" / "submission.csv").read_text()
+    with pytest.raises(SystemExit) as e:
+        main([*base, "--out", str(tmp_path / "e"), "--membranes", "erase"])
+    assert e.value.code == 2
+
+
+def test_membranes_suppress_needs_the_voxel_size():
+    from cryo_infer.predict import predict_volume
+    from cryo_infer.window import WindowConfig
+
+    m = create_model("unet_v1", channels=(8, 16, 16, 16)).eval()
+    vol = np.random.default_rng(0).normal(size=(32, 64, 64)).astype(np.float32)
+    w = WindowConfig(roi_size=(32, 64, 64), membranes="suppress")
+    with pytest.raises(ValueError, match="voxel_size_A"):
+        predict_volume(m, vol, w, "none", progress=False)
+    with pytest.raises(ValueError, match="window.membranes"):
+        predict_volume(m, vol, WindowConfig(roi_size=(32, 64, 64), membranes="erase"), "none", progress=False)
+    p = predict_volume(m, vol, w, "none", progress=False, voxel_size_A=10.0)
+    assert p.shape[1:] == vol.shape and np.isfinite(p).all()

@@ -299,6 +299,7 @@ def test_silent_threshold_outside_0_1(world, thr, capsys):
         ({"views_per_pass": 0}, "views_per_pass"),
         ({"blend": "fancy"}, "window.blend"),
         ({"normalization": "global"}, "window.normalization"),
+        ({"membranes": "erase"}, "window.membranes"),
         ({"edge_weight": 0}, "window.edge_weight"),
     ],
 )

@@ -15,6 +15,7 @@ from cryo_data.cli import PROJECT_HELP, add_project_options, add_subcommand, pro
 from cryo_data.io import Project, copick_config, open_project, write_config
 from cryo_data.picks import atomic_write_text, import_mrc, tomogram_centres, write_star
 from cryo_data.simproject import MARKER
+from .membranes import MEMBRANE_MODES
 from cryo_models.checkpoint import NORMALIZATIONS
 from cryo_models.registry import RECIPE_ENSEMBLES
 from .ensemble import check_window, ensemble_from_checkpoints, load_ensemble, save_ensemble, seed_ensemble
@@ -153,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
         "robust or local when every checkpoint was trained with it, else patch)",
     )
     r.add_argument(
+        "--membranes",
+        default=None,
+        choices=list(MEMBRANE_MODES),
+        help="suppress: paint membranes (large sheets) over with the local background before predicting, overriding "
+        "the ensemble's window (default: the ensemble's, keep)",
+    )
+    r.add_argument(
         "--compile",
         action="store_true",
         help="torch.compile the models (CPU: about 1.5-1.9x faster after a one-off compile)",
@@ -206,6 +214,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ens = replace(ens, window=check_window(replace(ens.window, roi_size=tuple(args.roi))))
         if args.normalization is not None:
             ens = replace(ens, window=replace(ens.window, normalization=args.normalization))
+        if args.membranes is not None:
+            ens = replace(ens, window=replace(ens.window, membranes=args.membranes))
         user = args.user if args.user is not None or args.format != "copick" else "cryo-infer"
         picks = run_batch(
             prj,

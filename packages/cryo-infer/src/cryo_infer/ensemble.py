@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import yaml
 
+from .membranes import MEMBRANE_MODES
 from .postprocess import POST_PRESETS, PostConfig
 from .predict import SCORED, Member
 from .tta import RECIPE_TTA, get_tta
@@ -98,6 +99,8 @@ def check_window(w: WindowConfig) -> WindowConfig:
             raise ValueError(f"window.{k} must be a finite number > 0, got {v}")
     if not (isinstance(w.views_per_pass, int) and w.views_per_pass >= 1):
         raise ValueError(f"window.views_per_pass must be an integer >= 1, got {w.views_per_pass!r}")
+    if w.membranes not in MEMBRANE_MODES:
+        raise ValueError(f"window.membranes must be one of {list(MEMBRANE_MODES)}, got {w.membranes!r}")
     return w
 
 

@@ -98,7 +98,18 @@ def predict_picks(
     frames = []
     for r in tqdm(list(runs), desc="runs", disable=not progress):
         t = project.tomogram(r, tomo_type, voxel_spacing)
-        probs = predict_volume(models, t.array, window, tta, combine, device, amp, progress, particles=particles)
+        probs = predict_volume(
+            models,
+            t.array,
+            window,
+            tta,
+            combine,
+            device,
+            amp,
+            progress,
+            particles=particles,
+            voxel_size_A=t.voxel_size_A,
+        )
         frames.append(probs_to_picks(probs, t.voxel_size_A, post, run=r, particles=particles))
         del probs
     return pl.concat(frames) if frames else pl.DataFrame(schema=PICKS_SCHEMA)

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from .tta import get_tta
 from cryo_metric.particles import BACKGROUND, CZII_PARTICLES, ParticleSet
 from cryo_models.checkpoint import NORMALIZATIONS, normalise
+from .membranes import MEMBRANE_MODES, suppress_membranes
 from .window import RECIPE_WINDOW, WindowConfig, blend_weights, fit_roi, tile_grid
 
 # %% auto #0
@@ -192,6 +193,9 @@ def predict_volume(
     compile: bool = False,  # torch.compile each model with frozen weights (faster on CPU; compiles once per tile shape)
     accumulate_on: str = "auto",  # "device": blend on the compute device, one copy to the host; "host"; "auto": device on a GPU if it fits
     particles: ParticleSet | None = None,  # whose scored classes to return (default: the competition's SCORED)
+    voxel_size_A: Sequence[float]
+    | float
+    | None = None,  # the tomogram's, Angstrom: needed by window.membranes "suppress"
 ) -> np.ndarray:  # float32 (n_scored, z, y, x): probabilities of the scored classes, in the set's order
     "Probability maps of the five scored classes for a whole tomogram."
     members, views = _as_members(models), get_tta(tta)
@@ -199,6 +203,12 @@ def predict_volume(
         raise ValueError(f"combine must be 'softmax' or 'logits', got {combine!r}")
     if window.normalization not in NORMALIZATIONS:
         raise ValueError(f"unknown normalization {window.normalization!r}; choose from {list(NORMALIZATIONS)}")
+    if window.membranes not in MEMBRANE_MODES:
+        raise ValueError(f"window.membranes must be one of {list(MEMBRANE_MODES)}, got {window.membranes!r}")
+    if window.membranes == "suppress":  # the whole tomogram, painted over once before tiling
+        if voxel_size_A is None:
+            raise ValueError("window.membranes 'suppress' needs the tomogram's voxel_size_A (Angstrom)")
+        volume = suppress_membranes(np.asarray(volume), voxel_size_A)
     device = torch.device(device)
     if amp not in ("fp16", "bf16", "half", None):
         raise ValueError(f"amp must be 'fp16', 'bf16', 'half' or None, got {amp!r}")

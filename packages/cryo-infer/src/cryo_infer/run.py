@@ -218,6 +218,7 @@ def run_batch(
                 progress,
                 compile,
                 particles=particles,
+                voxel_size_A=tomo.voxel_size_A,
             )
         except ValueError as e:  # bad voxels or chunks: name the run
             if f"run {r!r}" in str(e):

@@ -50,6 +50,7 @@ class WindowConfig:
     input_dtype: str = (
         "float32"  # "float16": round the tomogram to half precision before normalising (the 2nd place's submit)
     )
+    membranes: str = "keep"  # "suppress": paint membranes over with the local background first (`cryo_infer.membranes`)
 
     def __post_init__(self):
         object.__setattr__(self, "blend", preset_name(self.blend, "window.blend"))  # earlier name 'seed' still read

@@ -23,6 +23,7 @@ from cryo_infer.ensemble import EnsembleConfig, MemberSpec, save_ensemble
 from cryo_infer.run import run_batch
 from cryo_infer.tta import RECIPE_TTA
 from cryo_infer.evaluate import score_picks
+from cryo_infer.membranes import MEMBRANE_MODES
 from cryo_infer.window import WindowConfig
 from cryo_metric import CZII_PARTICLES, ScoreResult
 from cryo_models.checkpoint import NORMALIZATIONS, TRAINABLE_NORMALIZATIONS
@@ -51,6 +52,7 @@ class DemoConfig:
     roi_size: tuple[int, int, int] = (32, 96, 96)  # training patch, and the prediction tile (overlap a quarter)
     normalization: str = "local"  # training patches: local contrast normalisation (cryo_models.normalise)
     tile_normalization: str = "local"  # prediction tiles: the same as the patches
+    membranes: str = "suppress"  # prediction: paint membranes over first (cryo_infer.membranes; "keep": do not)
     channels: tuple[int, ...] = (48, 64, 80, 80)  # UNet widths (unet_v1's)
     steps: int = 480  # optimisation steps (rounded up to whole epochs)
     samples_per_volume: int = 8  # patches per training run per epoch
@@ -67,6 +69,8 @@ class DemoConfig:
             raise ValueError(
                 f"tile_normalization must be one of {list(NORMALIZATIONS)}, got {self.tile_normalization!r}"
             )
+        if self.membranes not in MEMBRANE_MODES:
+            raise ValueError(f"membranes must be one of {list(MEMBRANE_MODES)}, got {self.membranes!r}")
 
     @property
     def steps_per_epoch(self) -> int:
@@ -182,9 +186,12 @@ def demo_train(project: Project, out: Path, cfg: DemoConfig = DemoConfig(), prog
 
 # %% ../../nbs/05_demo.ipynb #3c18165e
 def demo_window(cfg: DemoConfig = DemoConfig()) -> WindowConfig:
-    "Prediction tiles of the training patch's size (overlapping by a quarter), normalised `tile_normalization`."
+    "Prediction tiles of the training patch's size (overlapping by a quarter), normalised `tile_normalization`, membranes as `membranes`."
     return WindowConfig(
-        roi_size=cfg.roi_size, overlap_vox=tuple(s // 4 for s in cfg.roi_size), normalization=cfg.tile_normalization
+        roi_size=cfg.roi_size,
+        overlap_vox=tuple(s // 4 for s in cfg.roi_size),
+        normalization=cfg.tile_normalization,
+        membranes=cfg.membranes,
     )
 
 
@@ -264,10 +271,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument(
         "--test-family", default=d.test_family, choices=sorted(FAMILIES), help="family of the out-of-family test run"
     )
+    ap.add_argument(
+        "--membranes",
+        default=d.membranes,
+        choices=list(MEMBRANE_MODES),
+        help="test prediction: suppress membranes (large sheets) first, or keep the tomograms as they are",
+    )
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     args = ap.parse_args(argv)
     out = Path(args.out)
-    cfg = DemoConfig(steps=args.steps, seed=args.seed, family=args.family, test_family=args.test_family)
+    cfg = DemoConfig(
+        steps=args.steps, seed=args.seed, family=args.family, test_family=args.test_family, membranes=args.membranes
+    )
     if (out / "train").exists():
         print(f"{out} holds an earlier demo; choose another --out or delete it", file=sys.stderr)
         return 2
@@ -285,7 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     fitted = demo_train(prj, out, cfg, progress=not args.quiet)
     print(f"      best validation F-beta {fitted.best_fbeta:.4f}", flush=True)
-    print(f"[3/4] predicting the test runs {cfg.test_runs} with 7 TTA views ...", flush=True)
+    print(
+        f"[3/4] predicting the test runs {cfg.test_runs} with 7 TTA views (membranes: {cfg.membranes}) ...", flush=True
+    )
     picks = demo_predict(prj, fitted, out, cfg.test_runs, progress=not args.quiet, cfg=cfg)
     print("[4/4] scoring ...", flush=True)
     res = demo_report(prj, picks, out, [cfg.heldout])
