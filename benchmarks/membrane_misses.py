@@ -1,15 +1,16 @@
 """Which `foreign` particles a model misses: those a membrane reaches, or the others (CPU).
 
-Simulates `--runs` `foreign` runs (seeds 900.., the demo's test layouts, as `transfer_factors.py`), recording the
-membranes of each run as they are painted, predicts them with a checkpoint as the demo predicts (32x96x96 tiles of
-its normalisation, one view, post-processing `full`), and splits the labelled particles of each scored class by
+Simulates `--runs` `foreign` runs (seeds 900.. or `--first-seed`.., the demo's test layouts, as `transfer_factors.py`),
+recording the membranes of each run as they are painted, predicts them with a checkpoint as the demo predicts
+(32x96x96 tiles of its normalisation, one view, `--membranes keep` or `suppress`, post-processing `full`), and splits the labelled particles of each scored class by
 whether a membrane reaches into their ball (the particle set's radius plus `--margin` Angstrom): found (a pick of the
 class within half the radius, as the metric matches), the median of the class's highest probability within half
 the radius, and of the particles missed, how many had probability above the class's threshold there (a component
 that post-processing placed too far away: its centroid displaced) and how far their nearest pick was. Measured on
 this project's own simulator only.
 
-    python benchmarks/membrane_misses.py --checkpoint best.pt [--runs 4] [--margin 20] [--name membrane_misses]
+    python benchmarks/membrane_misses.py --checkpoint best.pt [--runs 4] [--first-seed 900] [--membranes keep]
+        [--margin 20] [--name membrane_misses]
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def _ball(shape, centre_A, radius_A, vs):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--checkpoint", required=True, help="a trained model (its normalisation is used for the tiles)")
-    ap.add_argument("--runs", type=int, default=4, help="foreign runs (seeds 900..)")
+    ap.add_argument("--runs", type=int, default=4, help="foreign runs (seeds --first-seed..)")
+    ap.add_argument("--first-seed", type=int, default=900, help="seed of the first foreign run")
+    ap.add_argument("--membranes", default="keep", choices=["keep", "suppress"], help="prediction's window.membranes")
     ap.add_argument(
         "--margin", type=float, default=20.0, help="Angstrom beyond a particle's radius that counts as reached"
     )
@@ -70,20 +73,20 @@ def main(argv=None) -> int:
 
     model = load_checkpoint(args.checkpoint)  # loaded once: its weights and the normalisation it was trained with
     norm = model.cryo_info.normalization
-    specs = eval_specs(args.runs, 0)
+    specs = eval_specs(args.runs, 0, None, args.first_seed)
     sim.paint_per_run = recording
     try:
         with tempfile.TemporaryDirectory() as d:
             prj = open_project(simulate_families(Path(d) / "p", specs, DemoConfig().extent_A, progress=False))
             roi, overlap = TILES["32x96"]
             post = POST_PRESETS["full"]
-            window = WindowConfig(roi_size=roi, overlap_vox=overlap, normalization=norm)
+            window = WindowConfig(roi_size=roi, overlap_vox=overlap, normalization=norm, membranes=args.membranes)
             scored = [q.name for q in prj.particles.particles if q.weight > 0]
             rows = []
             for s, mem in zip(specs, membranes):
                 t = prj.tomogram(s.name, "denoised", None)
                 vs = np.asarray(t.voxel_size_A, np.float64)
-                probs = predict_volume(model, t.array, window, ("identity",), progress=False)
+                probs = predict_volume(model, t.array, window, ("identity",), progress=False, voxel_size_A=vs)
                 picks = probs_to_picks(probs, t.voxel_size_A, post, run=s.name, particles=prj.particles)
                 for r in s.layout.iter_rows(named=True):
                     if r["particle_type"] not in scored:
@@ -122,8 +125,8 @@ def main(argv=None) -> int:
     )
     text = header("Which out-of-family particles a model misses: membranes", "cryo-data", "torch")
     text += (
-        f"\n{args.runs} `foreign` runs (seeds 900.., the demo's test layouts), checkpoint {args.checkpoint} "
-        f"(`{norm}` tiles, 32x96x96, one view, post-processing `full`). A particle is reached by a membrane when a "
+        f"\n{args.runs} `foreign` runs (seeds {args.first_seed}.., the demo's test layouts), checkpoint {args.checkpoint} "
+        f"(`{norm}` tiles, 32x96x96, one view, membranes `{args.membranes}`, post-processing `full`). A particle is reached by a membrane when a "
         f"membrane voxel lies within its radius + {args.margin:g} A. Found: a pick of its class within half its "
         "radius; p: the median over the particles of the highest probability of its class within half its radius. "
         "Missed, displaced: a miss whose probability within half its radius is above the class's threshold (so a "

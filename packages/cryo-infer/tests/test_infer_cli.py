@@ -52,7 +52,7 @@ def test_checkpoint_without_yaml_and_star(setup, tmp_path):
     assert "rlnClassNumber 1 = apo-ferritin" in text and "cryoParticleType" not in text
 
 
-def test_mrc_files_without_project(setup, tmp_path):
+def test_mrc_files_without_project(setup, tmp_path, capsys):
     d, cfg = setup
     vol = open_project(cfg).tomogram("TS_5").numpy()
     with mrcfile.new(tmp_path / "tomoA.mrc") as m:
@@ -64,6 +64,9 @@ def test_mrc_files_without_project(setup, tmp_path):
     assert prj.runs() == ["tomoA"] and prj.tomogram("tomoA").shape == vol.shape
     # a rerun resumes: the imported tomogram is reused, the finished run skipped
     assert main(argv) == 0
+    bad = ["run", "--mrc", str(tmp_path / "tomoA.mrc"), "--voxel-size", "0", "--checkpoint", str(d / "m.pt")]
+    assert main([*bad, "--out", str(tmp_path / "z"), *FAST]) == 2  # a given voxel size of 0 is named as given
+    assert "voxel size given must be a finite number > 0" in capsys.readouterr().err
 
 
 def test_errors_name_the_problem(setup, tmp_path, capsys):

@@ -299,6 +299,8 @@ def import_mrc(
         raise ValueError(f"{mrc_path}: cannot read as MRC: {e}") from None
     if voxel_size_A is not None:
         vs = float(voxel_size_A)
+        if not (np.isfinite(vs) and vs > 0):
+            raise ValueError(f"{mrc_path}: the voxel size given must be a finite number > 0 Angstrom, got {vs}")
     if not vs > 0:
         raise ValueError(f"{mrc_path}: no voxel size in the MRC header; pass voxel_size_A")
     if vol.ndim != 3 or 0 in vol.shape:

@@ -157,8 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--membranes",
         default=None,
         choices=list(MEMBRANE_MODES),
-        help="suppress: paint membranes (large sheets) over with the local background before predicting, overriding "
-        "the ensemble's window (default: the ensemble's, keep)",
+        help="suppress: find membranes (large sheets) and paint them over with the local background before predicting, "
+        "for tomograms of cells or vesicles; no effect where there are none; measured on simulated data only "
+        "(cryo_infer.membranes). Overrides the ensemble's window (default: the ensemble's, keep)",
     )
     r.add_argument(
         "--compile",

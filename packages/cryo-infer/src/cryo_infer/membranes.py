@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -27,29 +28,48 @@ class MembraneConfig:
 
     scale_A: float = 15.0  # Gaussian scale of the Hessian: about a third of a membrane's thickness
     strength: float = 3.0  # a ridge's |largest eigenvalue| exceeds this many robust SDs of its median over the tomogram
-    flatness: float = 0.35  # |second eigenvalue| / |largest| below this: a sheet, not a tube or a blob
+    flatness: float = 0.35  # |second eigenvalue| / |largest| below this (at most 1): a sheet, not a tube or a blob
     ridge: float = 0.5  # scaled gradient / |largest eigenvalue| below this: a ridge's centre, not a particle's edge
     min_volume_A3: float = 3.0e6  # smaller ridge components are not membranes (a ribosome's shell is about 1e6)
     margin_A: float = 20.0  # the mask grows by this much: about half a membrane's thickness
     background_A: float = 40.0  # Gaussian scale of the local background painted in
 
     def __post_init__(self):
-        for k in ("scale_A", "strength", "flatness", "ridge", "min_volume_A3", "background_A"):
+        for k in ("scale_A", "strength", "flatness", "ridge", "min_volume_A3", "background_A", "margin_A"):
             v = getattr(self, k)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
-                raise ValueError(f"membranes: {k} must be a finite number > 0, got {v!r}")
-        m = self.margin_A
-        if isinstance(m, bool) or not isinstance(m, (int, float)) or not (math.isfinite(m) and m >= 0):
-            raise ValueError(f"membranes: margin_A must be a finite number >= 0, got {m!r}")
+            lo = 0.0 if k == "margin_A" else None
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v):
+                raise ValueError(f"membranes: {k} must be a finite number, got {v!r}")
+            if (lo is None and not v > 0) or (lo is not None and v < lo):
+                raise ValueError(f"membranes: {k} must be {'>= 0' if lo is not None else '> 0'}, got {float(v)}")
+        if self.flatness > 1:
+            raise ValueError(
+                f"membranes: flatness must be <= 1 (1 turns the sheet test off), got {float(self.flatness)}"
+            )
 
 # %% ../../nbs/08_membranes.ipynb #430cf511
-def _check_volume(volume: np.ndarray, voxel_size_A: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
+def _check_volume(
+    volume: np.ndarray, voxel_size_A: Sequence[float] | float, cfg: MembraneConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    if not isinstance(cfg, MembraneConfig):
+        raise TypeError(f"membranes: cfg must be a MembraneConfig, got {type(cfg).__name__}")
+    if np.iscomplexobj(volume):
+        raise ValueError("membranes: the tomogram has complex voxels; expected real numbers")
     x = np.asarray(volume, np.float32)
-    if x.ndim != 3:
-        raise ValueError(f"membranes: the tomogram must be 3D (z, y, x), got shape {x.shape}")
-    vs = np.broadcast_to(np.asarray(voxel_size_A, np.float64), (3,))
+    if x.ndim != 3 or 0 in x.shape:
+        raise ValueError(f"membranes: the tomogram must be a non-empty 3D array (z, y, x), got shape {x.shape}")
+    try:
+        vs = np.asarray(voxel_size_A, np.float64).reshape(-1) if voxel_size_A is not None else np.array([])
+    except (TypeError, ValueError):
+        vs = np.array([])
+    if vs.size == 1:
+        vs = np.repeat(vs, 3)
+    if vs.size != 3:
+        raise ValueError(
+            f"membranes: the voxel size must be one number or three (z, y, x), Angstrom; got {voxel_size_A!r}"
+        )
     if not (np.isfinite(vs).all() and (vs > 0).all()):
-        raise ValueError(f"membranes: voxel sizes must be finite and > 0 Angstrom, got {tuple(vs)}")
+        raise ValueError(f"membranes: voxel sizes must be finite and > 0 Angstrom, got {[float(v) for v in vs]}")
     if not np.isfinite(x).all():
         raise ValueError("membranes: the tomogram has NaN or infinite voxels")
     return x, vs
@@ -104,7 +124,7 @@ def membrane_mask(
     cfg: MembraneConfig = MembraneConfig(),  # detector settings
 ) -> np.ndarray:  # bool [z, y, x]: membrane voxels (the ridges, before `margin_A`)
     "The centres of large sheets of either sign: membranes (and their CTF fringes), not particles."
-    x, vs = _check_volume(volume, voxel_size_A)
+    x, vs = _check_volume(volume, voxel_size_A, cfg)
     z = _robust_z(x)
     if z is None:
         return np.zeros(x.shape, bool)
@@ -126,13 +146,17 @@ def suppress_membranes(
     cfg: MembraneConfig = MembraneConfig(),  # detector and painting settings
 ) -> np.ndarray:  # float32 [z, y, x]: the tomogram with its membranes replaced by the local background
     "Replace membrane voxels (`membrane_mask` grown by `margin_A`) with the Gaussian average of the voxels around them."
-    x, vs = _check_volume(volume, voxel_size_A)
+    x, vs = _check_volume(volume, voxel_size_A, cfg)
     m = membrane_mask(x, vs, cfg)
     if not m.any():
-        return x
-    grow = int(round(cfg.margin_A / float(vs.mean())))
-    if grow:
-        m = ndimage.binary_dilation(m, iterations=grow)
+        return x  # the same float32 array: nothing to paint over
+    k = np.rint(cfg.margin_A / vs).astype(int)  # per axis, voxels
+    if (
+        k.any()
+    ):  # grown within an (anisotropic) city-block ball of margin_A: on isotropic voxels, k steps of 6-neighbours
+        g = np.ogrid[tuple(slice(-int(r), int(r) + 1) for r in k)]
+        ball = sum(np.abs(gi) / max(int(r), 1) for gi, r in zip(g, k)) <= 1
+        m = ndimage.binary_dilation(m, structure=ball)
     out = x.copy()
     keep = (~m).astype(np.float32)
     sig = cfg.background_A / vs
