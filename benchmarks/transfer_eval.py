@@ -50,7 +50,7 @@ def eval_specs(n_foreign: int, n_randomised: int, foreign=None, first_seed: int 
 
 
 def score_checkpoint(
-    prj, ckpt: str, runs: list, setting: str = "32x96/robust", tta: int = 1, membranes: str = "keep"
+    prj, ckpt: str, runs: list, setting: str = "32x96/robust", tta: int = 1, membranes: str = "keep", post="full"
 ) -> dict:
     "Predict `runs` with one checkpoint under one setting; per-run scores and, per family letter (F, R), pooled ones."
     import warnings
@@ -65,7 +65,7 @@ def score_checkpoint(
         members=(MemberSpec(str(Path(ckpt).resolve())),),
         tta=("identity",) if tta == 1 else "2nd-place",
         window=WindowConfig(roi_size=roi, overlap_vox=ov, normalization=norm, membranes=membranes),
-        post="full",
+        post=post,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # a robust/patch mismatch is the point of some settings here

@@ -6,12 +6,14 @@ membranes and gold beads, thicker graded ice, a wider missing wedge, bright prot
 this benchmark simulates `--runs` runs per variant (seeds 900.., or from `--first-seed`; the demo's test layout of each
 seed, the same seeds and layouts in every variant, `randomised` itself as the in-family reference) and scores given
 checkpoints on them, pooled over the runs, with the demo's prediction setting (`--membranes`: with the tomograms as
-they are, `keep`, or with membranes painted over first, `suppress`; repeat it to score both). Every figure is measured on this project's own simulator
+they are, `keep`, or with membranes painted over first, `suppress`; repeat it to score both; `--post`: the `full`
+preset or the thresholds an ensemble YAML holds, such as the demo's tuned ones). Every figure is measured on this project's own simulator
 families, not on real tomograms.
 
     python benchmarks/transfer_factors.py --checkpoint NAME=best.pt [--checkpoint ...] [--runs 4]
         [--first-seed 900] [--variant NAME ...] [--reference randomised] [--setting 32x96/robust]
-        [--membranes keep --membranes suppress] [--name transfer_factors] [--results DIR]
+        [--membranes keep --membranes suppress] [--post full --post demo_out/ensemble.yaml]
+        [--name transfer_factors] [--results DIR]
 """
 
 from __future__ import annotations
@@ -27,6 +29,19 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _common import header, write_result  # noqa: E402
 from transfer_ablation import variants  # noqa: E402
 from transfer_eval import TILES, class_table, eval_specs, score_checkpoint  # noqa: E402
+
+
+def _post(spec: str):
+    "A post-processing preset name, or the post section of an ensemble YAML (a file that exists)."
+    if Path(spec).is_file():
+        from cryo_infer.ensemble import load_ensemble, post_config
+
+        return post_config(load_ensemble(spec))
+    from cryo_infer.postprocess import POST_PRESETS
+
+    if spec not in POST_PRESETS:
+        raise SystemExit(f"--post {spec!r}: neither an ensemble YAML nor a preset of {sorted(POST_PRESETS)}")
+    return spec
 
 
 def main(argv=None) -> int:
@@ -46,12 +61,26 @@ def main(argv=None) -> int:
         choices=["keep", "suppress"],
         help="prediction's window.membranes; repeat to score each checkpoint both ways (default: keep)",
     )
+    ap.add_argument(
+        "--post",
+        action="append",
+        default=None,
+        help="post-processing: a preset name or an ensemble YAML whose post section is used (the demo's "
+        "demo_out/ensemble.yaml holds its tuned thresholds); repeat to score each (default: full)",
+    )
     ap.add_argument("--name", default="transfer_factors")
     ap.add_argument("--results", default=None)
     args = ap.parse_args(argv)
     ckpts = dict(c.split("=", 1) for c in args.checkpoint)
     modes = args.membranes or ["keep"]
-    models = {(k if len(modes) == 1 else f"{k}, membranes {m}"): (v, m) for k, v in ckpts.items() for m in modes}
+    posts = {p: _post(p) for p in (args.post or ["full"])}
+
+    def label(k, m, p):
+        return ", ".join(
+            [k] + ([f"membranes {m}"] if len(modes) > 1 else []) + ([f"post {Path(p).name}"] if len(posts) > 1 else [])
+        )
+
+    models = {label(k, m, p): (v, m, p) for k, v in ckpts.items() for m in modes for p in posts}
     from cryo_data.domains import simulate_families
     from cryo_data.io import open_project
     from cryo_train.demo import DemoConfig
@@ -69,8 +98,8 @@ def main(argv=None) -> int:
             specs = eval_specs(args.runs, 0, replace(fam, name=f"{fam.name}-variant"), args.first_seed)
             prj = open_project(simulate_families(Path(d) / f"v{i}", specs, DemoConfig().extent_A, progress=False))
             runs = [s.name for s in specs]
-            for name, (ckpt, mode) in models.items():
-                sc = score_checkpoint(prj, ckpt, runs, args.setting, membranes=mode)
+            for name, (ckpt, mode, p) in models.items():
+                sc = score_checkpoint(prj, ckpt, runs, args.setting, membranes=mode, post=posts[p])
                 ref = rows[f"{name} | {args.reference}"]["score"] if i else sc["F"]
                 rows[f"{name} | {vname}"] = {
                     "model": name,
@@ -89,7 +118,10 @@ def main(argv=None) -> int:
         f"layout (12 particles per scored class), the same seeds and layouts in every variant; the ratio divides by the "
         f"`{args.reference}` variant (in family). Prediction: {args.setting}, 1 TTA view, membranes "
         f"{' and '.join(f'`{m}`' for m in modes)}, post-processing "
-        "`full`; scores pooled over a variant's runs. Checkpoints: "
+        + " and ".join(
+            f"`{p}`" + ("" if isinstance(v, str) else f" (thresholds {dict(v.thresholds)})") for p, v in posts.items()
+        )
+        + "; scores pooled over a variant's runs. Checkpoints: "
         + ", ".join(f"`{k}` = {v}" for k, v in ckpts.items())
         + ". Measured on this project's own simulator families only.\n\n"
         f"| model | variant (foreign with ...) | F-beta | per run | / {args.reference} |\n|---|---|---|---|---|\n"
@@ -102,7 +134,10 @@ def main(argv=None) -> int:
     )
     text += f"\nTotal {(time.time() - t0) / 60:.1f} min.\n"
     write_result(
-        args.name, text, {"rows": rows, "checkpoints": ckpts, "setting": args.setting, "membranes": modes}, args.results
+        args.name,
+        text,
+        {"rows": rows, "checkpoints": ckpts, "setting": args.setting, "membranes": modes, "post": list(posts)},
+        args.results,
     )
     print(text)
     return 0

@@ -104,7 +104,7 @@ def test_star_round_trip_matches_picks(setup, tmp_path):
 
 
 def test_every_option_has_help_and_every_subcommand_an_example():
-    assert assert_help_complete(build_parser(), "cryo-infer") == ["run", "preset"]
+    assert assert_help_complete(build_parser(), "cryo-infer") == ["run", "tune", "preset"]
 
 
 def test_normalization_follows_the_checkpoint(setup, tmp_path):
@@ -167,3 +167,40 @@ def test_membranes_suppress_needs_the_voxel_size():
         predict_volume(m, vol, WindowConfig(roi_size=(32, 64, 64), membranes="erase"), "none", progress=False)
     p = predict_volume(m, vol, w, "none", progress=False, voxel_size_A=10.0)
     assert p.shape[1:] == vol.shape and np.isfinite(p).all()
+
+
+def test_tune_writes_a_tuned_copy(setup, tmp_path, capsys):
+    import shutil
+
+    import yaml
+    from cryo_infer.ensemble import ensemble_from_checkpoints, ensemble_to_dict, load_ensemble
+    from cryo_infer.evaluate import THRESHOLD_GRID
+
+    d, cfg = setup
+    (tmp_path / "a").mkdir()
+    shutil.copy(d / "m.pt", tmp_path / "a" / "m.pt")
+    e = ensemble_to_dict(ensemble_from_checkpoints([tmp_path / "a" / "m.pt"], "none", "full"))
+    e["members"][0]["checkpoint"] = "m.pt"  # relative to the YAML's folder
+    ens = tmp_path / "a" / "ens.yaml"
+    ens.write_text(yaml.safe_dump(e))
+    before = ens.read_bytes()
+    run = open_project(cfg).runs()[0]
+    out = tmp_path / "b" / "tuned.yaml"
+    args = ["tune", "--data", str(cfg), "--ensemble", str(ens), "--runs", run, "--out", str(out), "--quiet"]
+    assert main(args + ["--grid", "0.1", "0.3"]) == 0
+    printed = capsys.readouterr().out
+    assert f"F-beta on {run}" in printed and f"wrote {out}" in printed
+    assert ens.read_bytes() == before  # the ensemble read is never changed
+    tuned = load_ensemble(out)  # in another folder: the member path was made absolute
+    assert tuned.members[0].checkpoint == str((tmp_path / "a" / "m.pt").resolve())
+    thr = yaml.safe_load(out.read_text())["post"]["thresholds"]
+    assert set(thr) == set(open_project(cfg).particles.scored)
+    assert all(v in (0.1, 0.3, 0.15) for v in thr.values())  # tuned from the grid, or kept as `full` had it
+    assert main(args) == 2  # no silent overwrite
+    assert "--overwrite" in capsys.readouterr().err
+    assert main(args + ["--overwrite", "--grid", "0.2", "1.5"]) == 2
+    assert "(0, 1)" in capsys.readouterr().err
+    assert main(args[:6] + ["TS_nope", "--out", str(tmp_path / "c.yaml"), "--quiet"]) == 2
+    assert "TS_nope" in capsys.readouterr().err
+    assert not (tmp_path / "c.yaml").exists()
+    assert THRESHOLD_GRID[0] > 0

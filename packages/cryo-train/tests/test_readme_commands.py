@@ -30,6 +30,7 @@ SMALL = {  # appended per command (argparse keeps the last value of a repeated o
     ("cryo-train", "fit"): TRAIN + ["--max-epochs", "1"],
     ("cryo-train", "cv"): TRAIN + ["--max-epochs", "1"],
     ("cryo-infer", "run"): ["--roi", "32", "64", "64", "--quiet"],
+    ("cryo-infer", "tune"): ["--roi", "32", "64", "64", "--quiet"],
 }
 
 
@@ -84,6 +85,7 @@ def test_every_readme_command_runs(tmp_path, monkeypatch, capsys):
         assert rc in (0, None), f"{' '.join(argv)} failed ({rc}):\n{out.err[-2000:]}"
     assert (tmp_path / "pred" / "submission.csv").exists() and (tmp_path / "pred_star" / "particles.star").exists()
     assert (tmp_path / "pred.png").exists() and (tmp_path / "cv_ens.yaml").exists()
+    assert "thresholds" in (tmp_path / "cv_tuned.yaml").read_text()
 
 
 def test_fit_folder_without_checkpoint_is_reusable_with_overwrite(tmp_path, monkeypatch, capsys):

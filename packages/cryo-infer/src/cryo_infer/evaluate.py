@@ -5,7 +5,7 @@
 # %% ../../nbs/07_evaluate.ipynb #ba5564f3
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from collections.abc import Sequence
 
@@ -15,14 +15,14 @@ from tqdm.auto import tqdm
 from cryo_data.io import Project
 from cryo_data.picks import TRUTH, read_picks
 from .ensemble import EnsembleConfig, load_members, post_config
-from .postprocess import PostConfig, probs_to_picks
+from .postprocess import POST_PRESETS, PostConfig, probs_to_picks
 from .predict import predict_volume
 from .window import RECIPE_WINDOW, WindowConfig
-from cryo_metric.particles import CZII_PARTICLES, PICK_COLUMNS, PICKS_SCHEMA, ParticleSet
+from cryo_metric.particles import CZII_PARTICLES, PICK_COLUMNS, PICKS_SCHEMA, ParticleSet, preset_name
 from cryo_metric.score import ScoreResult, score
 
 # %% auto #0
-__all__ = ['EvalResult', 'score_picks', 'predict_picks', 'evaluate']
+__all__ = ['THRESHOLD_GRID', 'EvalResult', 'score_picks', 'predict_picks', 'evaluate', 'PostTuning', 'tune_post']
 
 # %% ../../nbs/07_evaluate.ipynb #11e92550
 @dataclass
@@ -74,28 +74,31 @@ def score_picks(
     return EvalResult(score(truth, picks, beta=beta, particles=particles or project.particles), picks, truth)
 
 # %% ../../nbs/07_evaluate.ipynb #1c8e7d62
-def predict_picks(
-    project: Project,  # an open project
-    models: Any,  # nn.Module, Member, a list of them, or an EnsembleConfig (its checkpoints are loaded)
-    runs: Sequence[str],  # runs to predict
-    window: WindowConfig | None = None,  # tiling (default: the ensemble's, else the 2nd place's)
-    tta: Sequence[str] | str | None = None,  # TTA views (default: the ensemble's, else all seven)
-    post: PostConfig | str | None = None,  # post-processing (default: the ensemble's, else "2nd-place")
-    tomo_type: str = "denoised",  # tomogram type to read
-    voxel_spacing: float | None = None,  # voxel spacing to read (default: the only one)
-    device: Any = "cpu",  # torch device
-    progress: bool = False,  # show progress bars
-    particles: ParticleSet | None = None,  # whose scored classes to pick (default: the project's particles)
-) -> pl.DataFrame:  # run, particle_type, x, y, z (Angstrom), score
-    "Predict picks for `runs`: sliding-window + TTA probabilities, then post-processing, one run at a time."
+def _resolve(models: Any, window, tta, post, device) -> tuple:
+    "Models (an EnsembleConfig's checkpoints loaded), window, TTA, post-processing, combine and amp, defaults filled in."
     combine, amp = "softmax", None
     if isinstance(models, EnsembleConfig):
         ens = models
         window, tta, post = window or ens.window, tta or ens.tta, post or post_config(ens)
         combine, amp, models = ens.combine, ens.amp, load_members(ens, str(device))
-    window, tta, post = window or RECIPE_WINDOW, tta or "2nd-place", post or "2nd-place"
-    particles = particles or project.particles
-    frames = []
+    return models, window or RECIPE_WINDOW, tta or "2nd-place", post or "2nd-place", combine, amp
+
+
+def _probabilities(
+    project: Project,
+    models: Any,
+    runs: Sequence[str],
+    window,
+    tta,
+    combine,
+    amp,
+    tomo_type,
+    voxel_spacing,
+    device,
+    progress,
+    particles,
+):
+    "Yield (run, probabilities, voxel size) one run at a time: only one run's maps are held."
     for r in tqdm(list(runs), desc="runs", disable=not progress):
         t = project.tomogram(r, tomo_type, voxel_spacing)
         probs = predict_volume(
@@ -110,8 +113,32 @@ def predict_picks(
             particles=particles,
             voxel_size_A=t.voxel_size_A,
         )
-        frames.append(probs_to_picks(probs, t.voxel_size_A, post, run=r, particles=particles))
+        yield r, probs, t.voxel_size_A
         del probs
+
+
+def predict_picks(
+    project: Project,  # an open project
+    models: Any,  # nn.Module, Member, a list of them, or an EnsembleConfig (its checkpoints are loaded)
+    runs: Sequence[str],  # runs to predict
+    window: WindowConfig | None = None,  # tiling (default: the ensemble's, else the 2nd place's)
+    tta: Sequence[str] | str | None = None,  # TTA views (default: the ensemble's, else all seven)
+    post: PostConfig | str | None = None,  # post-processing (default: the ensemble's, else "2nd-place")
+    tomo_type: str = "denoised",  # tomogram type to read
+    voxel_spacing: float | None = None,  # voxel spacing to read (default: the only one)
+    device: Any = "cpu",  # torch device
+    progress: bool = False,  # show progress bars
+    particles: ParticleSet | None = None,  # whose scored classes to pick (default: the project's particles)
+) -> pl.DataFrame:  # run, particle_type, x, y, z (Angstrom), score
+    "Predict picks for `runs`: sliding-window + TTA probabilities, then post-processing, one run at a time."
+    models, window, tta, post, combine, amp = _resolve(models, window, tta, post, device)
+    particles = particles or project.particles
+    frames = [
+        probs_to_picks(probs, vs, post, run=r, particles=particles)
+        for r, probs, vs in _probabilities(
+            project, models, runs, window, tta, combine, amp, tomo_type, voxel_spacing, device, progress, particles
+        )
+    ]
     return pl.concat(frames) if frames else pl.DataFrame(schema=PICKS_SCHEMA)
 
 
@@ -134,3 +161,88 @@ def evaluate(
         project, models, runs, window, tta, post, tomo_type, device=device, progress=progress, particles=particles
     )
     return score_picks(project, picks, runs, truth_user, truth_session, particles)
+
+# %% ../../nbs/07_evaluate.ipynb #3f3115dc
+THRESHOLD_GRID: tuple[float, ...] = (0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5)
+"Probability thresholds `tune_post` tries for each class (0.15, the 2nd place's, among them)."
+
+
+@dataclass
+class PostTuning:
+    "Per-class thresholds chosen on tuning runs, the post-processing that uses them, and every threshold's score."
+
+    post: PostConfig  # the given post-processing with the chosen thresholds (everything else unchanged)
+    score: float  # the weighted F-beta on the tuning runs with the chosen thresholds (optimistic: chosen there)
+    curve: pl.DataFrame  # particle_type, threshold, tp, fp, fn, fbeta: every tuned class at every threshold
+    runs: tuple[str, ...]  # the tuning runs
+
+    @property
+    def thresholds(self) -> dict[str, float]:
+        "The chosen threshold of every tuned class."
+        return {n: float(self.post.thresholds[n]) for n in self.curve["particle_type"].unique(maintain_order=True)}
+
+
+def _check_grid(grid: Sequence[float]) -> tuple[float, ...]:
+    "The grid as sorted unique floats in (0, 1); anything else is an error that names it."
+    try:
+        g = sorted({float(t) for t in grid})
+    except (TypeError, ValueError):
+        raise ValueError(f"threshold grid must be numbers in (0, 1), got {grid!r}") from None
+    if not g or not all(0.0 < t < 1.0 for t in g):
+        raise ValueError(f"threshold grid must hold numbers in (0, 1), got {list(grid)!r}")
+    return tuple(g)
+
+# %% ../../nbs/07_evaluate.ipynb #af66636d
+def tune_post(
+    project: Project,  # an open project with ground truth for `runs`
+    models: Any,  # nn.Module, Member, a list of them, or an EnsembleConfig
+    runs: Sequence[str],  # tuning runs: neither trained nor tested on
+    post: PostConfig | str | None = None,  # the post-processing to tune (default: the ensemble's, else "2nd-place")
+    grid: Sequence[float] = THRESHOLD_GRID,  # probability thresholds to try, each class alike
+    window: WindowConfig | None = None,  # tiling (see `predict_picks`)
+    tta: Sequence[str] | str | None = None,  # TTA views
+    tomo_type: str = "denoised",  # tomogram type
+    truth_user: str | None = TRUTH,  # copick user of the ground truth (default: the project's)
+    truth_session: str | None = TRUTH,  # ... and its session
+    particles: ParticleSet | None = None,  # classes to pick, radii and weights of the metric (default: the project's)
+    device: Any = "cpu",  # torch device
+    progress: bool = False,  # show progress bars
+) -> PostTuning:
+    "Per-class probability thresholds that maximise the metric on `runs` (one prediction per run; ties: the lowest)."
+    g = _check_grid(grid)
+    runs = list(runs)
+    if not runs:
+        raise ValueError("tune_post needs at least one tuning run")
+    models, window, tta, post, combine, amp = _resolve(models, window, tta, post, device)
+    base = POST_PRESETS[preset_name(post, "post-processing preset")] if isinstance(post, str) else post
+    particles = particles or project.particles
+    names = particles.scored
+    picks: dict[float, list] = {t: [] for t in g}
+    for r, probs, vs in _probabilities(
+        project, models, runs, window, tta, combine, amp, tomo_type, None, device, progress, particles
+    ):
+        for t in g:
+            cfg = replace(base, thresholds={**base.thresholds, **{n: t for n in names}})
+            picks[t].append(probs_to_picks(probs, vs, cfg, run=r, particles=particles))
+    rows = []
+    for t in g:
+        res = score_picks(project, pl.concat(picks[t]), runs, truth_user, truth_session, particles).metric
+        rows += [
+            {k: x[k] for k in ("particle_type", "tp", "fp", "fn", "fbeta")} | {"threshold": t}
+            for x in res.per_class.iter_rows(named=True)
+            if x["particle_type"] in names
+        ]
+    curve = pl.DataFrame(rows).select("particle_type", "threshold", "tp", "fp", "fn", "fbeta")
+    chosen, total = {}, 0.0
+    for n in names:
+        c = curve.filter(pl.col("particle_type") == n)
+        if c.is_empty() or c["tp"][0] + c["fn"][0] == 0:
+            continue  # no particle of this class in the tuning runs: its threshold stays as it was
+        best = c["fbeta"].max()
+        if best > 0:  # a class found at no threshold keeps its threshold (the lowest would only add false picks)
+            chosen[n] = float(c.filter(pl.col("fbeta") >= best)["threshold"].min())
+        total += particles[n].weight * best
+    curve = curve.filter(pl.col("particle_type").is_in(list(chosen)))  # the tuned classes
+    tuned = replace(base, thresholds={**base.thresholds, **chosen})
+    tw = particles.total_weight
+    return PostTuning(tuned, total / tw if tw > 0 else 0.0, curve, tuple(runs))
