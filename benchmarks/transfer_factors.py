@@ -13,7 +13,7 @@ families, not on real tomograms.
     python benchmarks/transfer_factors.py --checkpoint NAME=best.pt [--checkpoint ...] [--runs 4]
         [--first-seed 900] [--variant NAME ...] [--reference randomised] [--setting 32x96/robust]
         [--membranes keep --membranes suppress] [--post full --post demo_out/ensemble.yaml]
-        [--name transfer_factors] [--results DIR]
+        [--tta 1] [--name transfer_factors] [--results DIR]
 """
 
 from __future__ import annotations
@@ -68,6 +68,9 @@ def main(argv=None) -> int:
         help="post-processing: a preset name or an ensemble YAML whose post section is used (the demo's "
         "demo_out/ensemble.yaml holds its tuned thresholds); repeat to score each (default: full)",
     )
+    ap.add_argument(
+        "--tta", type=int, choices=(1, 7), default=1, help="TTA views: 1 (identity) or the 2nd place's 7 (the demo's)"
+    )
     ap.add_argument("--name", default="transfer_factors")
     ap.add_argument("--results", default=None)
     args = ap.parse_args(argv)
@@ -99,7 +102,7 @@ def main(argv=None) -> int:
             prj = open_project(simulate_families(Path(d) / f"v{i}", specs, DemoConfig().extent_A, progress=False))
             runs = [s.name for s in specs]
             for name, (ckpt, mode, p) in models.items():
-                sc = score_checkpoint(prj, ckpt, runs, args.setting, membranes=mode, post=posts[p])
+                sc = score_checkpoint(prj, ckpt, runs, args.setting, args.tta, membranes=mode, post=posts[p])
                 ref = rows[f"{name} | {args.reference}"]["score"] if i else sc["F"]
                 rows[f"{name} | {vname}"] = {
                     "model": name,
@@ -116,7 +119,7 @@ def main(argv=None) -> int:
     text += (
         f"\nEach variant: {args.runs} runs (seeds {args.first_seed}..) of {DemoConfig().shape} voxels at about 10 A with the demo's test "
         f"layout (12 particles per scored class), the same seeds and layouts in every variant; the ratio divides by the "
-        f"`{args.reference}` variant (in family). Prediction: {args.setting}, 1 TTA view, membranes "
+        f"`{args.reference}` variant (in family). Prediction: {args.setting}, {args.tta} TTA view{'s' if args.tta > 1 else ''}, membranes "
         f"{' and '.join(f'`{m}`' for m in modes)}, post-processing "
         + " and ".join(
             f"`{p}`" + ("" if isinstance(v, str) else f" (thresholds {dict(v.thresholds)})") for p, v in posts.items()
