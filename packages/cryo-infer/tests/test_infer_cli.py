@@ -204,3 +204,13 @@ def test_tune_writes_a_tuned_copy(setup, tmp_path, capsys):
     assert "TS_nope" in capsys.readouterr().err
     assert not (tmp_path / "c.yaml").exists()
     assert THRESHOLD_GRID[0] > 0
+    same = args[:7] + ["--out", str(ens), "--quiet", "--overwrite"]  # --out is the --ensemble itself
+    assert main(same) == 2
+    assert "never changes" in capsys.readouterr().err
+    assert ens.read_bytes() == before
+    assert main(args[:7] + ["--out", str(tmp_path / "a"), "--quiet"]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert main(args[:6] + [run, run, "--out", str(tmp_path / "d.yaml"), "--quiet"]) == 2
+    assert "more than once" in capsys.readouterr().err
+    assert main(args[:8] + [str(tmp_path / "e.yaml"), "--quiet", "--truth-user", "nobody"]) == 2
+    assert "no ground-truth picks by nobody" in capsys.readouterr().err

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from collections.abc import Sequence
@@ -192,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         nargs="+",
         default=list(THRESHOLD_GRID),
-        help="probability thresholds to try, each class alike (between 0 and 1)",
+        help="probability thresholds to try, each class alike (strictly between 0 and 1)",
     )
     add_project_options(t, truth=True)
     t.add_argument("--tomo-type", default="denoised", help="tomogram type to predict")
@@ -202,7 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
         nargs=3,
         default=None,
         metavar=("Z", "Y", "X"),
-        help="tile size in voxels, overriding the ensemble's window (and written into --out: tune as you predict)",
+        help="tile size in voxels, overriding the ensemble's window (default: the ensemble's; written into --out: "
+        "tune as you predict)",
     )
     t.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda:0")
     t.add_argument("--overwrite", action="store_true", help="replace an existing --out")
@@ -229,8 +231,19 @@ def build_parser() -> argparse.ArgumentParser:
 def _tune(args: argparse.Namespace) -> int:
     "`cryo-infer tune`: thresholds tuned on --runs, the ensemble with them written to --out."
     out = Path(args.out)
+    if not args.out.strip():
+        raise ValueError("--out must name a YAML file, got an empty path")
+    if out.resolve() == Path(args.ensemble).resolve():
+        raise ValueError(f"--out {out} is the --ensemble itself, which tune never changes; choose another --out")
+    if out.is_dir():
+        raise IsADirectoryError(f"--out {out} is a folder; give the path of a YAML file")
     if out.exists() and not args.overwrite:
-        raise FileExistsError(f"{out} exists; pass --overwrite to replace it (the ensemble read is never changed)")
+        raise FileExistsError(f"{out} exists; pass --overwrite to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    try:  # before the prediction: a folder that cannot be written fails now, naming --out
+        tempfile.TemporaryFile(dir=out.parent).close()
+    except OSError as e:
+        raise PermissionError(f"cannot write --out {out}: {e.strerror}") from None
     ens = load_ensemble(args.ensemble)
     base = Path(ens.base_dir)
     members = tuple(
@@ -250,7 +263,12 @@ def _tune(args: argparse.Namespace) -> int:
         print(f"{name:<22} threshold {thr:<6g} tp {r['tp']:>4} fp {r['fp']:>5} fn {r['fn']:>4} F {r['fbeta']:.4f}")
     kept = sorted(set(tuning.post.thresholds) - set(tuning.thresholds))
     if kept:
-        print(f"kept (absent from the tuning runs, or found at no threshold): {', '.join(kept)}")
+        print(
+            "kept (absent from the tuning runs, or found at no threshold): "
+            + ", ".join(f"{n} {tuning.post.thresholds[n]:g}" for n in kept)
+        )
+    if not tuning.thresholds:
+        print("warning: nothing was tuned (no class found at any threshold on the tuning runs); thresholds unchanged")
     print(f"F-beta on {', '.join(args.runs)} with these thresholds: {tuning.score:.4f} (optimistic: chosen there)")
     print(f"wrote {out}")
     return 0

@@ -189,6 +189,8 @@ def load_ensemble(path: str | Path) -> EnsembleConfig:
         d = yaml.safe_load(path.read_text())
     except (OSError, yaml.YAMLError) as e:
         raise ValueError(f"cannot read ensemble {path}: {' '.join(str(e).split())}") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"cannot read ensemble {path}: not a text (YAML) file") from None
     return ensemble_from_dict(d, path.parent)
 
 

@@ -213,6 +213,19 @@ def tune_post(
     runs = list(runs)
     if not runs:
         raise ValueError("tune_post needs at least one tuning run")
+    twice = sorted({r for r in runs if runs.count(r) > 1})
+    if twice:
+        raise ValueError(f"tuning run(s) {twice} given more than once")
+    truth = read_picks(project, runs, truth_user, truth_session)  # before any prediction: fail early
+    bare = [r for r in runs if r not in set(truth["run"].to_list())]
+    if bare:
+        who = (
+            f"{project.truth_user}/{project.truth_session}" if truth_user == TRUTH else f"{truth_user}/{truth_session}"
+        )
+        raise ValueError(
+            f"no ground-truth picks by {who} in tuning run(s) {bare}: every tuning run needs them "
+            "(the truth's user and session: truth_user/truth_session, on the command line --truth-user/--truth-session)"
+        )
     models, window, tta, post, combine, amp = _resolve(models, window, tta, post, device)
     base = POST_PRESETS[preset_name(post, "post-processing preset")] if isinstance(post, str) else post
     particles = particles or project.particles

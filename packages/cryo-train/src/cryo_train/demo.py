@@ -316,7 +316,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     ap.add_argument("--seed", type=int, default=d.seed, help="seed of the simulation and the training")
     ap.add_argument(
-        "--family", default=d.family, choices=sorted(FAMILIES), help="family of the training and held-out runs"
+        "--family",
+        default=d.family,
+        choices=sorted(FAMILIES),
+        help="family of the training, held-out and validation runs",
     )
     ap.add_argument(
         "--test-family", default=d.test_family, choices=sorted(FAMILIES), help="family of the out-of-family test run"
@@ -325,12 +328,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--membranes",
         default=d.membranes,
         choices=list(MEMBRANE_MODES),
-        help="test prediction: suppress membranes (large sheets) first, or keep the tomograms as they are",
+        help="prediction (tuning and test): suppress membranes (large sheets) first, or keep the tomograms as they are",
     )
     ap.add_argument(
         "--fixed-thresholds",
         action="store_true",
-        help="keep the `full` post-processing's 0.15 for every class instead of tuning them on the validation run",
+        help="keep the `full` post-processing's 0.15 for every class instead of tuning them on the validation run "
+        "(TS_<seed + runs + 1>; no thresholds.png)",
     )
     ap.add_argument("--quiet", action="store_true", help="no progress bars")
     args = ap.parse_args(argv)
