@@ -48,6 +48,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                       'cryo_infer.membranes.MembraneConfig.__post_init__': ( 'membranes.html#membraneconfig.__post_init__',
                                                                                              'cryo_infer/membranes.py'),
                                       'cryo_infer.membranes._check_volume': ('membranes.html#_check_volume', 'cryo_infer/membranes.py'),
+                                      'cryo_infer.membranes._mask': ('membranes.html#_mask', 'cryo_infer/membranes.py'),
                                       'cryo_infer.membranes._ridges': ('membranes.html#_ridges', 'cryo_infer/membranes.py'),
                                       'cryo_infer.membranes._robust_z': ('membranes.html#_robust_z', 'cryo_infer/membranes.py'),
                                       'cryo_infer.membranes.membrane_mask': ('membranes.html#membrane_mask', 'cryo_infer/membranes.py'),

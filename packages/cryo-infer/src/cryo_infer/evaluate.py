@@ -239,7 +239,7 @@ def tune_post(
             picks[t].append(probs_to_picks(probs, vs, cfg, run=r, particles=particles))
     rows = []
     for t in g:
-        res = score_picks(project, pl.concat(picks[t]), runs, truth_user, truth_session, particles).metric
+        res = score(truth, pl.concat(picks[t]), particles=particles)  # the truth read once, above
         rows += [
             {k: x[k] for k in ("particle_type", "tp", "fp", "fn", "fbeta")} | {"threshold": t}
             for x in res.per_class.iter_rows(named=True)

@@ -125,6 +125,11 @@ def membrane_mask(
 ) -> np.ndarray:  # bool [z, y, x]: membrane voxels (the ridges, before `margin_A`)
     "The centres of large sheets of either sign: membranes (and their CTF fringes), not particles."
     x, vs = _check_volume(volume, voxel_size_A, cfg)
+    return _mask(x, vs, cfg)
+
+
+def _mask(x: np.ndarray, vs: np.ndarray, cfg: MembraneConfig) -> np.ndarray:
+    "`membrane_mask` of a checked float32 volume and per-axis voxel size."
     z = _robust_z(x)
     if z is None:
         return np.zeros(x.shape, bool)
@@ -147,7 +152,7 @@ def suppress_membranes(
 ) -> np.ndarray:  # float32 [z, y, x]: the tomogram with its membranes replaced by the local background
     "Replace membrane voxels (`membrane_mask` grown by `margin_A`) with the Gaussian average of the voxels around them."
     x, vs = _check_volume(volume, voxel_size_A, cfg)
-    m = membrane_mask(x, vs, cfg)
+    m = _mask(x, vs, cfg)  # checked once, above
     if not m.any():
         return x  # the same float32 array: nothing to paint over
     k = np.rint(cfg.margin_A / vs).astype(int)  # per axis, voxels
