@@ -3,9 +3,10 @@
 A demo model's thresholds are tuned on one in-family run. Out of family its probabilities run lower, so one may ask
 whether another threshold rule would close the gap. This benchmark predicts `--runs` runs of the reference family
 (default `randomised`, the demo's) and of a held-out variant (default `foreign`; seeds `--first-seed`.., the demo's
-test layout, the same seeds and layouts in both, as `transfer_factors.py` simulates them) with one checkpoint under
-the demo's prediction setting (one TTA view by default), then scores the pooled picks at every threshold of the
-tuning grid, class by class, and compares threshold rules:
+test layout, the same seeds and layouts in both, as `transfer_factors.py` simulates them) with one checkpoint (or an
+ensemble: several `--checkpoint`s, or the `--ensemble`'s own members) under the demo's prediction setting (one TTA
+view by default), then scores the pooled picks at every threshold of the tuning grid (`tune_post`'s curve), class by
+class, and compares threshold rules:
 
 - `ensemble`: the thresholds of `--ensemble` (the demo's `ensemble.yaml`: tuned on its validation run);
 - `tuned in family`: per class the best threshold on the pooled reference runs (ties: the lowest);
@@ -14,7 +15,7 @@ tuning grid, class by class, and compares threshold rules:
 
 Every figure is measured on this project's own simulator families, not on real tomograms.
 
-    python benchmarks/transfer_thresholds.py --checkpoint best.pt --ensemble ensemble.yaml [--runs 8]
+    python benchmarks/transfer_thresholds.py [--checkpoint best.pt ...] --ensemble ensemble.yaml [--runs 8]
         [--first-seed 920] [--variant foreign] [--reference randomised] [--tta 1] [--name transfer_thresholds]
 """
 
@@ -36,34 +37,16 @@ from transfer_eval import eval_specs  # noqa: E402
 TOLERANCES = (0.02, 0.05)
 
 
-def _curves(prj, runs: list, members, ens, grid) -> dict:
-    "{class: {threshold: (tp, fp, fn, fbeta)}} of the pooled runs; one prediction per run, every threshold from it."
-    import polars as pl
-    from cryo_infer.ensemble import post_config
-    from cryo_infer.evaluate import score_picks
-    from cryo_infer.postprocess import probs_to_picks
-    from cryo_infer.predict import predict_volume
+def _curves(prj, runs: list, ens, grid) -> dict:
+    "{class: {threshold: (tp, fp, fn, fbeta)}} of the pooled runs (`tune_post`'s curve: one prediction per run)."
+    from cryo_infer.evaluate import tune_post
 
-    base = post_config(ens)
-    names = prj.particles.scored
-    picks: dict = {t: [] for t in grid}
-    for r in runs:
-        t = prj.tomogram(r, "denoised")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            p = predict_volume(
-                members, t.array, ens.window, ens.tta, ens.combine, progress=False, voxel_size_A=t.voxel_size_A
-            )
-        for thr in grid:
-            cfg = replace(base, thresholds={n: thr for n in names})
-            picks[thr].append(probs_to_picks(p, t.voxel_size_A, cfg, run=r, particles=prj.particles))
-        del p
-    out: dict = {n: {} for n in names}
-    for thr in grid:
-        m = score_picks(prj, pl.concat(picks[thr]), runs).metric
-        for x in m.per_class.iter_rows(named=True):
-            if x["particle_type"] in out:
-                out[x["particle_type"]][thr] = (x["tp"], x["fp"], x["fn"], x["fbeta"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        curve = tune_post(prj, ens, runs, grid=grid).curve
+    out: dict = {}
+    for x in curve.iter_rows(named=True):
+        out.setdefault(x["particle_type"], {})[x["threshold"]] = (x["tp"], x["fp"], x["fn"], x["fbeta"])
     return out
 
 
@@ -80,7 +63,12 @@ def _best(curve: dict, tol: float = 0.0) -> float:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", required=True, help="a trained model (the demo's train/best.pt)")
+    ap.add_argument(
+        "--checkpoint",
+        nargs="*",
+        default=[],
+        help="trained model(s) (the demo's train/best.pt) in place of the ensemble's members (none: its own)",
+    )
     ap.add_argument("--ensemble", required=True, help="its ensemble YAML (the demo's ensemble.yaml): window, post")
     ap.add_argument("--runs", type=int, default=8, help="runs per family (seeds --first-seed..)")
     ap.add_argument("--first-seed", type=int, default=920)
@@ -92,7 +80,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     from cryo_data.domains import simulate_families
     from cryo_data.io import open_project
-    from cryo_infer.ensemble import MemberSpec, load_ensemble, load_members, post_config
+    from cryo_infer.ensemble import MemberSpec, load_ensemble, post_config
     from cryo_infer.evaluate import THRESHOLD_GRID
     from cryo_train.demo import DemoConfig
 
@@ -101,12 +89,9 @@ def main(argv=None) -> int:
         if v not in vs:
             ap.error(f"unknown variant {v!r}; known: {sorted(vs)}")
     ens = load_ensemble(args.ensemble)
-    ens = replace(
-        ens,
-        members=(MemberSpec(str(Path(args.checkpoint).resolve())),),
-        tta=("identity",) if args.tta == 1 else ens.tta,
-    )
-    members = load_members(ens)
+    members = tuple(MemberSpec(str(Path(c).resolve())) for c in args.checkpoint) or ens.members
+    ens = replace(ens, members=members, tta=("identity",) if args.tta == 1 else ens.tta)
+    what = ", ".join(f"`{m.checkpoint}`" for m in members)
     t0 = time.time()
     fams = (args.reference, args.variant)
     curves = {}
@@ -115,7 +100,7 @@ def main(argv=None) -> int:
             fam = vs[v][0]
             specs = eval_specs(args.runs, 0, replace(fam, name=f"{fam.name}-variant"), args.first_seed)
             prj = open_project(simulate_families(Path(d) / f"v{i}", specs, DemoConfig().extent_A, progress=False))
-            curves[v] = _curves(prj, [s.name for s in specs], members, ens, THRESHOLD_GRID)
+            curves[v] = _curves(prj, [s.name for s in specs], ens, THRESHOLD_GRID)
             weights = {n: prj.particles[n].weight for n in prj.particles.scored}
             print(v, "predicted", f"{(time.time() - t0) / 60:.1f} min", flush=True)
     ref, var = curves[args.reference], curves[args.variant]
@@ -134,8 +119,8 @@ def main(argv=None) -> int:
     rows.append(("oracle (each family its own best)", {n: (_best(ref[n]), _best(var[n])) for n in names}, oa, ob))
     text = header("Thresholds in and out of family: what a threshold rule can do", "cryo-infer", "torch")
     text += (
-        f"\nOne checkpoint (`{args.checkpoint}`, window and post-processing from `{args.ensemble}`, {args.tta} TTA "
-        f"view{'s' if args.tta > 1 else ''}), {args.runs} runs per family (seeds {args.first_seed}.., the demo's test "
+        f"\n{len(members)} checkpoint(s) ({what}; window and post-processing from `{args.ensemble}`), {args.tta} TTA "
+        f"view{'s' if args.tta > 1 else ''}, {args.runs} runs per family (seeds {args.first_seed}.., the demo's test "
         f"layout, 12 particles per scored class); reference `{args.reference}`, held out `{args.variant}`. Scores "
         "pooled over a family's runs. Measured on this project's own simulator families only.\n\n"
         f"| rule | thresholds | {args.reference} | {args.variant} | ratio |\n|---|---|---|---|---|\n"

@@ -173,13 +173,14 @@ class PostTuning:
 
     post: PostConfig  # the given post-processing with the chosen thresholds (everything else unchanged)
     score: float  # the weighted F-beta on the tuning runs with the chosen thresholds (optimistic: chosen there)
-    curve: pl.DataFrame  # particle_type, threshold, tp, fp, fn, fbeta: every tuned class at every threshold
+    curve: pl.DataFrame  # particle_type, threshold, tp, fp, fn, fbeta: every scored class at every threshold
     runs: tuple[str, ...]  # the tuning runs
+    tuned: tuple[str, ...]  # the classes whose threshold was chosen (the others: absent, or found at no threshold)
 
     @property
     def thresholds(self) -> dict[str, float]:
         "The chosen threshold of every tuned class."
-        return {n: float(self.post.thresholds[n]) for n in self.curve["particle_type"].unique(maintain_order=True)}
+        return {n: float(self.post.thresholds[n]) for n in self.tuned}
 
 
 def _check_grid(grid: Sequence[float]) -> tuple[float, ...]:
@@ -255,7 +256,6 @@ def tune_post(
         if best > 0:  # a class found at no threshold keeps its threshold (the lowest would only add false picks)
             chosen[n] = float(c.filter(pl.col("fbeta") >= best)["threshold"].min())
         total += particles[n].weight * best
-    curve = curve.filter(pl.col("particle_type").is_in(list(chosen)))  # the tuned classes
     tuned = replace(base, thresholds={**base.thresholds, **chosen})
     tw = particles.total_weight
-    return PostTuning(tuned, total / tw if tw > 0 else 0.0, curve, tuple(runs))
+    return PostTuning(tuned, total / tw if tw > 0 else 0.0, curve, tuple(runs), tuple(chosen))

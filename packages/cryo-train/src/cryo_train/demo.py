@@ -255,10 +255,14 @@ def _threshold_figure(tuning: PostTuning, path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    for name, c in tuning.curve.group_by("particle_type", maintain_order=True):
-        (line,) = ax.plot(c["threshold"], c["fbeta"], marker=".", label=name[0])
-        t = tuning.thresholds[name[0]]
-        ax.plot([t], c.filter(pl.col("threshold") == t)["fbeta"], "o", ms=9, mfc="none", color=line.get_color())
+    for (name,), c in tuning.curve.group_by("particle_type", maintain_order=True):
+        if c["tp"][0] + c["fn"][0] == 0:
+            continue  # absent from the tuning runs
+        t = tuning.thresholds.get(name)
+        label = name if t is not None else f"{name} (found at no threshold)"
+        (line,) = ax.plot(c["threshold"], c["fbeta"], marker=".", label=label)
+        if t is not None:
+            ax.plot([t], c.filter(pl.col("threshold") == t)["fbeta"], "o", ms=9, mfc="none", color=line.get_color())
     ax.axvline(0.15, color="grey", lw=0.8, ls="--")
     ax.set_xscale("log")
     ts = sorted(tuning.curve["threshold"].unique().to_list())
