@@ -4,7 +4,8 @@ The demo trains on the `randomised` family and is tested on a `foreign` run. Thi
 demo's model (`cryo_train.demo`, its default recipe and seed; or loads `--checkpoint`), then simulates the demo's
 out-of-family test layout again, with the same seed, from `foreign` with one or two of its settings set back to what
 `randomised` draws: no gold beads, no membranes, neither, CTF-coloured noise instead of pink, dark protein, built-in
-shapes, or randomised ice and tilt ranges; and once from `randomised` itself (the in-family reference, same layout).
+shapes, randomised ice and tilt ranges, either of them alone, or the tilt range without gold or membranes; and once
+from `randomised` itself (the in-family reference, same layout).
 Each variant is predicted with one TTA view and scored with the official metric per class; the ratio is variant /
 reference. Every number is measured on this project's own simulator families.
 
@@ -46,6 +47,15 @@ def variants() -> dict:
                 tilt_max_deg=r.tilt_max_deg,
             ),
             "ice thickness, density, gradient and tilt range drawn as in randomised",
+        ),
+        "randomised ice": (
+            replace(f, slab_fraction=r.slab_fraction, ice_density=r.ice_density, ice_gradient=r.ice_gradient),
+            "ice thickness, density and gradient drawn as in randomised",
+        ),
+        "randomised tilt": (replace(f, tilt_max_deg=r.tilt_max_deg), "tilt range drawn as in randomised"),
+        "randomised tilt, no gold, no membranes": (
+            replace(f, tilt_max_deg=r.tilt_max_deg, distractor_kinds=("rod", "shell")),
+            "tilt range drawn as in randomised, and neither gold beads nor membranes",
         ),
         "randomised": (r, "the in-family reference: randomised itself"),
         "cellular": (FAMILIES["cellular"], "not foreign: `cellular` (randomised plus membranes and gold in some runs)"),
