@@ -30,31 +30,25 @@ def variants() -> dict:
     from cryo_data.domains import FAMILIES
 
     f, r = FAMILIES["foreign"], FAMILIES["randomised"]
+    ice = {k: getattr(r, k) for k in ("slab_fraction", "ice_density", "ice_gradient")}  # randomised's ice ranges
+    tilt = {"tilt_max_deg": r.tilt_max_deg}
+    no_objects = {"distractor_kinds": ("rod", "shell")}  # foreign's distractors without gold beads or membranes
     return {
         "foreign": (f, "nothing (the demo's out-of-family family)"),
         "no gold": (replace(f, distractor_kinds=("rod", "shell", "membrane")), "no gold beads"),
         "no membranes": (replace(f, distractor_kinds=("rod", "shell", "gold")), "no membranes"),
-        "no gold, no membranes": (replace(f, distractor_kinds=("rod", "shell")), "neither gold beads nor membranes"),
+        "no gold, no membranes": (replace(f, **no_objects), "neither gold beads nor membranes"),
         "ctf noise": (replace(f, noise_models=("ctf",)), "CTF-coloured noise instead of pink"),
         "dark protein": (replace(f, polarities=(1,)), "protein dark (polarity +1) instead of bright"),
         "built-in shapes": (replace(f, shapes=("built-in",)), "built-in shapes instead of pseudo-atomic blobs"),
         "randomised ice and tilt": (
-            replace(
-                f,
-                slab_fraction=r.slab_fraction,
-                ice_density=r.ice_density,
-                ice_gradient=r.ice_gradient,
-                tilt_max_deg=r.tilt_max_deg,
-            ),
+            replace(f, **ice, **tilt),
             "ice thickness, density, gradient and tilt range drawn as in randomised",
         ),
-        "randomised ice": (
-            replace(f, slab_fraction=r.slab_fraction, ice_density=r.ice_density, ice_gradient=r.ice_gradient),
-            "ice thickness, density and gradient drawn as in randomised",
-        ),
-        "randomised tilt": (replace(f, tilt_max_deg=r.tilt_max_deg), "tilt range drawn as in randomised"),
+        "randomised ice": (replace(f, **ice), "ice thickness, density and gradient drawn as in randomised"),
+        "randomised tilt": (replace(f, **tilt), "tilt range drawn as in randomised"),
         "randomised tilt, no gold, no membranes": (
-            replace(f, tilt_max_deg=r.tilt_max_deg, distractor_kinds=("rod", "shell")),
+            replace(f, **tilt, **no_objects),
             "tilt range drawn as in randomised, and neither gold beads nor membranes",
         ),
         "randomised": (r, "the in-family reference: randomised itself"),
