@@ -1,6 +1,6 @@
 """Training benchmark: unet_v1 at a reduced patch size on a simulated 7-run project, fixed wall-clock budget (CPU).
 
-Trains on the randomised simulator family (`cryo_data.domains`; `--family` another) and records the held-out F-beta per class (official
+Trains on the demo's simulator family (`cryo_train.demo.DemoConfig.family`, `cellular-wedge`; `--family` another) and records the held-out F-beta per class (official
 metric), the score of a run from the `foreign` family next to it, and the learning curve. A GPU section
 (skipped without CUDA) measures steps/s of unet_v1 at 128x256x256, batch 2, 16-mixed, through Lightning against a bare
 PyTorch loop of the same model and loss in the same run (goal: at least 0.95x of the bare loop).
@@ -109,7 +109,9 @@ def main(argv=None) -> int:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--results", default=None)
     ap.add_argument(
-        "--family", default="randomised", help="family of the training and held-out runs (results: train_cpu_<family>)"
+        "--family",
+        default=DemoConfig().family,
+        help="family of the training and held-out runs (results: train_cpu_<family>; `randomised`: train_cpu)",
     )
     args = ap.parse_args(argv)
     name = "train_cpu" if args.family == "randomised" else f"train_cpu_{args.family}"

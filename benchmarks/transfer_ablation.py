@@ -1,15 +1,16 @@
 """Which of the `foreign` family's settings costs the demo's model its out-of-family score? (CPU)
 
-The demo trains on the `randomised` family and is tested on a `foreign` run. This benchmark trains the
-demo's model (`cryo_train.demo`, its default recipe and seed; or loads `--checkpoint`), then simulates the demo's
+The demo trains on its family (`cellular-wedge` by default) and is tested on a `foreign` run. This benchmark trains
+the demo's model (`cryo_train.demo`, its default recipe and seed; or loads `--checkpoint`), then simulates the demo's
 out-of-family test layout again, with the same seed, from `foreign` with one or two of its settings set back to what
 `randomised` draws: no gold beads, no membranes, neither, CTF-coloured noise instead of pink, dark protein, built-in
 shapes, randomised ice and tilt ranges, either of them alone, or the tilt range without gold or membranes; and once
-from `randomised` itself (the in-family reference, same layout).
+from each of `randomised`, `cellular`, `cellular-wedge` and `clean` themselves (same layout).
 Each variant is predicted with one TTA view and scored with the official metric per class; the ratio is variant /
-reference. Every number is measured on this project's own simulator families.
+reference (`--reference`, default the demo's family: the model's in-family score). Every number is measured on this
+project's own simulator families.
 
-    python benchmarks/transfer_ablation.py [--checkpoint best.pt] [--seed 0] [--roi 64 192 192] [--overlap 16 32 32] [--normalization patch] [--name transfer_ablation] [--results DIR]
+    python benchmarks/transfer_ablation.py [--checkpoint best.pt] [--seed 0] [--reference FAMILY] [--roi 64 192 192] [--overlap 16 32 32] [--normalization patch] [--name transfer_ablation] [--results DIR]
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import header, write_result  # noqa: E402
+
+
+def demo_family() -> str:
+    "The demo's training family (`cryo_train.demo.DemoConfig.family`): the default reference of every ratio."
+    from cryo_train.demo import DemoConfig
+
+    return DemoConfig().family
 
 
 def variants() -> dict:
@@ -51,8 +59,16 @@ def variants() -> dict:
             replace(f, **tilt, **no_objects),
             "tilt range drawn as in randomised, and neither gold beads nor membranes",
         ),
-        "randomised": (r, "the in-family reference: randomised itself"),
+        "randomised": (r, "not foreign: `randomised` itself (the reference of models trained on it)"),
         "cellular": (FAMILIES["cellular"], "not foreign: `cellular` (randomised plus membranes and gold in some runs)"),
+        "cellular-wedge": (
+            FAMILIES["cellular-wedge"],
+            "not foreign: `cellular-wedge` (`cellular` with missing wedges from +-35 to +-70 degrees)",
+        ),
+        "clean": (
+            FAMILIES["clean"],
+            "not foreign: `clean` (the transfer matrix's family A: built-in shapes, high SNR)",
+        ),
     }
 
 
@@ -64,6 +80,9 @@ def main(argv=None) -> int:
         "--name", default="transfer_ablation", help="results file name (for a checkpoint of another recipe)"
     )
     ap.add_argument("--seed", type=int, default=None, help="the demo's seed (default: its own); the demo's --seed")
+    ap.add_argument(
+        "--reference", default=None, help="the variant every ratio divides by (default: the demo's training family)"
+    )
     ap.add_argument("--roi", type=int, nargs=3, default=[64, 192, 192], help="prediction tiles (z y x voxels)")
     ap.add_argument("--overlap", type=int, nargs=3, default=[16, 32, 32], help="tile overlap (z y x voxels)")
     ap.add_argument(
@@ -81,6 +100,9 @@ def main(argv=None) -> int:
     from cryo_train.demo import DemoConfig, demo_layout, demo_project, demo_train
 
     cfg = DemoConfig() if args.seed is None else DemoConfig(seed=args.seed)
+    ref_name = args.reference or demo_family()
+    if ref_name not in variants():
+        raise SystemExit(f"--reference {ref_name!r}: not a variant; choose from {sorted(variants())}")
     t0 = time.time()
     with tempfile.TemporaryDirectory() as d:
         work = Path(d)
@@ -95,7 +117,7 @@ def main(argv=None) -> int:
         specs = [RunSpec(names[k], fam, cfg.seed + cfg.runs, lay) for k, (fam, _) in vs.items()]
         config = simulate_families(work / "ablation", specs, cfg.extent_A, progress=False)
         prj = open_project(config)
-        drawn = yaml.safe_load((Path(config).parent / "families.yaml").read_text())["runs"][names["randomised"]]
+        drawn = yaml.safe_load((Path(config).parent / "families.yaml").read_text())["runs"][names[ref_name]]
         ref_objects = [k for k in drawn["distractor_kinds"] if k in PER_RUN_KINDS]
         ens = EnsembleConfig(
             members=(MemberSpec(ckpt),),
@@ -117,18 +139,18 @@ def main(argv=None) -> int:
                 "per_class": {r["particle_type"]: (r["tp"], r["fp"], r["fn"]) for r in pc.iter_rows(named=True)},
             }
             print(k, round(res.score, 3), flush=True)
-    ref = rows["randomised"]["score"]
+    ref = rows[ref_name]["score"]
     classes = list(rows["foreign"]["per_class"])
     text = header(
         "Transfer ablation: what in `foreign` costs the demo's model its score", "cryo-data", "cryo-train", "torch"
     )
     text += (
-        f"\nModel: {f'the checkpoint {args.checkpoint}' if args.checkpoint else f'the demo (480 steps on randomised, seed {cfg.seed}), trained here in {train_min:.1f} min'}. "
+        f"\nModel: {f'the checkpoint {args.checkpoint}' if args.checkpoint else f'the demo (480 steps on {cfg.family}, seed {cfg.seed}), trained here in {train_min:.1f} min'}. "
         f"Test: the demo's out-of-family layout ({cfg.heldout_per_class} particles per scored class, {cfg.shape} voxels), "
         f"simulated with seed {cfg.seed + cfg.runs} from each variant; one TTA view, tiles {tuple(args.roi)} overlapping by {tuple(args.overlap)}, normalised `{args.normalization}`; post-processing `full`. "
-        f"The `randomised` reference run drew {' and '.join(ref_objects) if ref_objects else 'neither membranes nor gold beads'} "
-        "(`cellular` would put each in about half of its runs). Measured on this project's own simulator families.\n\n"
-        "| variant (foreign with ...) | F-beta | / randomised | "
+        f"The `{ref_name}` reference run drew {' and '.join(ref_objects) if ref_objects else 'neither membranes nor gold beads'}. "
+        "Measured on this project's own simulator families.\n\n"
+        f"| variant (foreign with ...) | F-beta | / {ref_name} | "
         + " | ".join(f"{c} tp/fp/fn" for c in classes)
         + " |\n|---|---|---|"
         + "---|" * len(classes)
@@ -142,7 +164,13 @@ def main(argv=None) -> int:
     write_result(
         args.name,
         text,
-        {"rows": rows, "reference": ref, "reference_objects": ref_objects, "checkpoint": args.checkpoint},
+        {
+            "rows": rows,
+            "reference_variant": ref_name,
+            "reference": ref,
+            "reference_objects": ref_objects,
+            "checkpoint": args.checkpoint,
+        },
         args.results,
     )
     print(text)

@@ -1,17 +1,17 @@
 """`transfer_ablation.py` over several test runs and checkpoints: what in `foreign` costs a model its score (CPU).
 
-`foreign` differs from the demo's training family `randomised` in several generator settings at once (pink noise,
-membranes and gold beads, thicker graded ice, a wider missing wedge, bright protein only, pseudo-atomic shapes).
+`foreign` differs from the `randomised` family in several generator settings at once (pink noise, membranes and gold
+beads, thicker graded ice, a wider missing wedge, bright protein only, pseudo-atomic shapes).
 `transfer_ablation.py` takes them back one at a time on one run; a run of 12 particles per class is a noisy judge, so
 this benchmark simulates `--runs` runs per variant (seeds 900.., or from `--first-seed`; the demo's test layout of each
-seed, the same seeds and layouts in every variant, `randomised` itself as the in-family reference) and scores given
+seed, the same seeds and layouts in every variant, `--reference` as the in-family one) and scores given
 checkpoints on them, pooled over the runs, with the demo's prediction setting (`--membranes`: with the tomograms as
 they are, `keep`, or with membranes painted over first, `suppress`; repeat it to score both; `--post`: the `full`
 preset or the thresholds an ensemble YAML holds, such as the demo's tuned ones). Every figure is measured on this project's own simulator
 families, not on real tomograms.
 
     python benchmarks/transfer_factors.py --checkpoint NAME=best.pt [--checkpoint ...] [--runs 4]
-        [--first-seed 900] [--variant NAME ...] [--reference randomised] [--setting 32x96/robust]
+        [--first-seed 900] [--variant NAME ...] [--reference FAMILY] [--setting 32x96/robust]
         [--membranes keep --membranes suppress] [--post full --post demo_out/ensemble.yaml]
         [--tta 1] [--name transfer_factors] [--results DIR]
 """
@@ -27,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import header, write_result  # noqa: E402
-from transfer_ablation import variants  # noqa: E402
+from transfer_ablation import demo_family, variants  # noqa: E402
 from transfer_eval import TILES, class_table, eval_specs, score_checkpoint  # noqa: E402
 
 
@@ -52,7 +52,9 @@ def main(argv=None) -> int:
     ap.add_argument("--setting", default="32x96/robust", help="TILE/NORMALIZATION, TILE from " + str(list(TILES)))
     ap.add_argument("--variant", action="append", default=None, help="only these variants (repeat; default: all)")
     ap.add_argument(
-        "--reference", default="randomised", help="the variant every ratio divides by: the checkpoints' training family"
+        "--reference",
+        default=None,
+        help="the variant every ratio divides by: the checkpoints' training family (default: the demo's)",
     )
     ap.add_argument(
         "--membranes",
@@ -74,6 +76,7 @@ def main(argv=None) -> int:
     ap.add_argument("--name", default="transfer_factors")
     ap.add_argument("--results", default=None)
     args = ap.parse_args(argv)
+    args.reference = args.reference or demo_family()
     ckpts = dict(c.split("=", 1) for c in args.checkpoint)
     modes = args.membranes or ["keep"]
     posts = {p: _post(p) for p in (args.post or ["full"])}

@@ -2,7 +2,7 @@
 
 A demo model's thresholds are tuned on one in-family run. Out of family its probabilities run lower, so one may ask
 whether another threshold rule would close the gap. This benchmark predicts `--runs` runs of the reference family
-(default `randomised`, the demo's) and of a held-out variant (default `foreign`; seeds `--first-seed`.., the demo's
+(default: the demo's training family) and of a held-out variant (default `foreign`; seeds `--first-seed`.., the demo's
 test layout, the same seeds and layouts in both, as `transfer_factors.py` simulates them) with one checkpoint (or an
 ensemble: several `--checkpoint`s, or the `--ensemble`'s own members) under the demo's prediction setting (one TTA
 view by default), then scores the pooled picks at every threshold of the tuning grid (`tune_post`'s curve), class by
@@ -16,7 +16,7 @@ class, and compares threshold rules:
 Every figure is measured on this project's own simulator families, not on real tomograms.
 
     python benchmarks/transfer_thresholds.py [--checkpoint best.pt ...] --ensemble ensemble.yaml [--runs 8]
-        [--first-seed 920] [--variant foreign] [--reference randomised] [--tta 1] [--name transfer_thresholds]
+        [--first-seed 920] [--variant foreign] [--reference FAMILY] [--tta 1] [--name transfer_thresholds]
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import header, write_result  # noqa: E402
-from transfer_ablation import variants  # noqa: E402
+from transfer_ablation import demo_family, variants  # noqa: E402
 from transfer_eval import eval_specs  # noqa: E402
 
 TOLERANCES = (0.02, 0.05)
@@ -73,11 +73,12 @@ def main(argv=None) -> int:
     ap.add_argument("--runs", type=int, default=8, help="runs per family (seeds --first-seed..)")
     ap.add_argument("--first-seed", type=int, default=920)
     ap.add_argument("--variant", default="foreign", help="the held-out family (a transfer_ablation variant)")
-    ap.add_argument("--reference", default="randomised", help="the model's training family")
+    ap.add_argument("--reference", default=None, help="the model's training family (default: the demo's)")
     ap.add_argument("--tta", type=int, choices=(1, 7), default=1, help="TTA views: 1 (identity) or the ensemble's")
     ap.add_argument("--name", default="transfer_thresholds")
     ap.add_argument("--results", default=None)
     args = ap.parse_args(argv)
+    args.reference = args.reference or demo_family()
     from cryo_data.domains import simulate_families
     from cryo_data.io import open_project
     from cryo_infer.ensemble import MemberSpec, load_ensemble, post_config

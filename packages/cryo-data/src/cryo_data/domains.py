@@ -107,6 +107,9 @@ FAMILIES: dict[str, Family] = {
     "cellular": Family(  # the default plus membranes and gold beads, each in about half of the runs
         name="cellular", occasional_kinds=("membrane", "gold")
     ),
+    "cellular-wedge": Family(  # `cellular` with missing wedges from +-35 degrees (wider) to +-70: the demo's family
+        name="cellular-wedge", occasional_kinds=("membrane", "gold"), tilt_max_deg=(35.0, 70.0)
+    ),
     "clean": Family(  # A: analytic shapes, random layouts, high SNR, mild optics, one convention
         name="clean",
         shapes=("built-in",),
@@ -148,7 +151,7 @@ FAMILIES: dict[str, Family] = {
         snr_factor=(0.6, 1.5),
     ),
 }
-"Named families: the randomised default, `cellular` (it with membranes and gold beads in some runs) and three that differ in generator settings (the transfer benchmark's)."
+"Named families: the randomised default, `cellular` (it with membranes and gold beads in some runs), `cellular-wedge` (that with wider missing wedges too) and three that differ in generator settings (the transfer benchmark's)."
 
 # %% ../../nbs/07_domains.ipynb #e19dcbd4
 def blob_shape(

@@ -46,7 +46,7 @@ class DemoConfig:
         256,
         256,
     )  # run size (z, y, x) in voxels of 10.012 A; each run's voxel size is drawn
-    family: str = "randomised"  # cryo_data.domains.FAMILIES: what the training and in-family runs are drawn from
+    family: str = "cellular-wedge"  # cryo_data.domains.FAMILIES: what the training and in-family runs are drawn from
     test_family: str | None = "foreign"  # one more run from this family: the out-of-family test (None: none)
     heldout_per_class: int = 12  # test runs: particles of each scored class (beta-amylase, unscored: half as many)
     seed: int = 0
