@@ -86,9 +86,14 @@ def main(argv=None) -> int:
     ap.add_argument("--roi", type=int, nargs=3, default=[64, 192, 192], help="prediction tiles (z y x voxels)")
     ap.add_argument("--overlap", type=int, nargs=3, default=[16, 32, 32], help="tile overlap (z y x voxels)")
     ap.add_argument(
-        "--normalization", default="patch", choices=("patch", "robust"), help="tile normalisation (the demo's: robust)"
+        "--normalization",
+        default="patch",
+        choices=("patch", "robust"),
+        help="tile normalisation (the demo's is `local`, not offered here)",
     )
     args = ap.parse_args(argv)
+    if args.checkpoint is not None and not Path(args.checkpoint).is_file():
+        ap.error(f"--checkpoint {args.checkpoint}: no such file")
     import polars as pl
     import yaml
     from cryo_data.domains import RunSpec, simulate_families

@@ -77,7 +77,13 @@ def main(argv=None) -> int:
     ap.add_argument("--results", default=None)
     args = ap.parse_args(argv)
     args.reference = args.reference or demo_family()
+    bad = [c for c in args.checkpoint if "=" not in c or not c.split("=", 1)[0]]
+    if bad:
+        ap.error(f"--checkpoint takes NAME=PATH, got {bad}")
     ckpts = dict(c.split("=", 1) for c in args.checkpoint)
+    missing = [p for p in ckpts.values() if not Path(p).is_file()]
+    if missing:
+        ap.error(f"checkpoint file(s) not found: {missing}")
     modes = args.membranes or ["keep"]
     posts = {p: _post(p) for p in (args.post or ["full"])}
 
