@@ -94,6 +94,10 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.checkpoint is not None and not Path(args.checkpoint).is_file():
         ap.error(f"--checkpoint {args.checkpoint}: no such file")
+    vs = variants()
+    ref_name = args.reference or demo_family()
+    if ref_name not in vs:
+        ap.error(f"--reference {ref_name!r}: not a variant; choose from {sorted(vs)}")
     import polars as pl
     import yaml
     from cryo_data.domains import RunSpec, simulate_families
@@ -105,9 +109,6 @@ def main(argv=None) -> int:
     from cryo_train.demo import DemoConfig, demo_layout, demo_project, demo_train
 
     cfg = DemoConfig() if args.seed is None else DemoConfig(seed=args.seed)
-    ref_name = args.reference or demo_family()
-    if ref_name not in variants():
-        raise SystemExit(f"--reference {ref_name!r}: not a variant; choose from {sorted(variants())}")
     t0 = time.time()
     with tempfile.TemporaryDirectory() as d:
         work = Path(d)
@@ -117,7 +118,6 @@ def main(argv=None) -> int:
             ckpt = str(fitted.out_dir / "best.pt")
         train_min = (time.time() - t0) / 60
         lay = demo_layout(cfg).filter(pl.col("run") == cfg.foreign).drop("run")
-        vs = variants()
         names = {k: f"v{i}" for i, k in enumerate(vs)}
         specs = [RunSpec(names[k], fam, cfg.seed + cfg.runs, lay) for k, (fam, _) in vs.items()]
         config = simulate_families(work / "ablation", specs, cfg.extent_A, progress=False)
