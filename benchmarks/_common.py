@@ -6,6 +6,7 @@ import datetime as _dt
 import json
 import os
 import platform
+import re
 import resource
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from importlib import metadata
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def versions(*pkgs: str) -> dict[str, str]:
@@ -45,21 +47,79 @@ def machine() -> str:
     return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPU cores ({cpu}){gpu}"
 
 
+def portable(arg: str) -> str:
+    """A command-line argument as a result page shows it: a path in the repository relative to its root, any other
+    absolute path as `<path>/NAME` (no temporary folders or home directories in committed results)."""
+    head, sep, val = arg.rpartition("=") if "=" in arg else ("", "", arg)
+    if not val.startswith(("/", "~")):
+        return arg
+    p = Path(val).expanduser().resolve()
+    try:
+        new = p.relative_to(ROOT).as_posix() or "."
+    except ValueError:
+        new = f"<path>/{p.name}" if p.name else "<path>"
+    return f"{head}{sep}{new}"
+
+
+def command_line(argv: list[str] | None = None) -> str:
+    """The command that made a result, repeatable from the repository root: the script relative to the root, other
+    paths made portable, and `--results DIR` left out (the page itself says where the results are)."""
+    argv = list(sys.argv if argv is None else argv)
+    script = Path(argv[0]).resolve() if argv and argv[0].endswith(".py") else None
+    out = [Path(sys.executable).name]
+    if script is not None:
+        try:
+            out.append(script.relative_to(ROOT).as_posix())
+        except ValueError:
+            out.append(script.name)
+        argv = argv[1:]
+    skip = False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a == "--results":
+            skip = True
+            continue
+        if a.startswith("--results="):
+            continue
+        a = portable(a)
+        out.append(f'"{a}"' if any(ch.isspace() for ch in a) else a)
+    return " ".join(out)
+
+
 def header(title: str, *pkgs: str) -> str:
     v = ", ".join(f"{k} {x}" for k, x in versions(*pkgs).items())
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return f"# {title}\n\n- date: {now}\n- machine: {machine()}\n- versions: {v}\n- command: `{' '.join([Path(sys.executable).name] + sys.argv)}`\n"
+    return f"# {title}\n\n- date: {now}\n- machine: {machine()}\n- versions: {v}\n- command: `{command_line()}`\n"
+
+
+_ABS_PATH = re.compile(r"(?<![\w.<>/-])(/[\w.+@%-]+(?:/[\w.+@%=-]+)*)")
+
+
+def scrub(text: str) -> str:
+    """`text` with every absolute path made portable: inside the repository relative to its root, elsewhere (a
+    temporary folder, a home directory) `<path>/NAME`; the system's own folders (/usr, /proc, /dev) are kept."""
+
+    def one(m: re.Match) -> str:
+        path = m.group(1)
+        if path.startswith(("/usr/", "/proc/", "/dev/", "/sys/", "/etc/", "/opt/")) or path.count("/") < 2:
+            return path
+        return portable(path)
+
+    return _ABS_PATH.sub(one, text)
 
 
 def write_result(name: str, text: str, data: dict | None = None, results_dir: Path | None = None) -> Path:
     d = Path(results_dir or RESULTS)
     d.mkdir(parents=True, exist_ok=True)
     p = d / f"{name}.md"
+    text = scrub(text)
     tmp = p.with_suffix(".md.tmp")
     tmp.write_text(text)
     os.replace(tmp, p)
     if data is not None:
-        (d / f"{name}.json").write_text(json.dumps(data, indent=2, default=str))
+        (d / f"{name}.json").write_text(scrub(json.dumps(data, indent=2, default=str)))
     print(text)
     return p
 

@@ -1,10 +1,12 @@
-"""Build the documentation site from the notebooks (stored outputs, not re-executed) with mkdocs + mkdocs-jupyter.
+"""Build the documentation site: the guides, the notebooks (stored outputs, not re-executed) and an API reference.
 
     python ci/docs.py [--out site]          (hatch run docs:build)
 
-Stages every package's README and notebooks, and the end-to-end notebooks, under build/docs_src/, writes the
-navigation, and runs `mkdocs build --strict` (a broken link or a missing page fails the build). The site lands in
-site/ (git-ignored); open site/index.html.
+Stages the guides (docs/*.md and docs/figures/), every package's README, notebooks and API page, and the end-to-end
+notebooks under build/docs_src/, writes the navigation, and runs `mkdocs build --strict` (a broken link, a missing
+page or a docstring griffe cannot read fails the build). The API pages come from mkdocstrings' Python handler, which
+reads packages/*/src statically with griffe: nothing is imported, so the docs environment needs no torch. The site
+lands in site/ (git-ignored); open site/index.html.
 """
 
 from __future__ import annotations
@@ -19,6 +21,33 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ["cryo-metric", "cryo-data", "cryo-models", "cryo-infer", "cryo-train"]
+SRC = [ROOT / "packages" / pkg / "src" for pkg in PACKAGES]
+
+
+def modules(pkg: str) -> list[str]:
+    "The dotted names of a package's modules (generated from its notebooks), in file order; no private modules."
+    src = ROOT / "packages" / pkg / "src"
+    out = []
+    for f in sorted(src.rglob("*.py")):
+        rel = f.relative_to(src).with_suffix("")
+        if any(part.startswith("_") for part in rel.parts):
+            continue
+        out.append(".".join(rel.parts))
+    return out
+
+
+def api_page(pkg: str) -> str:
+    "One page per package: every public module's docstrings, signatures and type hints (mkdocstrings, read statically)."
+    lines = [
+        f"# {pkg}: API reference",
+        "",
+        f"Generated from the docstrings of `packages/{pkg}/src` (exported from the package's notebooks). Parameters are",
+        "documented by the comment beside each one in the source shown under its signature; the notebooks show them at work.",
+        "",
+    ]
+    for mod in modules(pkg):
+        lines += [f"::: {mod}", ""]
+    return "\n".join(lines)
 
 
 def _title(nb: Path) -> str:
@@ -42,11 +71,26 @@ def stage(src: Path) -> list:
         [
             "# cryo",
             "",
-            "An open toolkit for finding protein complexes in cryo-electron tomograms. These pages are the project's notebooks,",
-            "with their stored outputs: each package's modules are written (and tested) in them.",
+            "An open toolkit for finding protein complexes in cryo-electron tomograms. These pages are the guides, the",
+            "project's notebooks with their stored outputs (each package's modules are written and tested in them), and",
+            "one API reference per package generated from the docstrings.",
             "",
         ],
     )
+    guides = sorted((ROOT / "docs").glob("*.md"))
+    if guides:
+        (src / "guides").mkdir()
+        if (ROOT / "docs" / "figures").is_dir():
+            shutil.copytree(ROOT / "docs" / "figures", src / "guides" / "figures")
+        index += ["## Guides", ""]
+        items = []
+        for g in guides:
+            shutil.copy(g, src / "guides" / g.name)
+            title = next((ln[2:].strip() for ln in g.read_text().splitlines() if ln.startswith("# ")), g.stem)
+            items.append({title: f"guides/{g.name}"})
+            index.append(f"- [{title}](guides/{g.name})")
+        nav.append({"Guides": items})
+        index.append("")
     stories = sorted((ROOT / "notebooks").glob("*.ipynb"))
     if stories:
         (src / "notebooks").mkdir()
@@ -69,6 +113,9 @@ def stage(src: Path) -> list:
             shutil.copy(nb, d / nb.name)
             items.append({_title(nb): f"{pkg}/{nb.name}"})
             index.append(f"- [{_title(nb)}]({pkg}/{nb.name})")
+        (d / "api.md").write_text(api_page(pkg))
+        items.append({"API reference": f"{pkg}/api.md"})
+        index.append(f"- [API reference]({pkg}/api.md)")
         nav.append({pkg: items})
         index.append("")
     (src / "index.md").write_text("\n".join(index) + "\n")
@@ -88,7 +135,33 @@ def main(argv=None) -> int:
         "nav": nav,
         "theme": {"name": "mkdocs"},
         "use_directory_urls": False,
-        "plugins": [{"mkdocs-jupyter": {"execute": False, "include_source": True, "ignore_h1_titles": False}}],
+        "plugins": [
+            {"mkdocs-jupyter": {"execute": False, "include_source": True, "ignore_h1_titles": False}},
+            {
+                "mkdocstrings": {
+                    "default_handler": "python",
+                    "handlers": {
+                        "python": {
+                            "paths": [str(p) for p in SRC],  # read statically: no torch needed
+                            "options": {
+                                "allow_inspection": False,
+                                "show_root_heading": True,
+                                "show_root_full_path": True,
+                                "heading_level": 2,
+                                "members_order": "source",
+                                "filters": ["!^_"],  # public names (nbdev modules list their exports in __all__)
+                                "show_source": True,  # the parameters are documented by comments in the signature
+                                "show_signature_annotations": True,
+                                "separate_signature": True,
+                                "show_if_no_docstring": True,
+                                "merge_init_into_class": True,
+                                "docstring_style": "google",
+                            },
+                        }
+                    },
+                }
+            },
+        ],
         "validation": {
             "nav": {"omitted_files": "warn", "not_found": "warn"},
             "links": {"not_found": "warn", "anchors": "warn", "unrecognized_links": "warn"},
