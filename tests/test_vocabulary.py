@@ -85,3 +85,41 @@ def test_no_run_experiment_rename_outside_the_kaggle_boundary(pattern):
         if p not in BOUNDARY and "nbs/01_score.ipynb" not in str(p) and RENAME.search(p.read_text())
     ]
     assert not hits, f"rename between run and experiment outside the Kaggle CSV boundary: {hits}"
+
+
+GUARDS = ROOT / "packages" / "cryo-metric" / "src" / "cryo_metric" / "guards.py"
+
+
+def test_recipe_name_is_one_constant():
+    "The 2nd-place recipe's name is written once, `cryo_metric.guards.RECIPE`; code imports it (docstrings may say it)."
+    from cryo_metric.guards import RECIPE
+
+    found = [
+        f"{p.relative_to(ROOT)}:{line}"
+        for p in _modules() + [VOCAB]
+        if p != GUARDS
+        for line, value in _string_constants(p)
+        if value == RECIPE
+    ]
+    assert not found, f"the literal {RECIPE!r} outside cryo_metric.guards (import RECIPE):\n" + "\n".join(found)
+
+
+def _schema_dicts(path: Path) -> list[int]:
+    "Lines of dict literals mapping the picks columns to polars dtypes (a restated picks schema)."
+    tree = ast.parse(path.read_text(), filename=str(path))
+    hits = []
+    for n in ast.walk(tree):
+        if not isinstance(n, ast.Dict):
+            continue
+        keys = {k.value for k in n.keys if isinstance(k, ast.Constant)}
+        dtypes = all(isinstance(v, ast.Attribute) and isinstance(v.value, ast.Name) for v in n.values)
+        if {"run", "particle_type", "x", "y", "z"} <= keys and dtypes:
+            hits.append(n.lineno)
+    return hits
+
+
+def test_one_picks_schema():
+    "The picks schema is `cryo_metric.particles.PICK_SCHEMA`; no other module restates it."
+    found = [f"{p.relative_to(ROOT)}:{line}" for p in _modules() for line in _schema_dicts(p)]
+    assert not found, "picks schema restated outside cryo_metric.particles (import PICK_SCHEMA):\n" + "\n".join(found)
+    assert _schema_dicts(VOCAB), "the check no longer finds the schema where it is defined"

@@ -26,7 +26,7 @@ def test_cli_csv_json(tmp_path, capsys):
     _sol().write_csv(tmp_path / "sol.csv")
     sub = _sol().with_row_index("id").with_columns(pl.col("x") + 40.0)  # apo-ferritin now misses (40 > 30)
     sub.write_csv(tmp_path / "sub.csv")
-    assert main(["score", str(tmp_path / "sol.csv"), str(tmp_path / "sub.csv"), "--json"]) == 0
+    assert main(["score", "--project", str(tmp_path / "sol.csv"), str(tmp_path / "sub.csv"), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["per_class"]["apo-ferritin"] == {
         "tp": 0,
@@ -44,11 +44,11 @@ def test_cli_csv_json(tmp_path, capsys):
 def test_cli_table_and_errors(tmp_path, capsys):
     _sol().write_csv(tmp_path / "sol.csv")
     _sol().with_columns(particle_type=pl.lit("proteasome")).write_csv(tmp_path / "bad.csv")
-    assert main(["score", str(tmp_path / "sol.csv"), str(tmp_path / "sol.csv")]) == 0
+    assert main(["score", "--project", str(tmp_path / "sol.csv"), str(tmp_path / "sol.csv")]) == 0
     assert "score (F4, kaggle matching): 0.571429" in capsys.readouterr().out
-    assert main(["score", str(tmp_path / "sol.csv"), str(tmp_path / "bad.csv")]) == 2
+    assert main(["score", "--project", str(tmp_path / "sol.csv"), str(tmp_path / "bad.csv")]) == 2
     assert "proteasome" in capsys.readouterr().err
-    assert main(["score", str(tmp_path / "sol.csv"), str(tmp_path / "missing.csv")]) == 2
+    assert main(["score", "--project", str(tmp_path / "sol.csv"), str(tmp_path / "missing.csv")]) == 2
     assert "missing.csv" in capsys.readouterr().err
 
 
@@ -60,6 +60,7 @@ def test_cli_entry_point_runs(tmp_path):
             "-m",
             "cryo_metric.cli",
             "score",
+            "--project",
             str(tmp_path / "sol.csv"),
             str(tmp_path / "sol.csv"),
             "--json",
@@ -111,7 +112,7 @@ def test_cli_copick_projects(tmp_path, capsys):
     truth = [("TS_1", "ribosome", 1000.0, 1000.0, 500.0), ("TS_1", "apo-ferritin", 2000.0, 2000.0, 500.0)]
     pred = [("TS_1", "ribosome", 1010.0, 1000.0, 500.0)]
     cfg = _copick_project(tmp_path, "proj", {("curation", "0"): truth, ("cryo", "7"): pred})
-    assert main(["score", str(cfg), str(cfg), "--user", "cryo", "--session", "7", "--json"]) == 0
+    assert main(["score", "--project", str(cfg), str(cfg), "--user", "cryo", "--session", "7", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["per_class"]["ribosome"]["tp"] == 1
     assert out["per_class"]["apo-ferritin"]["fn"] == 1
@@ -120,5 +121,8 @@ def test_cli_copick_projects(tmp_path, capsys):
     pl.DataFrame(truth, schema=["experiment", "particle_type", "x", "y", "z"], orient="row").write_csv(
         tmp_path / "t.csv"
     )
-    assert main(["score", str(tmp_path / "t.csv"), str(cfg), "--user", "cryo", "--session", "7", "--json"]) == 0
+    assert (
+        main(["score", "--project", str(tmp_path / "t.csv"), str(cfg), "--user", "cryo", "--session", "7", "--json"])
+        == 0
+    )
     assert json.loads(capsys.readouterr().out)["score"] == pytest.approx(1 / 7)

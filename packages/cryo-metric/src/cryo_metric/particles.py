@@ -8,18 +8,19 @@ from __future__ import annotations
 import json
 import sys
 import warnings
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
-from collections.abc import Iterable, Mapping
 
 import polars as pl
 
+from .guards import RECIPE
+
 # %% auto #0
-__all__ = ['BACKGROUND', 'CZII_PARTICLES', 'LAYOUT_7', 'LAYOUT_6', 'RECIPE', 'LEGACY_PRESET_NAMES', 'PORTAL_NAMES',
-           'PICK_COLUMNS', 'PICKS_SCHEMA', 'KAGGLE_COLUMNS', 'Particle', 'ParticleSet', 'class_layout',
+__all__ = ['BACKGROUND', 'CZII_PARTICLES', 'LAYOUT_7', 'LAYOUT_6', 'LEGACY_PRESET_NAMES', 'PORTAL_NAMES', 'PICK_COLUMNS',
+           'PICKS_SCHEMA', 'PICK_SCHEMA', 'KAGGLE_COLUMNS', 'Particle', 'ParticleSet', 'class_layout',
            'LegacyNameWarning', 'preset_name', 'show_legacy_warnings', 'canonical_name', 'load_particles',
-           'empty_picks']
+           'empty_picks', 'RECIPE']
 
 # %% ../../nbs/00_particles.ipynb #29578176
 BACKGROUND = "background"
@@ -148,13 +149,13 @@ class ParticleSet:
         "Channel names of a segmentation model: background first, then the particles (without the ignored ones if asked)."
         return (BACKGROUND,) + tuple(p.name for p in self.particles if include_ignored or p.weight > 0)
 
-    def radii(self, preset: Literal["official", "2nd-place"] = "official") -> dict[str, float]:
+    def radii(self, preset: str = "official") -> dict[str, float]:  # "official" or RECIPE
         "Name -> radius in Angstrom: the official radii, or the 2nd place's label-painting radii."
         if preset == "official":
             return {p.name: float(p.radius_A) for p in self.particles}
-        if preset == "2nd-place":
+        if preset == RECIPE:
             return {p.name: float(p.paint_radius_A or p.radius_A) for p in self.particles}
-        raise ValueError(f"unknown radius preset {preset!r}; choose 'official' or '2nd-place'")
+        raise ValueError(f"unknown radius preset {preset!r}; choose 'official' or {RECIPE!r}")
 
     def copick_objects(self) -> list[dict]:
         "The `pickable_objects` entries of a copick config for this set."
@@ -254,6 +255,13 @@ class ParticleSet:
             cfg = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as e:
             raise ValueError(f"cannot read copick config {path}: {e}") from e
+        if not isinstance(cfg, dict) or not isinstance(cfg.get("pickable_objects", []), list):
+            raise ValueError(f"copick config {path}: expected a JSON object with a 'pickable_objects' list")
+        bad = [
+            o for o in cfg.get("pickable_objects", []) if not isinstance(o, dict) or not isinstance(o.get("name"), str)
+        ]
+        if bad:
+            raise ValueError(f"copick config {path}: each pickable object needs a string 'name', got {bad[0]!r}")
         objs = [o for o in cfg.get("pickable_objects", []) if o.get("is_particle", True)]
         if not objs:
             raise ValueError(f"copick config {path} has no particle objects")
@@ -312,8 +320,7 @@ def class_layout(out_channels: int, particles: ParticleSet | None = None) -> tup
     return tuple(f"class_{i}" for i in range(out_channels))
 
 # %% ../../nbs/00_particles.ipynb #4f599b1a
-RECIPE = "2nd-place"
-"The name of the 2nd-place solution's recipe in every preset vocabulary (TTA, blending, post-processing, radii, loss)."
+_all_ = ["RECIPE"]  # the recipe's name, defined in cryo_metric.guards (the one constant), re-exported here
 
 LEGACY_PRESET_NAMES = {
     "seed": RECIPE,
@@ -409,6 +416,8 @@ PICKS_SCHEMA = {
     "score": pl.Float64,
 }
 "Column dtypes of a picks table."
+PICK_SCHEMA = PICKS_SCHEMA
+"The same dict under the name the other packages import (`cryo_metric.particles.PICK_SCHEMA`): one picks schema."
 KAGGLE_COLUMNS = ("id", "experiment", "particle_type", "x", "y", "z")
 "The Kaggle submission CSV's columns: `experiment` is the run name, only at that boundary."
 
