@@ -107,7 +107,7 @@ def test_cli_simulates_a_family_and_refuses_what_does_not_fit(tmp_path):
 
     cmd = [sys.executable, "-m", "cryo_data.cli", "simulate"]
     r = subprocess.run(
-        cmd + [str(tmp_path / "f"), "--runs", "2", "--shape", "32", "96", "96", "--family", "foreign"],
+        cmd + ["--out", str(tmp_path / "f"), "--n-runs", "2", "--shape", "32", "96", "96", "--family", "foreign"],
         capture_output=True,
         text=True,
     )
@@ -116,10 +116,10 @@ def test_cli_simulates_a_family_and_refuses_what_does_not_fit(tmp_path):
     assert sorted(rec["runs"]) == ["TS_0", "TS_1"] and {v["family"] for v in rec["runs"].values()} == {"foreign"}
     assert open_project(tmp_path / "f").runs() == ["TS_0", "TS_1"]
     r = subprocess.run(
-        cmd + [str(tmp_path / "g"), "--family", "randomised", "--kaggle"], capture_output=True, text=True
+        cmd + ["--out", str(tmp_path / "g"), "--family", "randomised", "--kaggle"], capture_output=True, text=True
     )
     assert r.returncode == 2 and "--kaggle" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run(cmd + [str(tmp_path / "g"), "--family", "nope"], capture_output=True, text=True)
+    r = subprocess.run(cmd + ["--out", str(tmp_path / "g"), "--family", "nope"], capture_output=True, text=True)
     assert r.returncode == 2 and "nope" in r.stderr
     assert not (tmp_path / "g").exists()
 
@@ -128,7 +128,7 @@ def test_cli_family_checks_shape_and_seed(tmp_path):
     import subprocess
     import sys
 
-    cmd = [sys.executable, "-m", "cryo_data.cli", "simulate", str(tmp_path / "s"), "--family", "clean"]
+    cmd = [sys.executable, "-m", "cryo_data.cli", "simulate", "--out", str(tmp_path / "s"), "--family", "clean"]
     for extra, words in (
         (["--shape", "0", "96", "96"], "shape"),
         (["--seed", "-1"], "--seed"),

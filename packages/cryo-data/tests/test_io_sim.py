@@ -99,8 +99,9 @@ def test_cli_simulate_subprocess(tmp_path):
             "-m",
             "cryo_data.cli",
             "simulate",
+            "--out",
             str(tmp_path / "s"),
-            "--runs",
+            "--n-runs",
             "1",
             "--shape",
             "32",
@@ -108,16 +109,21 @@ def test_cli_simulate_subprocess(tmp_path):
             "64",
             "--seed",
             "7",
-            "--types",
-            "denoised,isonetcorrected",
+            "--tomo-type",
+            "denoised",
+            "isonetcorrected",
+            "--quiet",
         ],
         capture_output=True,
         text=True,
     )
     assert r.returncode == 0, r.stderr
+    assert r.stderr == ""  # the current spelling: no deprecation warning, no progress bar with --quiet
     assert open_project(tmp_path / "s").tomo_types("TS_7") == ["denoised", "isonetcorrected"]
     r = subprocess.run(
-        [sys.executable, "-m", "cryo_data.cli", "info", str(tmp_path / "nope")], capture_output=True, text=True
+        [sys.executable, "-m", "cryo_data.cli", "info", "--project", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
     )
     assert r.returncode == 2 and "nope" in r.stderr
 

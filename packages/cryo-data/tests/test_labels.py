@@ -6,6 +6,7 @@ import numpy as np
 import polars as pl
 import pytest
 from cryo_data.labels import fold_beta_amylase, paint_spheres
+from cryo_metric.particles import RECIPE
 
 SHARED = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "czii_train_picks.csv"
 VOXEL = 10.012444196428572
@@ -57,11 +58,11 @@ def test_real_picks_paint():  # speed is recorded by benchmarks/data_speed.py, n
 def test_legacy_radius_preset_name_still_paints_and_warns():
     from cryo_data.labels import RADIUS_PRESETS, radius_preset
 
-    assert set(RADIUS_PRESETS) == {"2nd-place", "official"}
+    assert set(RADIUS_PRESETS) == {RECIPE, "official"}
     with pytest.warns(DeprecationWarning, match="radius preset 'seed' is deprecated, use '2nd-place'"):
-        assert radius_preset("seed") == radius_preset("2nd-place") != radius_preset("official")
+        assert radius_preset("seed") == radius_preset(RECIPE) != radius_preset("official")
     pk = pl.DataFrame({"particle_type": ["apo-ferritin"], "x": [320.0], "y": [320.0], "z": [160.0]})
     with pytest.warns(DeprecationWarning, match="'2nd-place'"):
         old = paint_spheres(pk, (32, 64, 64), 10.0, "seed")
-    assert np.array_equal(old, paint_spheres(pk, (32, 64, 64), 10.0, "2nd-place"))
+    assert np.array_equal(old, paint_spheres(pk, (32, 64, 64), 10.0, RECIPE))
     assert (old > 0).sum() > (paint_spheres(pk, (32, 64, 64), 10.0, "official") > 0).sum()  # 80 x 0.4 > 60 x 0.5

@@ -11,19 +11,19 @@ import math
 import os
 import shutil
 import tempfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import polars as pl
+from cryo_metric.guards import check_names, write_marker
+from cryo_metric.particles import CZII_PARTICLES, ParticleSet
 from scipy import ndimage
 from tqdm.auto import tqdm
 
-from cryo_metric.particles import CZII_PARTICLES, ParticleSet
-from .io import copick_config, open_project, write_config
-from cryo_metric.guards import check_names
-from .simproject import MARKER, _read_layout, _umask, _write_run_copick, check_replaceable, swap_in
+from .io import copick_config, umask_mode, write_config
+from .simproject import SIM_TOOL, _read_layout, _write_run_copick, check_replaceable, swap_in
 from .simulate import PER_RUN_KINDS, SimConfig, load_templates, shape_of, simulate_run
 
 # %% auto #0
@@ -347,7 +347,9 @@ def simulate_families(
     import yaml
 
     out = Path(out)
-    check_replaceable(out, overwrite, "simulate_families")
+    check_replaceable(
+        out, overwrite, SIM_TOOL, "project", [templates, layouts if not isinstance(layouts, pl.DataFrame) else None]
+    )
     for s in specs:  # every run keeps at least 8 voxels per axis at the largest voxel size it may draw
         if len(extent_A) != 3 or min(extent_A) < 8 * s.family.voxel_size_A[1]:
             raise ValueError(
@@ -363,7 +365,7 @@ def simulate_families(
         raise FileNotFoundError(f"no such template folder: {templates}")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-"))
-    os.chmod(tmp, 0o777 & ~_umask())
+    os.chmod(tmp, umask_mode(folder=True))
     try:
         cfg_path = write_config(copick_config(tmp / "overlay", particles=particles), tmp / "copick.json")
         root, record = copick.from_file(str(cfg_path)), {}
@@ -378,7 +380,7 @@ def simulate_families(
         c = json.loads(cfg_path.read_text())
         c["overlay_root"] = "local://" + str((out / "overlay").resolve())
         cfg_path.write_text(json.dumps(c, indent=2))
-        (tmp / MARKER).write_text("written by cryo-data simulate_families; `--overwrite` may replace this folder\n")
+        write_marker(tmp, SIM_TOOL, "project")
         swap_in(tmp, out)
     finally:
         if tmp.exists():

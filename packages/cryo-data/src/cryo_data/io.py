@@ -11,21 +11,21 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
 import zarr
-
-from cryo_metric.guards import check_name
+from cryo_metric.guards import check_name, check_voxel_size
 from cryo_metric.particles import CZII_PARTICLES, Particle, ParticleSet, canonical_name
 
 # %% auto #0
-__all__ = ['TOMO_TYPE_ALIASES', 'copick_config', 'write_config', 'CheckedArray', 'Tomogram', 'ome_zarr_voxel_size', 'Project',
-           'load_name_map', 'default_work_dir', 'check_work_dir', 'open_kaggle', 'open_project', 'open_portal']
+__all__ = ['TOMO_TYPE_ALIASES', 'copick_config', 'umask_mode', 'write_config', 'check_zarray', 'CheckedArray', 'Tomogram',
+           'ome_zarr_voxel_size', 'Project', 'load_name_map', 'default_work_dir', 'check_work_dir', 'open_kaggle',
+           'open_project', 'open_portal']
 
 # %% ../../nbs/00_io.ipynb #23ad727b
 def copick_config(
@@ -50,6 +50,15 @@ def copick_config(
     return cfg
 
 
+def umask_mode(
+    folder: bool = False,  # the mode of a new folder (0o777 less the umask) instead of a file (0o666 less the umask)
+) -> int:
+    "The mode `open()` (or `mkdir`) gives a new file (folder) under the process umask: what temporary files are set to."
+    mask = os.umask(0)
+    os.umask(mask)
+    return (0o777 if folder else 0o666) & ~mask
+
+
 def write_config(cfg: dict, path: str | Path) -> Path:
     "Write a copick config as JSON; creates its local overlay folder (a relative one is resolved against the config's folder)."
     path = Path(path)
@@ -62,17 +71,60 @@ def write_config(cfg: dict, path: str | Path) -> Path:
     return path
 
 # %% ../../nbs/00_io.ipynb #cc30015b
+def _memory_bytes() -> int:
+    "Physical memory of this machine in bytes (what one read may at most allocate)."
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # not POSIX: no limit known
+        return 2**62
+
+
+def check_zarray(
+    meta: object,  # the parsed `.zarray` JSON of one array
+    file: str,  # the `.zarray` file, named in every refusal
+) -> dict:  # `meta` itself
+    "Check a zarr v2 array's metadata before zarr reads it: a 3-D real-number volume with chunks of at least 1 voxel."
+    if not isinstance(meta, dict):
+        raise ValueError(f"{file}: expected a JSON object of array metadata, got {type(meta).__name__}")
+    dt = meta.get("dtype")
+    try:
+        kind = np.dtype(dt if not isinstance(dt, list) else [tuple(f) for f in dt]).kind
+    except (TypeError, ValueError):
+        kind = None
+    if kind is None or kind not in "biuf":
+        what = {"c": "complex", "O": "Python object", "V": "raw bytes/structured", "M": "date-time", "m": "time delta"}
+        raise ValueError(
+            f"{file}: dtype {dt!r} ({what.get(kind, 'not a number type')}) is not a real number type; "
+            "a tomogram holds float or integer voxels (e.g. '<f4', '<i2', '|u1')"
+        )
+    shape, chunks = meta.get("shape"), meta.get("chunks")
+    ok = lambda v, lo: (
+        isinstance(v, list) and all(isinstance(n, int) and not isinstance(n, bool) and n >= lo for n in v)
+    )
+    if not ok(shape, 0):
+        raise ValueError(f"{file}: shape {shape!r} must be a list of sizes >= 0")
+    if not ok(chunks, 1) or len(chunks) != len(shape):
+        raise ValueError(f"{file}: chunks {chunks!r} must give one size >= 1 per axis of shape {shape}")
+    return meta
+
+
 class CheckedArray:
     "A zarr array whose reads fail with the run and chunk named when a chunk is missing, truncated or corrupt."
 
-    def __init__(self, array: Any, where: str):
-        self._a, self.where = array, where
+    def __init__(
+        self,
+        array: Any,  # a zarr array
+        where: str,  # what it is, for messages, e.g. "run 'TS_1', tomogram 'denoised'"
+        file: str = "",  # where it lives (named in refusals of its metadata and of oversized reads)
+    ):
+        self._a, self.where, self.file = array, where, file
+        at = f"{where} ({file})" if file else where
         if np.iscomplexobj(np.empty(0, array.dtype)) or array.dtype.kind not in "biuf":
-            raise ValueError(f"{where}: voxel type {array.dtype} is not a real number type (expected float or integer)")
+            raise ValueError(f"{at}: voxel type {array.dtype} is not a real number type (expected float or integer)")
         if array.ndim != 3:
-            raise ValueError(f"{where}: expected a 3-D (z, y, x) volume, got shape {tuple(array.shape)}")
+            raise ValueError(f"{at}: expected a 3-D (z, y, x) volume, got shape {tuple(array.shape)}")
         if 0 in array.shape:
-            raise ValueError(f"{where}: the volume is empty, shape {tuple(array.shape)}")
+            raise ValueError(f"{at}: the volume is empty, shape {tuple(array.shape)}")
 
     shape = property(lambda self: tuple(self._a.shape))
     dtype = property(lambda self: self._a.dtype)
@@ -90,7 +142,21 @@ class CheckedArray:
 
         return [(cp.chunk_coords, self._a._chunk_key(cp.chunk_coords)) for cp in BasicIndexer(key, self._a)]
 
+    def check_size(self, key: Any) -> int:
+        "Bytes a read of `key` needs (as float32 or wider); refuses, before allocating, one larger than this machine's memory."
+        from zarr.indexing import BasicIndexer
+
+        n = int(np.prod(BasicIndexer(key, self._a).shape, dtype=np.float64)) * max(self._a.dtype.itemsize, 4)
+        if n > _memory_bytes():
+            raise ValueError(
+                f"{self.where} ({self.file or 'zarr array'}): reading shape {self.shape} block {key!r} needs "
+                f"{n / 1e9:.1f} GB, more than this machine's {_memory_bytes() / 1e9:.1f} GB of memory; "
+                "the declared shape is wrong or the volume must be read in blocks"
+            )
+        return n
+
     def __getitem__(self, key: Any) -> np.ndarray:
+        self.check_size(key)
         chunks = self._chunk_keys(key)
         store = self._a.chunk_store
         missing = [k for _, k in chunks if k not in store]
@@ -149,25 +215,33 @@ class Tomogram:
         return self.read(check=check)
 
 # %% ../../nbs/00_io.ipynb #5487d24e
-def ome_zarr_voxel_size(group: Any, level: int) -> tuple[float, float, float]:
-    "Voxel size (z, y, x) in Angstrom of pyramid `level`, from OME-Zarr multiscales metadata."
+def ome_zarr_voxel_size(
+    group: Any,  # an open OME-Zarr group
+    level: int,  # pyramid level
+    source: str = "OME-Zarr",  # the file, named in refusals
+) -> tuple[float, float, float]:
+    "Voxel size (z, y, x) in Angstrom of pyramid `level`, from OME-Zarr multiscales metadata; level 0's must be plausible."
+
+    def scale_of(ms: dict, lvl: object) -> list:
+        ds = [d for d in ms["datasets"] if str(d["path"]) == str(lvl)][0]
+        return [t for t in ds["coordinateTransformations"] if t["type"] == "scale"][0]["scale"]
+
     try:
         ms = group.attrs["multiscales"][0]
-        ds = [d for d in ms["datasets"] if str(d["path"]) == str(level)][0]
-        scale = [t for t in ds["coordinateTransformations"] if t["type"] == "scale"][0]["scale"]
-    except (KeyError, IndexError, TypeError) as e:
-        raise ValueError(f"no OME-Zarr scale metadata for level {level}: {e}") from e
+        scale, scale0 = scale_of(ms, level), scale_of(ms, ms["datasets"][0]["path"])
+    except (KeyError, IndexError, TypeError, ValueError) as e:  # ValueError: .zattrs is not JSON
+        raise ValueError(f"{source}: no readable OME-Zarr scale metadata (.zattrs) for level {level}: {e}") from None
     axes = [a["name"] for a in ms.get("axes", [{"name": "z"}, {"name": "y"}, {"name": "x"}])][-3:]
-    try:
-        s = dict(zip(axes, [float(v) for v in scale[-3:]]))
-    except (TypeError, ValueError) as e:
-        raise ValueError(f"OME-Zarr scale of level {level} is not numeric: {scale}") from e
-    if set(s) != {"z", "y", "x"}:
-        raise ValueError(f"OME-Zarr axes {axes} are not z, y, x")
-    if not all(np.isfinite(v) and v > 0 for v in s.values()):
-        raise ValueError(
-            f"OME-Zarr voxel size of level {level} must be finite and > 0 Angstrom, got {scale[-3:]} (z, y, x)"
+    if set(axes) != {"z", "y", "x"} or len(scale) < 3 or len(scale0) < 3:
+        raise ValueError(f"{source}: OME-Zarr axes {axes} with scale {scale} are not z, y, x")
+    for v in scale0[-3:]:  # the finest level's voxel size: finite, and plausible for a tomogram
+        check_voxel_size(v, f"the OME-Zarr scale of level {ms['datasets'][0]['path']} in {source}")
+    s = dict(
+        zip(
+            axes,
+            [check_voxel_size(v, f"the OME-Zarr scale of level {level} in {source}", force=True) for v in scale[-3:]],
         )
+    )
     return (s["z"], s["y"], s["x"])
 
 # %% ../../nbs/00_io.ipynb #659be2ad
@@ -308,16 +382,31 @@ class Project:
             raise KeyError(
                 f"run {run!r} has no tomogram {tomo_type!r}; available: {self.tomo_types(run, voxel_spacing)}"
             )
-        group = zarr.open(ts[0].zarr(), mode="r")
-        levels = sorted(k for k in group.array_keys())
+        where = f"run {run!r}, tomogram {tomo_type!r}"
+        store = ts[0].zarr()
+        file = str(getattr(store, "path", "") or getattr(ts[0], "overlay_path", "") or f"{run}/{tomo_type}.zarr")
+        try:
+            group = zarr.open_group(store, mode="r")
+            levels = sorted(k for k in group.array_keys())
+        except Exception as e:  # garbage .zgroup/.zattrs, or not a group at all
+            raise ValueError(f"{where}: cannot open the OME-Zarr group {file}: {type(e).__name__}: {e}") from None
         if str(level) not in levels:
             raise KeyError(f"tomogram {run}/{tomo_type} has no level {level}; levels: {levels}")
-        where = f"run {run!r}, tomogram {tomo_type!r}"
+        meta = f"{file.rstrip('/')}/{level}/.zarray"
         try:
-            vs_a = ome_zarr_voxel_size(group, level)
+            check_zarray(json.loads(bytes(store[f"{level}/.zarray"])), meta)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"{where}: cannot read {meta}: not valid JSON ({e})") from None
         except ValueError as e:
             raise ValueError(f"{where}: {e}") from None
-        return Tomogram(run, tomo_type, level, CheckedArray(group[str(level)], where), vs_a)
+        try:
+            vs_a = ome_zarr_voxel_size(group, level, file)
+            arr = group[str(level)]
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from None
+        except Exception as e:  # what zarr itself refuses in the metadata
+            raise ValueError(f"{where}: cannot open {meta}: {type(e).__name__}: {e}") from None
+        return Tomogram(run, tomo_type, level, CheckedArray(arr, where, f"{file.rstrip('/')}/{level}"), vs_a)
 
     def info(self) -> pl.DataFrame:
         "One row per run, voxel spacing and tomogram type: shape, voxel size and pick counts."
@@ -386,6 +475,15 @@ def _from_config(path: Path, **overrides) -> Project:
         cfg = json.loads(Path(path).read_text())
     except Exception as e:
         raise ValueError(f"cannot open copick config {path}: {type(e).__name__}: {e}") from e
+    if not isinstance(cfg, dict):
+        raise ValueError(
+            f"copick config {path}: expected a JSON object (keys name, pickable_objects, overlay_root, ...), got a {type(cfg).__name__}"
+        )
+    if not isinstance(cfg.get("overlay_root"), str) or not cfg["overlay_root"].strip():
+        raise ValueError(
+            f"copick config {path}: key 'overlay_root' {'is missing' if 'overlay_root' not in cfg else 'must be a path or URI'} "
+            '(the folder where picks and new data go, e.g. "local:///data/overlay")'
+        )
     changed = False
     for key in ("overlay_root", "static_root"):
         if not isinstance(cfg.get(key), str):
@@ -462,6 +560,7 @@ def open_kaggle(
                 fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".tmp")
                 os.close(fd)
                 shutil.copyfile(f, tmp)
+                os.chmod(tmp, umask_mode())  # mkstemp makes 0600: the copy follows the umask like a plain open()
                 os.replace(tmp, dst)
     for run_dir in sorted((folder / "static" / "ExperimentRuns").iterdir()):  # runs without picks exist too
         (overlay / "ExperimentRuns" / run_dir.name).mkdir(parents=True, exist_ok=True)

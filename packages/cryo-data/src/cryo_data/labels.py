@@ -6,13 +6,12 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-
-from cryo_metric.particles import CZII_PARTICLES, ParticleSet, preset_name
+from cryo_metric.particles import CZII_PARTICLES, RECIPE, ParticleSet, preset_name
 
 # %% auto #0
 __all__ = ['RADIUS_PRESETS', 'RadiusPreset', 'radius_preset', 'layout_for', 'picks_to_zyx_vox', 'paint_spheres_xyz',
@@ -30,14 +29,14 @@ class RadiusPreset:
 def radius_preset(name: str, particles: ParticleSet = CZII_PARTICLES) -> RadiusPreset:
     "The `2nd-place` (the 2nd-place solution's painting radii x0.4) or `official` (radii x0.5) preset of a particle set."
     name = preset_name(name, "radius preset")
-    if name == "2nd-place":
-        return RadiusPreset(particles.radii("2nd-place"), 0.4)
+    if name == RECIPE:
+        return RadiusPreset(particles.radii(RECIPE), 0.4)
     if name == "official":
         return RadiusPreset(particles.radii("official"), 0.5)
-    raise ValueError(f"unknown radius preset {name!r}; choose '2nd-place' or 'official'")
+    raise ValueError(f"unknown radius preset {name!r}; choose {RECIPE!r} or 'official'")
 
 
-RADIUS_PRESETS = {n: radius_preset(n) for n in ("2nd-place", "official")}
+RADIUS_PRESETS = {n: radius_preset(n) for n in (RECIPE, "official")}
 "The two presets of the competition's particles."
 
 
@@ -94,7 +93,7 @@ def paint_spheres_xyz(
     xyz_A: np.ndarray,  # (N, 3) positions x, y, z in Angstrom
     shape: Sequence[int],  # volume shape (z, y, x) in voxels
     voxel_size_A: float | Sequence[float],  # Angstrom per voxel, scalar or (z, y, x)
-    radii: str | RadiusPreset = "2nd-place",  # "2nd-place", "official" or a RadiusPreset
+    radii: str | RadiusPreset = RECIPE,  # RECIPE ("2nd-place"), "official" or a RadiusPreset
     n_classes: int = 7,  # label layout by size: all particles + background, or the scored ones + background
     warn_outside: bool = True,  # warn about picks outside the volume
     particles: ParticleSet = CZII_PARTICLES,  # the particle set (names, radii, which are ignored)
@@ -130,7 +129,7 @@ def paint_spheres(
     picks: pl.DataFrame,  # particle_type, x, y, z (Angstrom)
     shape: Sequence[int],  # volume shape (z, y, x) in voxels
     voxel_size_A: float | Sequence[float],  # Angstrom per voxel, scalar or (z, y, x), read from the tomogram
-    radii: str | RadiusPreset = "2nd-place",  # "2nd-place", "official" or a RadiusPreset
+    radii: str | RadiusPreset = RECIPE,  # RECIPE ("2nd-place"), "official" or a RadiusPreset
     n_classes: int = 7,  # label layout: 7 keeps beta-amylase at 2, 6 folds it into background (competition set)
     particles: ParticleSet = CZII_PARTICLES,  # the particle set
 ) -> np.ndarray:  # uint8 label volume, shape `shape`

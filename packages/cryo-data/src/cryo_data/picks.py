@@ -7,26 +7,26 @@ from __future__ import annotations
 
 import os
 import tempfile
-from pathlib import Path
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 import polars as pl
+from cryo_metric.guards import check_name, check_voxel_size
+from cryo_metric.particles import CZII_PARTICLES, PICK_COLUMNS, PICK_SCHEMA, ParticleSet
 
-from .io import Project
-from cryo_metric.guards import check_name
-from cryo_metric.particles import CZII_PARTICLES, PICK_COLUMNS, PICKS_SCHEMA, ParticleSet
+from .io import Project, umask_mode  # umask_mode: re-exported for old imports
 
 # %% auto #0
-__all__ = ['COPICK_PICKS_SCHEMA', 'TRUTH', 'empty_picks', 'read_picks', 'write_picks', 'umask_mode', 'atomic_write_text',
-           'to_submission', 'write_submission_csv', 'tomogram_centres', 'write_star', 'read_star', 'import_mrc']
+__all__ = ['COPICK_PICKS_SCHEMA', 'TRUTH', 'empty_picks', 'read_picks', 'write_picks', 'atomic_write_text', 'to_submission',
+           'write_submission_csv', 'tomogram_centres', 'write_star', 'read_star', 'import_mrc']
 
 # %% ../../nbs/02_picks.ipynb #622efc15
 COPICK_PICKS_SCHEMA = {
-    **{c: PICKS_SCHEMA[c] for c in PICK_COLUMNS},
+    **{c: PICK_SCHEMA[c] for c in PICK_COLUMNS},
     "user": pl.String,
     "session": pl.String,
-    "score": pl.Float64,
+    "score": PICK_SCHEMA["score"],
 }
 "The picks schema of the vocabulary plus the copick user and session the picks were read from."
 
@@ -65,10 +65,24 @@ def read_picks(
         for pk in project.run(run).get_picks(
             object_name=[project.copick_name(n) for n in names], user_id=user, session_id=session
         ):
-            pts = pk.points or []
+            file = str(
+                getattr(pk, "path", "") or f"{run}/Picks/{pk.user_id}_{pk.session_id}_{pk.pickable_object_name}.json"
+            )
+            try:  # copick reads the file here: garbage, a wrong schema or a missing coordinate
+                pts = pk.points or []
+                xyz = np.array([[p.location.x, p.location.y, p.location.z] for p in pts], np.float64).reshape(-1, 3)
+            except Exception as e:
+                msg = " ".join(str(e).split())[:300]
+                raise ValueError(f"{file}: cannot read the picks of run {run!r}: {type(e).__name__}: {msg}") from None
             if not pts:
                 continue
-            xyz = np.array([[p.location.x, p.location.y, p.location.z] for p in pts], np.float64)
+            if not np.isfinite(xyz).all():
+                bad = int((~np.isfinite(xyz)).any(axis=1).sum())
+                raise ValueError(
+                    f"{file}: run {run!r}, particle {project.our_name(pk.pickable_object_name)!r} "
+                    f"({pk.user_id}/{pk.session_id}): {bad} of {len(xyz)} pick(s) have a NaN or infinite coordinate; "
+                    "fix or remove them (picks are x, y, z in Angstrom)"
+                )
             frames.append(
                 pl.DataFrame(
                     {
@@ -142,14 +156,11 @@ def write_picks(
     return n
 
 # %% ../../nbs/02_picks.ipynb #ee8ced8e
-def umask_mode() -> int:
-    "0o666 less the process umask: the mode `open()` gives a new file (atomic writes use it instead of mkstemp's 0600)."
-    m = os.umask(0)
-    os.umask(m)
-    return 0o666 & ~m
-
-
-def atomic_write_text(path: str | Path, text: str, overwrite: bool = False) -> Path:
+def atomic_write_text(
+    path: str | Path,  # the file to write
+    text: str | bytes,  # its content (bytes are written as they are, e.g. an image)
+    overwrite: bool = False,  # replace an existing file
+) -> Path:
     "Write `text` to `path` through a temporary file and a rename; refuse to replace an existing file unless asked."
     path = Path(path)
     if path.exists() and not overwrite:
@@ -158,7 +169,7 @@ def atomic_write_text(path: str | Path, text: str, overwrite: bool = False) -> P
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, umask_mode())  # mkstemp makes 0600; an output follows the umask like any other file
-        with os.fdopen(fd, "w") as f:
+        with os.fdopen(fd, "wb" if isinstance(text, bytes) else "w") as f:
             f.write(text)
         os.replace(tmp, path)
     finally:
@@ -267,7 +278,7 @@ def read_star(
     }
     return pl.DataFrame(
         {"run": runs, "particle_type": [names.get(int(k), str(int(k))) for k in cls], **xyz},
-        schema={"run": pl.String, "particle_type": pl.String, "x": pl.Float64, "y": pl.Float64, "z": pl.Float64},
+        schema={c: PICK_SCHEMA[c] for c in PICK_COLUMNS},
     )
 
 # %% ../../nbs/02_picks.ipynb #194bdf27
@@ -278,6 +289,7 @@ def import_mrc(
     tomo_type: str,  # tomogram type to create, e.g. "denoised"
     voxel_size_A: float | None = None,  # override when the MRC header's pixel size is missing or wrong
     overwrite: bool = False,
+    force: bool = False,  # accept a voxel size outside the plausible 0.1-100 Angstrom
 ) -> None:
     "Import an MRC volume as a copick tomogram (OME-Zarr pyramid); the voxel size comes from the MRC header."
     import mrcfile
@@ -298,11 +310,11 @@ def import_mrc(
     except (ValueError, OSError, EOFError) as e:
         raise ValueError(f"{mrc_path}: cannot read as MRC: {e}") from None
     if voxel_size_A is not None:
-        vs = float(voxel_size_A)
-        if not (np.isfinite(vs) and vs > 0):
-            raise ValueError(f"{mrc_path}: the voxel size given must be a finite number > 0 Angstrom, got {vs}")
-    if not vs > 0:
+        vs = check_voxel_size(voxel_size_A, f"voxel_size_A (for {mrc_path})", force)
+    elif vs == 0:
         raise ValueError(f"{mrc_path}: no voxel size in the MRC header; pass voxel_size_A")
+    else:
+        vs = check_voxel_size(vs, f"the header of {mrc_path} (pass voxel_size_A if it is wrong)", force)
     if vol.ndim != 3 or 0 in vol.shape:
         raise ValueError(f"{mrc_path}: expected a non-empty 3D volume, got shape {vol.shape}")
     if not np.isfinite(vol).all():

@@ -9,10 +9,12 @@ import json
 import os
 import shutil
 import tempfile
-from pathlib import Path
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from cryo_metric.particles import CZII_PARTICLES, PORTAL_NAMES, ParticleSet, canonical_name
+
+from .io import umask_mode
 
 # %% auto #0
 __all__ = ['PORTAL_TRUTH_USER', 'PORTAL_DENOISED', 'PortalUnavailable', 'add_cryo_block', 'portal_config', 'portal_name',
@@ -42,9 +44,14 @@ def _network_error(e: BaseException) -> bool:
 def _atomic_json(d: dict, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        json.dump(d, f, indent=2, default=list)
-    os.replace(tmp, path)
+    try:
+        os.fchmod(fd, umask_mode())  # mkstemp makes 0600: the config follows the umask like a plain open()
+        with os.fdopen(fd, "w") as f:
+            json.dump(d, f, indent=2, default=list)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
     return path
 
 # %% ../../nbs/06_portal.ipynb #88b98630
@@ -80,7 +87,7 @@ def portal_config(
     "Write a copick data-portal config through copick's `from_czcdp_datasets` (needs network), with our names and radii."
     out = Path(out)
     if out.exists() and not overwrite:
-        raise FileExistsError(f"{out} exists; pass overwrite=True to replace it")
+        raise FileExistsError(f"{out} exists; pass --overwrite (overwrite=True) to replace it")
     try:
         ids = [int(i) for i in dataset_ids]
     except (TypeError, ValueError) as e:

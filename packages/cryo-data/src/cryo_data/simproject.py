@@ -5,29 +5,38 @@
 # %% ../../nbs/04_simproject.ipynb #5f3df9c4
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import shutil
 import tempfile
+import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
 import zarr
+from cryo_metric.guards import (  # MARKER: re-exported for old imports
+    MARKER,
+    check_name,
+    check_names,
+    check_voxel_size,
+    read_marker,
+    write_marker,
+)
+from cryo_metric.particles import CZII_PARTICLES, ParticleSet
+from cryo_metric.score import picks_table
 from numcodecs import Blosc
 from scipy import ndimage
 from tqdm.auto import tqdm
 
-from .io import copick_config, open_project, write_config
-from cryo_metric.guards import check_name, check_names
-from cryo_metric.particles import CZII_PARTICLES, ParticleSet
-from cryo_metric.score import picks_table
-from .simulate import SimConfig, load_templates, simulate_run
+from .io import TOMO_TYPE_ALIASES, copick_config, umask_mode, write_config
+from .simulate import CZII_VOXEL_SIZE_A, TOMO_TYPES, SimConfig, load_templates, simulate_run
 
 # %% auto #0
-__all__ = ['MARKER', 'write_ome_zarr', 'check_replaceable', 'swap_in', 'simulate_project']
+__all__ = ['SIM_TOOL', 'write_ome_zarr', 'check_replaceable', 'swap_in', 'fit_layout', 'sim_style', 'simulate_project']
 
 # %% ../../nbs/04_simproject.ipynb #a57ac4ac
 def write_ome_zarr(path: str | Path, vol: np.ndarray, voxel_size_A: Sequence[float], levels: int = 3) -> None:
@@ -78,9 +87,13 @@ def _picks_json(run: str, name: str, pk: pl.DataFrame) -> dict:
     }
 
 
-def _write_run_kaggle(folder: Path, run: str, vols: dict, picks: pl.DataFrame, cfg: SimConfig) -> None:
-    vdir = folder / "static" / "ExperimentRuns" / run / "VoxelSpacing10.000"
+def _write_run_kaggle(
+    folder: Path, run: str, vols: dict, picks: pl.DataFrame, cfg: SimConfig, names: Mapping[str, str] | None = None
+) -> None:
+    vs = 10.0 if tuple(cfg.voxel_size_A) == CZII_VOXEL_SIZE_A else float(cfg.voxel_size_A[2])  # Kaggle's folder name
+    vdir = folder / "static" / "ExperimentRuns" / run / f"VoxelSpacing{vs:.3f}"
     for t, v in vols.items():
+        t = (names or {}).get(t, t)
         write_ome_zarr(vdir / f"{t}.zarr", v, cfg.voxel_size_A)
     pdir = folder / "overlay" / "ExperimentRuns" / run / "Picks"
     pdir.mkdir(parents=True, exist_ok=True)
@@ -90,39 +103,60 @@ def _write_run_kaggle(folder: Path, run: str, vols: dict, picks: pl.DataFrame, c
         )
 
 
-def _write_run_copick(root, run: str, vols: dict, picks: pl.DataFrame, cfg: SimConfig) -> None:
+def _write_run_copick(
+    root,
+    run: str,
+    vols: dict,  # simulated style -> volume
+    picks: pl.DataFrame,
+    cfg: SimConfig,
+    names: Mapping[str, str] | None = None,  # simulated style -> copick tomogram type (default: the style)
+    user: str = "curation",  # the ground truth's copick user
+    session: str = "0",  # ... and session
+) -> None:
     r = root.new_run(run, exist_ok=True)
     vs = r.new_voxel_spacing(float(cfg.voxel_size_A[2]), exist_ok=True)
     for t, v in vols.items():
-        vs.new_tomogram(t, exist_ok=True).from_numpy(v)
+        vs.new_tomogram((names or {}).get(t, t), exist_ok=True).from_numpy(v)
     for name in cfg.particles.names:
         sel = picks.filter(pl.col("particle_type") == name)
-        r.new_picks(name, session_id="0", user_id="curation", exist_ok=True).from_numpy(
+        r.new_picks(name, session_id=session, user_id=user, exist_ok=True).from_numpy(
             sel.select("x", "y", "z").to_numpy().reshape(-1, 3)
         )
 
 # %% ../../nbs/04_simproject.ipynb #e85ba119
-MARKER = ".cryo-made"
-"A file in every folder a cryo tool made: only such a folder may be replaced with `--overwrite`."
+SIM_TOOL = "cryo-data simulate"
+"The tool name in the marker of a simulated project (kind `project`): only such a folder may be replaced."
 
 
-def check_replaceable(out: Path, overwrite: bool, tool: str) -> None:
-    "Refuse an existing `out` unless `overwrite` and the folder carries a cryo tool's marker."
+def check_replaceable(
+    out: str | Path,  # the output folder
+    overwrite: bool,  # the user asked to replace an earlier output
+    tool: str = SIM_TOOL,  # the command that writes it
+    kind: str = "project",  # what it holds
+    inputs: Sequence[str | Path | None] = (),  # the command's input files/folders: out must not be, hold or lie in one
+) -> None:
+    "Refuse `out` unless it is new, or `overwrite` and its marker says `tool` made it as `kind` (`claim_out`'s rule, checked first)."
+    out = Path(out)
+    if out.is_symlink():
+        raise ValueError(f"output {out} is a symlink (to {os.readlink(out)}); give the real folder")
+    real = out.resolve()
+    for i in (Path(i).resolve() for i in inputs if i is not None):
+        if real == i or i.is_relative_to(real) or real.is_relative_to(i):
+            raise ValueError(
+                f"output {out} {'is' if real == i else 'overlaps'} the input {i}: choose an output outside the inputs"
+            )
     if not out.exists():
         return
     if not overwrite:
         raise FileExistsError(f"{out} exists; pass --overwrite (overwrite=True) to replace it")
-    if not out.is_dir() or not (out / MARKER).exists():
+    m = read_marker(out) if out.is_dir() else None
+    legacy = {SIM_TOOL, "cryo-data simulate_families"} if tool == SIM_TOOL else {tool}
+    if m is None or not ((m.tool == tool and m.kind == kind) or (m.kind is None and m.tool in legacy)):
+        made = f"no {MARKER} marker" if m is None else f"its {MARKER} names {m.tool} ({m.kind or 'unknown kind'})"
         raise FileExistsError(
-            f"{out} exists and was not made by {tool} (no {MARKER} marker): refusing to replace it; "
+            f"{out} exists and was not made by {tool} ({kind}; {made}): refusing to replace it; "
             "choose another output folder or remove it yourself"
         )
-
-
-def _umask() -> int:
-    m = os.umask(0)
-    os.umask(m)
-    return m
 
 
 def swap_in(new: Path, out: Path) -> None:
@@ -161,55 +195,133 @@ def _read_layout(
     names = sorted(check_names(lay["run"].unique().to_list(), "run"))
     return lay, names[:runs]
 
+
+def fit_layout(
+    lay: pl.DataFrame,  # run, particle_type, x, y, z (Angstrom)
+    shape: Sequence[int],  # the tomograms' shape (z, y, x) in voxels
+    voxel_size_A: Sequence[float],  # Angstrom per voxel (z, y, x)
+) -> pl.DataFrame:
+    "The layout's picks inside the tomogram; those outside are dropped with a warning saying how many (all outside: an error)."
+    ez, ey, ex = (float(n) * float(v) for n, v in zip(shape, voxel_size_A))
+    inside = pl.col("x").is_between(0, ex) & pl.col("y").is_between(0, ey) & pl.col("z").is_between(0, ez)
+    kept = lay.filter(inside)
+    if kept.is_empty() and not lay.is_empty():
+        raise ValueError(
+            f"layout: all {len(lay)} picks lie outside the tomogram ({ex:.0f} x {ey:.0f} x {ez:.0f} A, x y z, "
+            f"from shape {list(shape)} at {voxel_size_A[2]:.3f} A): coordinates must be Angstrom within it"
+        )
+    if len(kept) < len(lay):
+        per_run = lay.filter(~inside).group_by("run").len().sort("run").rows()
+        warnings.warn(
+            f"layout: {len(lay) - len(kept)} of {len(lay)} picks lie outside the tomogram "
+            f"({ex:.0f} x {ey:.0f} x {ez:.0f} A, x y z) and were dropped ("
+            + ", ".join(f"{r}: {n}" for r, n in per_run)
+            + ")",
+            stacklevel=2,
+        )
+    return kept
+
+
+def sim_style(
+    tomo_type: str,  # a tomogram type name: one the simulator makes, or a portal-style name that selects one
+) -> str:  # the simulator's reconstruction style for it
+    "The simulated reconstruction style of a tomogram type name: itself, or the one style whose `TOMO_TYPE_ALIASES` match it."
+    check_name(tomo_type, "run")
+    if tomo_type in TOMO_TYPES:
+        return tomo_type
+    hits = sorted(
+        {s for s in TOMO_TYPES for pat in TOMO_TYPE_ALIASES.get(s, ()) if fnmatch.fnmatchcase(tomo_type, pat)}
+    )
+    if len(hits) != 1:
+        raise ValueError(
+            f"tomogram type {tomo_type!r}: the simulator makes {list(TOMO_TYPES)}; name one of them or a portal-style "
+            f"name that selects exactly one (e.g. 'wbp-denoised-denoiset-ctfdeconv' for denoised)"
+            + (f"; it matches {hits}" if hits else "")
+        )
+    return hits[0]
+
 # %% ../../nbs/04_simproject.ipynb #605b9d12
 def simulate_project(
     out: str | Path,  # output folder (must not exist, unless overwrite)
     runs: int = 2,  # number of runs (with a layout: at most the layout's runs)
     shape: Sequence[int] = (184, 630, 630),  # volume (z, y, x) in voxels
     seed: int = 0,  # run i uses seed + i
-    tomo_types: Sequence[str] = ("denoised",),  # reconstructions per run
+    tomo_types: Sequence[str] = ("denoised",),  # tomogram type names (see `sim_style`)
     templates: str | Path | None = None,  # folder of <particle>.mrc density maps (built-in shapes otherwise)
     layout: str
     | Path
     | pl.DataFrame
     | None = None,  # CSV/table: run (or Kaggle's experiment), particle_type, x, y, z (A)
     kaggle: bool = False,  # write the raw Kaggle layout (out/train/...) instead of a copick project
-    overwrite: bool = False,  # replace an existing output folder
+    overwrite: bool = False,  # replace an output folder this function made earlier
     progress: bool = True,  # show a progress bar
+    particles: ParticleSet | None = None,  # the particle objects (default: the competition's six)
+    voxel_size_A: float | Sequence[float] | None = None,  # Angstrom per voxel (one, or z, y, x)
+    truth_user: str = "curation",  # copick user of the ground-truth picks
+    truth_session: str = "0",  # ... and their session
+    inputs: Sequence[str | Path] = (),  # further input files of the caller (out may not be, hold or lie in one)
     **sim_overrides,  # further SimConfig fields (crowding, snr, ...)
 ) -> Path:  # the copick config (or the Kaggle train/ folder)
     "Simulate a whole project: tomograms of each type per run and ground-truth picks."
     out = Path(out)
-    check_replaceable(out, overwrite, "cryo-data simulate")
-    if not (isinstance(runs, int) and runs >= 1):
+    ins = [*inputs, templates, layout if not isinstance(layout, pl.DataFrame) else None]
+    check_replaceable(out, overwrite, SIM_TOOL, "project", ins)
+    if not (isinstance(runs, int) and not isinstance(runs, bool) and runs >= 1):
         raise ValueError(f"runs must be an integer >= 1, got {runs!r}")
     if len(shape) != 3 or not all(int(s) >= 8 for s in shape):
         raise ValueError(f"shape must be 3 sizes (z, y, x) >= 8 voxels, got {list(shape)}")
-    for t in tomo_types:
-        check_name(t, "run")
+    if isinstance(tomo_types, str):
+        tomo_types = [tomo_types]
     if not tomo_types:
         raise ValueError("tomo_types is empty: name at least one tomogram type")
-    cfg = replace(SimConfig(), shape=tuple(int(s) for s in shape), tomo_types=tuple(tomo_types), **sim_overrides)
-    shapes = load_templates(templates, cfg.voxel_size_A) if templates else None
+    styles = {t: sim_style(t) for t in tomo_types}
+    if len(set(styles.values())) < len(styles) or len(set(styles)) < len(styles):
+        raise ValueError(f"tomogram types {list(tomo_types)} repeat a simulated style ({list(styles.values())})")
+    check_name(truth_user, "user")
+    check_name(truth_session, "session")
+    if kaggle and (truth_user, truth_session) != ("curation", "0"):
+        raise ValueError("the Kaggle layout's ground truth is curation/0: drop kaggle or the truth user/session")
+    if particles is not None:
+        sim_overrides["particles"] = particles
+    if voxel_size_A is not None:
+        vs = [voxel_size_A] * 3 if np.isscalar(voxel_size_A) else list(voxel_size_A)
+        if len(vs) != 3:
+            raise ValueError(f"voxel_size_A must be one size or three (z, y, x), got {voxel_size_A!r}")
+        sim_overrides["voxel_size_A"] = tuple(check_voxel_size(v, "the voxel size to simulate") for v in vs)
+    cfg = replace(SimConfig(), shape=tuple(int(s) for s in shape), tomo_types=tuple(styles.values()), **sim_overrides)
+    shapes = load_templates(templates, cfg.voxel_size_A, cfg.particles) if templates else None
     names = [f"TS_{seed + i}" for i in range(runs)]
     lay = None
     if layout is not None:
         lay, names = _read_layout(layout, runs, cfg.particles)
+        lay = fit_layout(lay.filter(pl.col("run").is_in(names)), cfg.shape, cfg.voxel_size_A)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(
         tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.partial-")
     )  # beside the output: never a user's folder
-    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700; the project follows the umask
+    os.chmod(tmp, umask_mode(folder=True))  # mkdtemp makes 0700; the project follows the umask
+    truth = (truth_user, truth_session)
     try:
-        return _simulate_into(tmp, out, names, lay, cfg, shapes, seed, kaggle, progress)
+        return _simulate_into(tmp, out, names, lay, cfg, shapes, seed, kaggle, progress, styles, truth)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
 
 
 def _simulate_into(
-    tmp: Path, out: Path, names: list[str], lay, cfg: SimConfig, shapes, seed: int, kaggle: bool, progress: bool
+    tmp: Path,
+    out: Path,
+    names: list[str],
+    lay,
+    cfg: SimConfig,
+    shapes,
+    seed: int,
+    kaggle: bool,
+    progress: bool,
+    styles: Mapping[str, str],
+    truth: tuple[str, str] = ("curation", "0"),
 ) -> Path:
+    type_of = {s: t for t, s in styles.items()}  # simulated style -> the copick tomogram type written
     if kaggle:
         target = tmp / "train"
     else:
@@ -221,13 +333,15 @@ def _simulate_into(
         run_layout = lay.filter(pl.col("run") == run) if lay is not None else None
         vols, picks = simulate_run(cfg, seed + i, run_layout, shapes)
         if kaggle:
-            _write_run_kaggle(target, run, vols, picks, cfg)
+            _write_run_kaggle(target, run, vols, picks, cfg, type_of)
         else:
-            _write_run_copick(root, run, vols, picks, cfg)
-    if not kaggle:  # make the config point at the final location
+            _write_run_copick(root, run, vols, picks, cfg, type_of, *truth)
+    if not kaggle:  # make the config point at the final location; record a ground truth other than curation/0
         c = json.loads(target.read_text())
         c["overlay_root"] = "local://" + str((out / "overlay").resolve())
+        if truth != ("curation", "0"):
+            c["cryo"] = {"truth_user": truth[0], "truth_session": truth[1]}
         target.write_text(json.dumps(c, indent=2))
-    (tmp / MARKER).write_text("written by cryo-data simulate; `--overwrite` may replace this folder\n")
+    write_marker(tmp, "cryo-data simulate", "project")
     swap_in(tmp, out)  # a crash or a bad option never leaves a half-written project, nor loses the old one
     return out / "train" if kaggle else out / "copick.json"

@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import polars as pl
 import scipy.fft as sfft
+from cryo_metric.guards import check_voxel_size
+from cryo_metric.particles import CZII_PARTICLES, PICK_SCHEMA, Particle, ParticleSet
 from scipy import ndimage
-from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
-
-from cryo_metric.particles import CZII_PARTICLES, Particle, ParticleSet
 
 # %% auto #0
 __all__ = ['CZII_VOXEL_SIZE_A', 'TOMO_TYPES', 'DEFAULT_ABUNDANCE', 'NOISE_MODELS', 'DISTRACTOR_KINDS', 'SHAPES',
@@ -68,6 +67,16 @@ class SimConfig:
     offset: float = 0.0  # added to each tomogram, in units of its standard deviation
 
     def __post_init__(self):
+        if isinstance(self.crowding, bool) or not (
+            isinstance(self.crowding, (int, float)) and 0 <= self.crowding <= 100
+        ):
+            raise ValueError(
+                f"crowding must be a number from 0 to 100 (particles relative to the real runs' density), got {self.crowding!r}"
+            )
+        if len(self.voxel_size_A) != 3:
+            raise ValueError(f"voxel_size_A must be three sizes (z, y, x), got {self.voxel_size_A!r}")
+        for v in self.voxel_size_A:
+            check_voxel_size(v, "SimConfig.voxel_size_A")
         if self.noise_model not in NOISE_MODELS:
             raise ValueError(f"noise_model must be one of {NOISE_MODELS}, got {self.noise_model!r}")
         bad = sorted(set(self.distractor_kinds) - set(DISTRACTOR_KINDS))
@@ -153,7 +162,7 @@ def sample_layout(cfg: SimConfig, rng: np.random.Generator) -> tuple[pl.DataFram
     xyz = np.asarray(pos, np.float64).reshape(-1, 3)
     picks = pl.DataFrame(
         {"particle_type": names, "x": xyz[:, 0], "y": xyz[:, 1], "z": xyz[:, 2]},
-        schema={"particle_type": pl.String, "x": pl.Float64, "y": pl.Float64, "z": pl.Float64},
+        schema={c: PICK_SCHEMA[c] for c in ("particle_type", "x", "y", "z")},
     )
     return picks, (z0, z0 + thick)
 
