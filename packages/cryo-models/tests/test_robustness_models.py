@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from cryo_models import create_model, load_checkpoint, safe_load, save_checkpoint
+from cryo_models import create_model, freeze_encoder, init_from_checkpoint, load_checkpoint, safe_load, save_checkpoint
 
 
 class Evil:
@@ -138,3 +138,144 @@ def test_permissions_checkpoint_follows_umask(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "m.pt").stat().st_mode & 0o777 == 0o644
+
+
+def _own_checkpoint(path, arch: str, constructor: dict, state_dict: dict | None = None) -> None:
+    "A checkpoint in our format whose metadata says anything (as a hostile or broken file may)."
+    torch.save(
+        {
+            "format": "cryo-models",
+            "version": 1,
+            "arch": arch,
+            "constructor": constructor,
+            "classes": [],
+            "normalization": "patch",
+            "extra": {},
+            "state_dict": state_dict if state_dict is not None else {"w": torch.zeros(1)},
+        },
+        path,
+    )
+
+
+@pytest.mark.parametrize(
+    "arch,constructor,msg",
+    [
+        ("unet_v1", {"channels": [4096, 4096, 4096, 4096]}, "channels=4096 must be an integer from 1 to 1024"),
+        ("unet_v1", {"channels": [48, 64, 80, 100000]}, "channels=100000 must be an integer from 1 to 1024"),
+        ("unet_v1", {"out_channels": 4096}, "out_channels=4096 must be an integer from 1 to 1024"),
+        ("unet_v1", {"in_channels": 10**12}, "in_channels=1000000000000 must be an integer from 1 to 1024"),
+        ("unet2e3d", {"decoder_dim": [4096, 80, 64, 32, 16]}, "decoder_dim=4096 must be an integer from 1 to 1024"),
+        ("segresnet", {"init_filters": 2048}, "init_filters=2048 must be an integer from 1 to 1024"),
+        ("unet_v1", {"channels": [-48, 64, 80, 80]}, "channels=-48 must be an integer from 1 to 1024"),
+        ("unet_v1", {"channels": [0, 64, 80, 80]}, "channels=0 must be an integer from 1 to 1024"),
+        ("densevnet", {"out_channels": 0}, "out_channels=0 must be an integer from 1 to 1024"),
+        ("densevnet", {"out_channels": -7}, "out_channels=-7 must be an integer"),
+        ("voxresnet", {"out_channels": 7.5}, "out_channels=7.5 must be an integer"),
+        ("voxresnet", {"out_channels": "7"}, "out_channels='7' must be an integer"),
+        ("voxhrnet", {"out_channels": True}, "out_channels=True must be an integer"),
+        ("unet_v1", {"channels": [48.0, 64, 80, 80]}, "channels=48.0 must be an integer"),
+        ("unet_v1", {"channels": "wide"}, "channels='wide' must be a list of integers"),
+        ("unet_v1", {"channels": [16] * 1000, "strides": [2] * 999}, "channels has 1000 entries; 1 to 8 are allowed"),
+        ("unet_v1", {"channels": []}, "channels has 0 entries"),
+        ("unet_v1", {"num_res_units": 10**6}, "num_res_units=1000000 must be an integer from 0 to 8"),
+        ("segresnet", {"blocks_down": [1, 2, 2, 10**6]}, "blocks_down=1000000 must be an integer from 1 to 16"),
+        ("unet_v1", {"strides": [2, 2, 100]}, "strides=100 must be an integer from 1 to 4"),
+        ("unet_v2", {"dropout": float("nan")}, "dropout=nan must be a number from 0 to below 1"),
+        ("unet_v1", {"kernel_size": 1001}, "kernel_size=1001 must be odd integers from 1 to 7"),
+        ("unet_v1", {"channels": [1024] * 8, "strides": [2] * 7}, "over the limit of 100,000,000 (MAX_PARAMS)"),
+        ("unet_v1", {"strides": [2, 2]}, "bad constructor arguments ['strides']"),
+        ("unet_v1", {"colour": "red"}, "bad constructor arguments ['colour']"),
+        ("resnet152", {}, "unknown architecture 'resnet152'"),
+    ],
+)
+def test_message_absurd_constructor_refused_before_building(tmp_path, arch, constructor, msg):
+    p = tmp_path / "m.pt"
+    _own_checkpoint(p, arch, constructor)
+    with pytest.raises(ValueError) as e:
+        load_checkpoint(p)
+    assert msg in str(e.value) and str(p) in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_message_constructor_not_a_mapping(tmp_path):
+    _own_checkpoint(tmp_path / "m.pt", "unet_v1", [1, 2, 3])
+    with pytest.raises(ValueError, match="constructor arguments are not a mapping"):
+        load_checkpoint(tmp_path / "m.pt")
+
+
+def test_control_constructor_within_limits_loads(tmp_path):
+    "Neighbour: a small, valid non-default constructor (lists as stored) loads."
+    m = create_model("unet_v1", channels=(8, 16, 16, 16))
+    _own_checkpoint(tmp_path / "m.pt", "unet_v1", {"channels": [8, 16, 16, 16]}, m.state_dict())
+    assert load_checkpoint(tmp_path / "m.pt").cryo_constructor["channels"] == [8, 16, 16, 16]
+
+
+@pytest.mark.parametrize(
+    "kwargs,msg",
+    [({"channels": (4096, 4096, 80, 80)}, "MAX_CHANNELS"), ({"channels": (8,) * 9, "strides": (1,) * 8}, "MAX_DEPTH")],
+)
+def test_message_create_model_checks_before_allocating(kwargs, msg):
+    with pytest.raises(ValueError, match=msg):
+        create_model("unet_v1", **kwargs)
+
+
+# ---- init_from_checkpoint (fine-tuning) reads as safely as load_checkpoint ----
+def _lightning(path, model, n_cls: int = 7):
+    sd = {f"model.{k}": v for k, v in model.state_dict().items()}
+    torch.save({"epoch": 1, "state_dict": {**sd, "loss_fn.ce.weight": torch.ones(n_cls)}}, path)
+
+
+def test_security_init_from_checkpoint_never_runs_code(tmp_path):
+    marker = tmp_path / "PWNED"
+    torch.save({"state_dict": {"model.w": Evil(marker)}}, tmp_path / "m.ckpt")
+    with pytest.raises(ValueError, match="refusing to load checkpoint"):
+        init_from_checkpoint(create_model("unet_v1", out_channels=3), tmp_path / "m.ckpt")
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("content", [b"hello, I am a text file\n", b"", b"PK\x03\x04broken zip"])
+def test_message_init_from_garbage(tmp_path, content):
+    (tmp_path / "m.ckpt").write_bytes(content)
+    with pytest.raises(ValueError, match=r"cannot read checkpoint .*m\.ckpt"):
+        init_from_checkpoint(create_model("unet_v1"), tmp_path / "m.ckpt")
+
+
+@pytest.mark.parametrize("other", ["densevnet", "segresnet", "voxhrnet", "unet_v2"])
+def test_message_init_other_architecture_names_both(tmp_path, other):
+    _lightning(tmp_path / "m.ckpt", create_model("unet_v1"))
+    with pytest.raises(ValueError, match=rf"holds a 'unet_v1' model \(from its tensor names\), not '{other}'"):
+        init_from_checkpoint(create_model(other), tmp_path / "m.ckpt")
+
+
+def test_control_init_seven_classes_into_three(tmp_path):
+    _lightning(tmp_path / "m.ckpt", create_model("unet_v1"))
+    model = create_model("unet_v1", out_channels=3)
+    rep = init_from_checkpoint(model, tmp_path / "m.ckpt")
+    assert (len(rep.kept), len(rep.reinitialised), len(rep.unused)) == (31, 4, 4)
+    assert all(k.startswith("model.2.") for k in rep.reinitialised)
+    assert "kept 31/35" in rep.summary()
+
+
+def test_message_init_non_finite_weights(tmp_path):
+    m = create_model("unet_v1")
+    sd = m.state_dict()
+    sd["model.0.residual.weight"][0] = float("inf")
+    torch.save(sd, tmp_path / "m.pt")
+    with pytest.raises(ValueError, match="'model.0.residual.weight' holds NaN or infinite values"):
+        init_from_checkpoint(create_model("unet_v1"), tmp_path / "m.pt")
+
+
+def test_message_freeze_encoder_unknown_or_other_architecture():
+    with pytest.raises(KeyError, match="unknown architecture 'resnet'"):
+        freeze_encoder(create_model("unet_v1"), "resnet")
+    with pytest.raises(ValueError, match="is a 'unet_v1', not 'segresnet'"):
+        freeze_encoder(create_model("unet_v1"), "segresnet")
+
+
+@pytest.mark.parametrize("content", [b"hello, I am a text file\n", b"e", b"\x80\x02}q\x00.", b"{}\n", b"\xff" * 100])
+def test_message_text_or_junk_as_checkpoint(tmp_path, content):
+    "Issue 41: a text file given as a checkpoint said 'error: 101'; it names the file and what is wrong."
+    (tmp_path / "notes.txt").write_bytes(content)
+    with pytest.raises(ValueError, match=r"notes\.txt: truncated, corrupt or not a PyTorch file") as e:
+        load_checkpoint(tmp_path / "notes.txt")
+    assert "101" not in str(e.value).split("(")[0]

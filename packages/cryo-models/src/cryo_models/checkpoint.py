@@ -10,10 +10,10 @@ import os
 import pickle
 import re
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from collections.abc import Mapping
 
 import numpy as np
 import torch
@@ -22,8 +22,9 @@ from torch import nn
 from .registry import ARCHITECTURES, class_layout, create_model, get_spec
 
 # %% auto #0
-__all__ = ['NORMALIZATIONS', 'TRAINABLE_NORMALIZATIONS', 'CheckpointInfo', 'CheckpointMismatchError', 'normalise', 'safe_load',
-           'match_architecture', 'strict_load', 'load_checkpoint', 'save_checkpoint']
+__all__ = ['NORMALIZATIONS', 'TRAINABLE_NORMALIZATIONS', 'ENCODERS', 'CheckpointInfo', 'CheckpointMismatchError', 'normalise',
+           'check_device', 'safe_load', 'match_architecture', 'strict_load', 'load_checkpoint', 'save_checkpoint',
+           'InitReport', 'init_from_checkpoint', 'encoder_names', 'freeze_encoder']
 
 # %% ../../nbs/06_checkpoint.ipynb #81b105b1
 @dataclass
@@ -106,9 +107,32 @@ def _allowed_globals() -> list:
     return []  # nothing: the 2nd place's and our Lightning checkpoints hold plain containers only (hyper_parameters as a dict)
 
 
+def check_device(device: str | torch.device) -> torch.device:
+    "A device to load and run on that exists on this machine (cpu, cuda[:i], mps); the error says what is available."
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        dev = None
+    have = ["cpu"] + (
+        ["cuda"] + [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    )
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        have.append("mps")
+    ok = dev is not None and (
+        dev.type == "cpu"
+        or (dev.type == "cuda" and torch.cuda.is_available() and (dev.index or 0) < torch.cuda.device_count())
+        or (dev.type == "mps" and "mps" in have)
+    )
+    if not ok:
+        raise ValueError(f"device {str(device)!r} is not available here; this machine has {have}")
+    return dev
+
+
 def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> Any:
     "torch.load with weights_only=True (tensors, plain containers and an allowlist): a file's contents never run."
     path = Path(path)
+    map_location = check_device(map_location)  # a bad device is named as such, not blamed on the file
     if not path.is_file():
         raise FileNotFoundError(f"no such checkpoint: {path}")
     try:
@@ -127,8 +151,9 @@ def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> Any
             f"refusing to load checkpoint {path}: {detail}, which is not allowed (only tensors and plain "
             "containers are; nothing in a checkpoint is executed)"
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    except Exception as e:  # any other failure of the unpickler (a text file: KeyError 101) means the same
+        text = str(e).strip()
+        first = text.splitlines()[0] if text and not isinstance(e, KeyError) else type(e).__name__
         raise ValueError(f"cannot read checkpoint {path}: truncated, corrupt or not a PyTorch file ({first})") from None
 
 # %% ../../nbs/06_checkpoint.ipynb #ae588f5e
@@ -207,6 +232,18 @@ def _unwrap(obj: Any) -> tuple[str, dict[str, torch.Tensor], dict]:
     )
 
 # %% ../../nbs/06_checkpoint.ipynb #de23a8b2
+def _create(path: Path, arch: Any, kwargs: Any, overrides: Mapping[str, Any]) -> nn.Module:
+    "Build the model a checkpoint describes; its constructor arguments are checked before anything is allocated."
+    if not isinstance(arch, str) or arch not in ARCHITECTURES:
+        raise ValueError(f"{path}: unknown architecture {arch!r}; registered: {list(ARCHITECTURES)}")
+    if not isinstance(kwargs, Mapping) or not all(isinstance(k, str) for k in kwargs):
+        raise ValueError(f"{path}: its constructor arguments are not a mapping of names: {kwargs!r}"[:300])
+    try:
+        return create_model(arch, **{**kwargs, **overrides})
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
 def load_checkpoint(
     path: str | Path,  # checkpoint file
     name: str | None = None,  # registry architecture; None: from the checkpoint's metadata or its keys and shapes
@@ -221,11 +258,10 @@ def load_checkpoint(
     except ValueError as e:
         raise ValueError(f"{path}: {e}") from None
     if fmt == "cryo-models":
-        arch = name or meta["arch"]
-        if name and name != meta["arch"]:
-            raise CheckpointMismatchError(f"{path} holds a {meta['arch']!r} model, not {name!r}")
-        kwargs = {**meta.get("constructor", {}), **overrides}
-        model = create_model(arch, **kwargs)
+        arch = name or meta.get("arch")
+        if name and name != meta.get("arch"):
+            raise CheckpointMismatchError(f"{path} holds a {meta.get('arch')!r} model, not {name!r}")
+        model = _create(path, arch, meta.get("constructor", {}), overrides)
         info = CheckpointInfo(
             arch,
             model.cryo_constructor,
@@ -236,8 +272,8 @@ def load_checkpoint(
         )
     elif fmt == "lightning" and isinstance(meta.get("cryo"), dict):  # written by cryo-train: self-describing
         c = meta["cryo"]
-        arch = name or c["arch"]
-        model = create_model(arch, **{**c.get("constructor", {}), **overrides})
+        arch = name or c.get("arch")
+        model = _create(path, arch, c.get("constructor", {}), overrides)
         info = CheckpointInfo(
             arch,
             model.cryo_constructor,
@@ -253,7 +289,7 @@ def load_checkpoint(
                 f"{path}: no registered architecture fits this checkpoint "
                 f"({len(sd)} tensors); pass name= and constructor overrides"
             )
-        model = create_model(arch, **overrides)
+        model = _create(path, arch, {}, overrides)
         info = CheckpointInfo(arch, model.cryo_constructor, model.cryo_classes, "patch", fmt, meta)
     strict_load(model, sd, f"{arch} (from {path.name})")
     model.cryo_info, model.cryo_classes = (
@@ -304,3 +340,152 @@ def save_checkpoint(
         if os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+# %% ../../nbs/06_checkpoint.ipynb #287025bd
+def _arch_of(model: nn.Module, arch: str | None) -> str:
+    "The registry name `arch`, checked against the model's own `cryo_arch`."
+    own = getattr(model, "cryo_arch", None)
+    name = arch or own
+    if name is None:
+        raise ValueError("the model has no cryo_arch (build it with cryo_models.create_model) and no arch was given")
+    get_spec(name)
+    if own is not None and own != name:
+        raise ValueError(f"the model is a {own!r}, not {name!r}")
+    return name
+
+
+@dataclass
+class InitReport:
+    "What `init_from_checkpoint` copied from a checkpoint into a model, and what it left as initialised."
+
+    kept: list[str]  # model tensors copied from the checkpoint (same name and shape)
+    reinitialised: list[str]  # model tensors with no match or a shape mismatch: left as initialised
+    unused: list[str]  # checkpoint tensors not used
+    arch: str = ""  # the model's architecture
+    checkpoint_arch: str | None = None  # the checkpoint's architecture (metadata, or recognised from its tensors)
+    source_format: str = ""  # "cryo-models", "lightning" or "state_dict"
+
+    def summary(self) -> str:
+        "One line: how many tensors were kept, re-initialised and unused, naming the first re-initialised ones."
+        names = ", ".join(self.reinitialised[:3]) + (" ..." if len(self.reinitialised) > 3 else "")
+        total = len(self.kept) + len(self.reinitialised)
+        return (
+            f"init from {self.checkpoint_arch or 'unknown'} ({self.source_format}) into {self.arch}: "
+            f"kept {len(self.kept)}/{total} tensors, re-initialised {len(self.reinitialised)}"
+            + (f" ({names})" if names else "")
+            + f", unused {len(self.unused)}"
+        )
+
+
+def _families() -> dict[str, frozenset[str]]:
+    "Each architecture's parameter names (default constructor): architectures with the same names share a family."
+    return {a: frozenset(_signature(a)) for a in ARCHITECTURES}
+
+
+def _same_family(a: str, b: str) -> bool:
+    fam = _families()
+    return a == b or fam[a] == fam[b]
+
+
+def _arch_from_names(sd: Mapping[str, torch.Tensor]) -> str | None:
+    "The architecture whose names the checkpoint's tensors share most (Jaccard index >= 0.5), if any."
+    exact = match_architecture(sd)
+    if exact:
+        return exact
+    names = set(sd)
+    best, score = None, 0.5
+    for a, fam in _families().items():
+        j = len(names & fam) / max(1, len(names | fam))
+        if j > score or (j == score and best is None):
+            best, score = a, j
+    return best
+
+
+def init_from_checkpoint(
+    model: nn.Module,  # a registry model, built for the new task (e.g. another number of classes)
+    path: str | Path,  # a checkpoint: the 2nd place's Lightning format, a plain state_dict or ours
+    arch: str | None = None,  # the model's architecture; None: model.cryo_arch
+    strict_arch: bool = True,  # refuse a checkpoint of another architecture, or one of which under half fits
+) -> InitReport:
+    "Copy every tensor of a checkpoint whose name and shape match into `model`; leave the rest as initialised."
+    path = Path(path)
+    name = _arch_of(model, arch)
+    obj = safe_load(path, "cpu")
+    try:
+        fmt, sd, meta = _unwrap(obj)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+    if fmt == "cryo-models":
+        ck_arch, how = meta.get("arch"), "its metadata"
+    elif fmt == "lightning" and isinstance(meta.get("cryo"), dict):
+        ck_arch, how = meta["cryo"].get("arch"), "its metadata"
+    else:
+        ck_arch, how = _arch_from_names(sd), "its tensor names"
+    if ck_arch is not None and not isinstance(ck_arch, str):
+        raise ValueError(f"{path}: its metadata names architecture {ck_arch!r}, not a registry name")
+    if strict_arch and ck_arch is not None and (ck_arch not in ARCHITECTURES or not _same_family(ck_arch, name)):
+        raise CheckpointMismatchError(
+            f"{path} holds a {ck_arch!r} model (from {how}), not {name!r}: initialise a {ck_arch!r} model from it, "
+            "or pass strict_arch=False to copy what matches anyway"
+        )
+    target = model.state_dict()
+    kept = [k for k, v in target.items() if k in sd and tuple(sd[k].shape) == tuple(v.shape)]
+    if strict_arch and len(kept) < len(target) / 2:
+        same_name = sum(k in sd for k in target)
+        raise CheckpointMismatchError(
+            f"{path} is not a checkpoint of {name!r}: only {len(kept)} of the model's {len(target)} tensors match "
+            f"by name and shape ({same_name} by name); pass strict_arch=False to copy them anyway"
+        )
+    for k in kept:
+        t = sd[k]
+        if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{path}: tensor {k!r} holds NaN or infinite values")
+    model.load_state_dict({k: sd[k] for k in kept}, strict=False)
+    keep = set(kept)
+    return InitReport(
+        kept=kept,
+        reinitialised=[k for k in target if k not in keep],
+        unused=[k for k in sd if k not in keep],
+        arch=name,
+        checkpoint_arch=ck_arch,
+        source_format=fmt,
+    )
+
+# %% ../../nbs/06_checkpoint.ipynb #e066a9b9
+ENCODERS: dict[str, tuple[str, ...]] = {
+    **{
+        a: (r"model\.(1\.submodule\.)*0\.", r"model\.(1\.submodule\.)+(conv|residual|adn)\.")
+        for a in ("unet_v1", "unet_v2", "unet_v3")
+    },  # MONAI UNet: each level's down block (`0`) and the bottom unit; the up blocks (`2`) are the decoder
+    "segresnet": (r"convInit\.", r"down_layers\."),
+    "densevnet": (r"dfs_blocks\.\d+\.(downsample|dfs)\.",),  # the down stages; their skip projections feed the decoder
+    "voxresnet": (r"stem_net\.", r"net_h\d+\."),  # the main path; the side outputs net_c* are the decoder
+    "voxhrnet": (r"model\.(stem_net|transition1|stage2|transition2)\.",),  # up to the last fusion stage (stage3)
+    "unet2e3d": (r"encoder\.",),  # the 2D ResNet-18-D
+}
+"Per architecture, regular expressions (matched at the start) of the parameter names that make up the encoder."
+
+
+def encoder_names(model: nn.Module, arch: str | None = None) -> list[str]:
+    "Names of the model's parameters that belong to the encoder of `arch` (see ENCODERS)."
+    name = _arch_of(model, arch)
+    pats = [re.compile(p) for p in ENCODERS[name]]
+    return [k for k, _ in model.named_parameters() if any(p.match(k) for p in pats)]
+
+
+def freeze_encoder(
+    model: nn.Module,  # a registry model
+    arch: str,  # its registry name (must agree with model.cryo_arch when the model has one)
+) -> int:  # the number of frozen parameters (scalars, as ArchSpec.n_params counts them)
+    "Set requires_grad=False on the encoder half of `model` (ENCODERS[arch]); the decoder and output layer stay trainable."
+    if arch not in ENCODERS:
+        raise KeyError(f"unknown architecture {arch!r}; registered: {list(ARCHITECTURES)}")
+    names = set(encoder_names(model, arch))
+    if not names:
+        raise ValueError(f"no parameter of the model belongs to the encoder of {arch!r}: is it a {arch!r}?")
+    n = 0
+    for k, p in model.named_parameters():
+        if k in names:
+            p.requires_grad_(False)
+            n += p.numel()
+    return n

@@ -5,8 +5,8 @@
 # %% ../../nbs/07_export.ipynb #e4ec277d
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch

@@ -6,12 +6,14 @@ and the 12-model table."""
 # %% ../../nbs/05_registry.ipynb #cfea5ea6
 from __future__ import annotations
 
+import numbers
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import Callable, Sequence
 
 import polars as pl
 import torch
+from cryo_metric.particles import RECIPE, class_layout
 from monai.networks.nets import SegResNet, UNet
 from torch import nn
 
@@ -20,11 +22,9 @@ from .nets.unet2e3d import UNet2E3D
 from .nets.voxhrnet import VoxHRNet
 from .nets.voxresnet import VoxResNet
 
-from cryo_metric.particles import class_layout
-
 # %% auto #0
-__all__ = ['ARCHITECTURES', 'RECIPE_ENSEMBLES', 'ArchSpec', 'get_spec', 'create_model', 'valid_sizes', 'check_input_size',
-           'layer_table', 'seed_table']
+__all__ = ['ARCHITECTURES', 'MAX_CHANNELS', 'MAX_DEPTH', 'MAX_PARAMS', 'RECIPE_ENSEMBLES', 'ArchSpec', 'check_constructor',
+           'get_spec', 'create_model', 'valid_sizes', 'check_input_size', 'layer_table', 'seed_table']
 
 # %% ../../nbs/05_registry.ipynb #eff04d61
 @dataclass(frozen=True)
@@ -83,6 +83,96 @@ ARCHITECTURES: dict[str, ArchSpec] = {
 }
 
 # %% ../../nbs/05_registry.ipynb #6f8d358b
+MAX_CHANNELS = 1024  # widest layer a constructor may ask for (the 2nd place's widest: 512)
+MAX_DEPTH = 8  # most levels (entries of channels, strides, decoder_dim, blocks_down, ...)
+MAX_PARAMS = 100_000_000  # most parameters a model may have (400 MB in float32; the largest registered: 14.2 M)
+
+_WIDTHS = ("in_channels", "out_channels", "encoder_channels", "init_filters", "num_groups")  # ints 1..MAX_CHANNELS
+_WIDTH_LISTS = ("channels", "decoder_dim")  # sequences of such ints
+_COUNTS = {"num_res_units": (0, 8)}  # other ints: (lowest, highest)
+_COUNT_LISTS = {"strides": (1, 4), "blocks_down": (1, 16), "blocks_up": (1, 16)}  # sequences of ints in a range
+_KERNELS = ("kernel_size", "up_kernel_size")  # odd ints 1..7, or one per axis
+_RATES = ("dropout", "dropout_prob")  # None or a number in [0, 1)
+
+
+_MISSING = object()
+
+
+def _same(a: Any, b: Any) -> bool:
+    "Equal, a list equal to a tuple of the same entries included (checkpoints store tuples as lists)."
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return list(a) == list(b)
+    return type(a) is type(b) and a == b
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _entries(name: str, key: str, v: Any) -> list:
+    if isinstance(v, (str, bytes)) or not isinstance(v, Sequence):
+        raise ValueError(f"{name}: constructor argument {key}={v!r} must be a list of integers")
+    if not 1 <= len(v) <= MAX_DEPTH:
+        raise ValueError(
+            f"{name}: constructor argument {key} has {len(v)} entries; 1 to {MAX_DEPTH} are allowed (MAX_DEPTH)"
+        )
+    return list(v)
+
+
+def _int_in(name: str, key: str, v: Any, lo: int, hi: int, what: str = "") -> None:
+    if not _is_int(v) or not lo <= v <= hi:
+        raise ValueError(f"{name}: constructor argument {key}={v!r} must be an integer from {lo} to {hi}{what}")
+
+
+def check_constructor(
+    name: str,  # registry name
+    kwargs: dict[str, Any],  # the full constructor arguments (defaults updated by overrides)
+) -> int:  # the parameter count of the model they build
+    "Refuse constructor arguments of absurd or invalid sizes before anything is allocated; return the parameter count."
+    spec = get_spec(name)
+    for key, v in kwargs.items():
+        if key == "spatial_dims" and v != 3:
+            raise ValueError(f"{name}: constructor argument spatial_dims={v!r} must be 3 (the models are 3D)")
+        if key in _WIDTHS:
+            _int_in(name, key, v, 1, MAX_CHANNELS, " (MAX_CHANNELS)")
+        elif key in _WIDTH_LISTS:
+            for x in _entries(name, key, v):
+                _int_in(name, key, x, 1, MAX_CHANNELS, " in each entry (MAX_CHANNELS)")
+        elif key in _COUNTS:
+            _int_in(name, key, v, *_COUNTS[key])
+        elif key in _COUNT_LISTS:
+            for x in _entries(name, key, v):
+                _int_in(name, key, x, *_COUNT_LISTS[key], " in each entry")
+        elif key in _KERNELS:
+            for x in [v] if _is_int(v) else _entries(name, key, v):
+                if not (_is_int(x) and 1 <= x <= 7 and x % 2):
+                    raise ValueError(f"{name}: constructor argument {key}={v!r} must be odd integers from 1 to 7")
+        elif key in _RATES and v is not None:
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not 0 <= v < 1:
+                raise ValueError(f"{name}: constructor argument {key}={v!r} must be a number from 0 to below 1")
+    changed = {k: v for k, v in kwargs.items() if not _same(spec.defaults.get(k, _MISSING), v)}
+    if not changed and spec.n_params:
+        return spec.n_params
+    with torch.device("meta"):  # sizes only: nothing is allocated
+        n = sum(p.numel() for p in _build(spec, name, kwargs).parameters())
+    if n > MAX_PARAMS:
+        raise ValueError(
+            f"{name}: constructor arguments {changed} give {n:,} parameters ({4 * n / 1e9:.1f} GB in float32), "
+            f"over the limit of {MAX_PARAMS:,} (MAX_PARAMS)"
+        )
+    return n
+
+
+def _build(spec: ArchSpec, name: str, kwargs: dict[str, Any]) -> nn.Module:
+    changed = sorted(k for k, v in kwargs.items() if not _same(spec.defaults.get(k, _MISSING), v))
+    try:
+        return spec.builder(**kwargs)
+    except TypeError as e:
+        raise TypeError(f"{name}: bad constructor arguments {changed}: {e}") from e
+    except (ValueError, AssertionError, IndexError, RuntimeError) as e:
+        raise ValueError(f"{name}: bad constructor arguments {changed}: {e}") from e
+
+
 def get_spec(name: str) -> ArchSpec:
     "The registered architecture `name`."
     if name not in ARCHITECTURES:
@@ -94,13 +184,11 @@ def create_model(
     name: str,  # registry name, e.g. "unet_v1"
     **overrides,  # constructor arguments that differ from the 2nd place's
 ) -> nn.Module:
-    "Build architecture `name` with the reference constructor, updated by `overrides`."
+    "Build architecture `name` with the reference constructor, updated by `overrides` (checked by `check_constructor`)."
     spec = get_spec(name)
     kwargs = {**spec.defaults, **overrides}
-    try:
-        model = spec.builder(**kwargs)
-    except TypeError as e:
-        raise TypeError(f"{name}: bad constructor arguments {sorted(overrides)}: {e}") from e
+    check_constructor(name, kwargs)
+    model = _build(spec, name, kwargs)
     model.cryo_arch = name
     model.cryo_constructor = kwargs
     model.cryo_classes = class_layout(int(kwargs["out_channels"]))
@@ -117,13 +205,16 @@ def valid_sizes(name: str, near: int, axis: int = 0, count: int = 3) -> list[int
 def check_input_size(name: str, roi_size: Sequence[int]) -> None:
     "Raise a ValueError naming the sizes that work when `roi_size` (z, y, x) does not suit architecture `name`."
     spec = get_spec(name)
-    if len(roi_size) != 3:
-        raise ValueError(f"roi_size must have 3 entries (z, y, x), got {tuple(roi_size)}")
+    if isinstance(roi_size, (str, bytes)) or not isinstance(roi_size, Sequence) or len(roi_size) != 3:
+        raise ValueError(f"roi_size must have 3 entries (z, y, x), got {roi_size!r}")
+    if not all(_is_int(s) for s in roi_size):
+        raise ValueError(f"roi_size must be 3 positive integers (z, y, x), got {list(roi_size)}")
     bad = [(ax, s) for ax, s in enumerate(roi_size) if s % spec.divisor[ax] or s <= 0]
     if bad:
         axes = "zyx"
         hints = "; ".join(
-            f"{axes[ax]}={s} is not a multiple of {spec.divisor[ax]} (try {valid_sizes(name, s, ax)})" for ax, s in bad
+            f"{axes[ax]}={s} is not a positive multiple of {spec.divisor[ax]} (try {valid_sizes(name, s, ax)})"
+            for ax, s in bad
         )
         raise ValueError(f"{name} needs input sizes divisible by {spec.divisor} (z, y, x): {hints}")
 
@@ -299,9 +390,9 @@ _LB_ROWS = [  # no, checkpoint, developer, arch, params_reported, valid_id, publ
     ),
 ]
 RECIPE_ENSEMBLES = {
-    "2nd-place-7": (1, 2, 3, 4, 7, 9, 12),  # the write-up's 7-model selection
+    f"{RECIPE}-7": (1, 2, 3, 4, 7, 9, 12),  # the write-up's 7-model selection
     "submit7": (1, 2, 3, 4, 7, 8, 12),  # the submit notebook's ensemble_model_indices=[0, 1, 2, 3, 6, 7, 11]
-    "2nd-place-10": (1, 2, 3, 4, 6, 7, 9, 10, 11, 12),  # the write-up's 10-model ensemble
+    f"{RECIPE}-10": (1, 2, 3, 4, 6, 7, 9, 10, 11, 12),  # the write-up's 10-model ensemble
 }
 "The 2nd-place solution's final ensembles as rows of the 12-model table (earlier names: `cryo_metric.particles.preset_name`)."
 

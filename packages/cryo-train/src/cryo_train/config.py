@@ -7,20 +7,21 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import types
 import typing
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from collections.abc import Sequence
 
 import yaml
-
-from cryo_metric.particles import preset_name
+from cryo_metric.particles import RECIPE, preset_name
 
 # %% auto #0
-__all__ = ['ModelConfig', 'DataConfig', 'OptimConfig', 'ValConfig', 'TrainerConfig', 'TrainConfig', 'from_dict', 'to_dict',
-           'load_config', 'save_config', 'apply_overrides', 'check_config']
+__all__ = ['LABEL_MODES', 'LOSSES', 'SCHEDULERS', 'ACCELERATORS', 'PRECISIONS', 'ModelConfig', 'DataConfig', 'OptimConfig',
+           'ValConfig', 'TrainerConfig', 'TrainConfig', 'from_dict', 'to_dict', 'load_config', 'save_config',
+           'apply_overrides', 'available_accelerators', 'check_config']
 
 # %% ../../nbs/00_config.ipynb #513e8fe4
 @dataclass(frozen=True)
@@ -40,9 +41,9 @@ class DataConfig:
     samples_per_volume: int = 2  # patches per volume per epoch
     batch_size: int = 2  # patches per step (the 2nd place: 2 crops of one volume)
     ratios: tuple[float, ...] = (1, 1, 1, 1, 2, 1, 2)  # crop-centre class ratios (background + 6 classes)
-    radii: str = "2nd-place"  # label radius preset
+    radii: str = RECIPE  # label radius preset: RECIPE ("2nd-place") or "official"
     normalization: str = "patch"  # "patch" (consistent with inference), "robust" (patch, clipped first), "local" (local contrast) or "tomogram" (the 2nd place's training)
-    label_mode: str = "nearest"  # affine label interpolation; "bilinear" is the 2nd place's quirk
+    label_mode: str = "nearest"  # affine label interpolation (LABEL_MODES); "bilinear" is the 2nd place's quirk
     augment: bool = True
     domain_augment: bool = (
         False  # also polarity flips, gamma, blur and stronger noise (cryo_train.dataset.DOMAIN_AUGMENT)
@@ -55,7 +56,7 @@ class DataConfig:
 class OptimConfig:
     "Loss and optimiser (the 2nd place's defaults)."
 
-    loss: str = "2nd-place"  # "2nd-place" (Tversky 0.3/0.7 + CE) or "luo"
+    loss: str = RECIPE  # RECIPE (the 2nd place's Tversky 0.3/0.7 + CE) or "luo"
     lr: float = 1e-3
     weight_decay: float = 1e-2  # AdamW
     scheduler: str = "none"  # "none" (the 2nd place) or "cosine"
@@ -69,7 +70,7 @@ class ValConfig:
     tomo_type: str = "denoised"
     overlap_vox: tuple[int, int, int] = (32, 32, 32)  # sliding-window overlap in voxels
     tta: tuple[str, ...] = ("identity",)
-    post: str = "2nd-place"  # cryo_infer post-processing preset
+    post: str = RECIPE  # cryo_infer post-processing preset (cryo_infer.postprocess.POST_PRESETS)
     top_k: int = 5  # checkpoints kept by validation F-beta
 
 
@@ -79,8 +80,8 @@ class TrainerConfig:
 
     max_epochs: int = 200
     precision: str = "16-mixed"  # used on GPU; CPU runs use 32-true
-    accelerator: str = "auto"
-    devices: int | str = "auto"
+    accelerator: str = "auto"  # ACCELERATORS; "gpu"/"cuda" need a CUDA device
+    devices: int | str = "auto"  # "auto", a number >= 1 (-1: all) or indices "0,1"
     num_nodes: int = 1
     strategy: str = "auto"  # "ddp" for several GPUs
     seed: int = 42
@@ -126,7 +127,8 @@ def _convert(tp: Any, value: Any, path: str) -> Any:
                 return _convert(arg, value, path)
             except (TypeError, ValueError) as e:
                 errors.append(str(e))
-        raise TypeError(f"{path}: {value!r} matches none of {tp}")
+        names = " or ".join("None" if a is type(None) else getattr(a, "__name__", str(a)) for a in typing.get_args(tp))
+        raise TypeError(f"{path}: expected {names}, got {value!r}")
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
             raise TypeError(f"{path}: expected a list, got {value!r}")
@@ -249,33 +251,161 @@ def apply_overrides(cfg: Any, overrides: Sequence[str]) -> Any:
     return from_dict(type(cfg), data)
 
 # %% ../../nbs/00_config.ipynb #d1a7c323
+LABEL_MODES: tuple[str, ...] = ("nearest", "bilinear")
+"`data.label_mode`: how labels are interpolated under the affine augmentation (`bilinear` is the 2nd place's quirk)."
+LOSSES: tuple[str, ...] = (RECIPE, "luo")
+"`optim.loss`: the 2nd place's Tversky + CE, or Luo's recipe."
+SCHEDULERS: tuple[str, ...] = ("none", "cosine")
+"`optim.scheduler`."
+ACCELERATORS: tuple[str, ...] = ("auto", "cpu", "gpu", "cuda", "mps")
+"`trainer.accelerator`: Lightning's names; `gpu` and `cuda` need a CUDA device, `mps` an Apple GPU."
+PRECISIONS: tuple[str, ...] = (
+    "16-mixed",
+    "bf16-mixed",
+    "32-true",
+    "64-true",
+    "16-true",
+    "bf16-true",
+    "16",
+    "32",
+    "64",
+    "bf16",
+)
+"`trainer.precision`: Lightning's names (on CPU, mixed precisions run as 32-true)."
+_STRATEGIES = ("auto", "ddp", "ddp_spawn", "ddp_find_unused_parameters_true", "single_device", "fsdp", "deepspeed")
+_MAX_TIME = re.compile(r"\d+:\d+:\d+:\d+")
+
+
+def available_accelerators() -> list[str]:
+    "The `trainer.accelerator` values this machine can run."
+    import torch
+
+    out = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        out += ["gpu", "cuda"]
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        out.append("mps")
+    return out
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_trainer(t: TrainerConfig, need: Callable[..., None]) -> None:
+    "Lightning's settings, checked before Lightning sees them: what this machine has, the devices, the time budget."
+    import torch
+
+    need(t.accelerator in ACCELERATORS, "trainer.accelerator", f"one of {list(ACCELERATORS)}", t.accelerator)
+    have = available_accelerators()
+    need(
+        t.accelerator in have,
+        "trainer.accelerator",
+        f"an accelerator this machine has: {have} (torch sees {torch.cuda.device_count()} CUDA device(s))",
+        t.accelerator,
+    )
+    dev = t.devices
+    if isinstance(dev, str) and dev != "auto":
+        parts = [p.strip() for p in dev.split(",") if p.strip()]
+        ok = bool(parts) and all(re.fullmatch(r"-?\d+", p) for p in parts)
+        need(ok, "trainer.devices", "'auto', a number of devices >= 1 (-1: all), or device indices like '0,1'", dev)
+        dev = int(parts[0]) if len(parts) == 1 else [int(p) for p in parts]
+    if _is_int(dev):
+        need(
+            dev >= 1 or dev == -1,
+            "trainer.devices",
+            "'auto', a number of devices >= 1 (-1: all), or device indices",
+            t.devices,
+        )
+    gpu = t.accelerator in ("gpu", "cuda") or (t.accelerator == "auto" and torch.cuda.is_available())
+    if gpu and dev != "auto":
+        n = torch.cuda.device_count()
+        wanted = dev if _is_int(dev) else len(dev)
+        need(wanted <= n, "trainer.devices", f"at most the {n} CUDA device(s) this machine has", t.devices)
+        if isinstance(dev, list):
+            need(all(0 <= i < n for i in dev), "trainer.devices", f"CUDA device indices from 0 to {n - 1}", t.devices)
+    need(t.num_nodes >= 1, "trainer.num_nodes", "an integer >= 1", t.num_nodes)
+    need(t.precision in PRECISIONS, "trainer.precision", f"one of {list(PRECISIONS)}", t.precision)
+    if t.strategy not in _STRATEGIES:
+        from lightning.pytorch.strategies import StrategyRegistry
+
+        known = ["auto", *sorted(StrategyRegistry)]
+        need(t.strategy in known, "trainer.strategy", f"one of {known}", t.strategy)
+    need(0 <= t.seed < 2**32, "trainer.seed", "an integer from 0 to 2**32 - 1", t.seed)
+    need(t.log_every_n_steps >= 1, "trainer.log_every_n_steps", "an integer >= 1", t.log_every_n_steps)
+    need(
+        t.limit_train_batches is None or t.limit_train_batches >= 1,
+        "trainer.limit_train_batches",
+        "None or an integer >= 1",
+        t.limit_train_batches,
+    )
+    ok = t.max_time is None or (
+        bool(_MAX_TIME.fullmatch(t.max_time.strip())) and sum(map(int, t.max_time.strip().split(":"))) > 0
+    )
+    need(
+        ok,
+        "trainer.max_time",
+        "a wall-clock budget 'DD:HH:MM:SS' (four integers, not all 0, e.g. '00:01:30:00'; quote it in YAML) or null",
+        t.max_time,
+    )
+
+
 def check_config(cfg: TrainConfig) -> TrainConfig:
-    "Refuse values that would train nothing, forever, or fail deep inside Lightning; the error names the key and what is valid."
+    "Every value of a training config checked in one place; the error names the key and what is valid."
 
     def need(ok: bool, key: str, valid: str, value: Any) -> None:
         if not ok:
             raise ValueError(f"config {key} must be {valid}, got {value!r}")
 
-    d, o, v, t = cfg.data, cfg.optim, cfg.val, cfg.trainer
+    from cryo_data.labels import RADIUS_PRESETS  # here: reading a config does not import torch
+    from cryo_infer.postprocess import POST_PRESETS
+    from cryo_infer.tta import TTA_TRANSFORMS
+    from cryo_models.checkpoint import TRAINABLE_NORMALIZATIONS
+    from cryo_models.registry import ARCHITECTURES, check_constructor, check_input_size, get_spec
+
+    m, d, o, v, t = cfg.model, cfg.data, cfg.optim, cfg.val, cfg.trainer
+    need(m.name in ARCHITECTURES, "model.name", f"one of {list(ARCHITECTURES)}", m.name)
+    try:
+        check_constructor(m.name, {**get_spec(m.name).defaults, **m.overrides})
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"config model.overrides: {e}") from None
     need(all(r >= 8 for r in d.roi_size), "data.roi_size", "3 sizes (z, y, x) >= 8", list(d.roi_size))
+    try:
+        check_input_size(m.name, d.roi_size)
+    except ValueError as e:
+        why = str(e).split(": ", 1)[-1]
+        need(
+            False,
+            "data.roi_size",
+            f"positive multiples of {m.name}'s divisor {get_spec(m.name).divisor} ({why})",
+            list(d.roi_size),
+        )
     for k in ("samples_per_volume", "batch_size"):
         need(getattr(d, k) >= 1, f"data.{k}", "an integer >= 1", getattr(d, k))
     need(d.num_workers >= 0, "data.num_workers", "an integer >= 0", d.num_workers)
     need(
-        len(d.ratios) >= 2 and all(r >= 0 for r in d.ratios) and sum(d.ratios) > 0,
+        len(d.ratios) >= 2 and all(math.isfinite(r) and r >= 0 for r in d.ratios) and sum(d.ratios) > 0,
         "data.ratios",
         "numbers >= 0 with a positive sum, background first then one per particle (7 for the competition's set)",
         list(d.ratios),
     )
     need(len(d.tomo_types) >= 1, "data.tomo_types", "at least one tomogram type", list(d.tomo_types))
-    from cryo_models.checkpoint import TRAINABLE_NORMALIZATIONS  # here: reading a config does not import torch
-
+    for tt in (*d.tomo_types, v.tomo_type):
+        need(
+            bool(tt.strip()) and "/" not in tt and "\\" not in tt and tt not in (".", ".."),
+            "data.tomo_types" if tt in d.tomo_types else "val.tomo_type",
+            "tomogram type names (no path separators, not '.' or '..', not empty)",
+            tt,
+        )
+    need(d.radii in RADIUS_PRESETS, "data.radii", f"one of {list(RADIUS_PRESETS)}", d.radii)
     need(
         d.normalization in TRAINABLE_NORMALIZATIONS,
         "data.normalization",
         f"one of {list(TRAINABLE_NORMALIZATIONS)}",
         d.normalization,
     )
+    need(d.label_mode in LABEL_MODES, "data.label_mode", f"one of {list(LABEL_MODES)}", d.label_mode)
+    need(o.loss in LOSSES, "optim.loss", f"one of {list(LOSSES)}", o.loss)
     need(math.isfinite(o.lr) and o.lr > 0, "optim.lr", "a finite number > 0", o.lr)
     need(
         math.isfinite(o.weight_decay) and o.weight_decay >= 0,
@@ -283,13 +413,17 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
         "a finite number >= 0",
         o.weight_decay,
     )
+    need(o.scheduler in SCHEDULERS, "optim.scheduler", f"one of {list(SCHEDULERS)}", o.scheduler)
     need(v.every_n_epochs >= 1, "val.every_n_epochs", "an integer >= 1", v.every_n_epochs)
     need(v.top_k >= 1, "val.top_k", "an integer >= 1", v.top_k)
-    need(t.max_epochs >= 1, "trainer.max_epochs (--max-epochs)", "an integer >= 1", t.max_epochs)
+    need(all(x >= 0 for x in v.overlap_vox), "val.overlap_vox", "3 integers >= 0 (voxels)", list(v.overlap_vox))
     need(
-        t.limit_train_batches is None or t.limit_train_batches >= 1,
-        "trainer.limit_train_batches",
-        "None or an integer >= 1",
-        t.limit_train_batches,
+        len(v.tta) >= 1 and all(x in TTA_TRANSFORMS for x in v.tta),
+        "val.tta",
+        f"one or more of {list(TTA_TRANSFORMS)}",
+        list(v.tta),
     )
+    need(v.post in POST_PRESETS, "val.post", f"a post-processing preset, one of {list(POST_PRESETS)}", v.post)
+    need(t.max_epochs >= 1, "trainer.max_epochs (--max-epochs)", "an integer >= 1", t.max_epochs)
+    _check_trainer(t, need)
     return cfg

@@ -5,12 +5,17 @@
 # %% ../../nbs/01a_dataset.ipynb #e3a0a735
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from collections.abc import Sequence
 
 import numpy as np
 import torch
+from cryo_data.io import Project
+from cryo_data.labels import paint_spheres_xyz, radius_preset
+from cryo_data.picks import TRUTH, read_picks
+from cryo_metric.particles import CZII_PARTICLES, RECIPE, ParticleSet
+from cryo_models.checkpoint import TRAINABLE_NORMALIZATIONS, normalise
 from monai.transforms import (
     Compose,
     RandAdjustContrastd,
@@ -23,14 +28,11 @@ from monai.transforms import (
 )
 from torch.utils.data import Dataset
 
-from cryo_data.io import Project
-from cryo_data.labels import paint_spheres_xyz, radius_preset
-from cryo_data.picks import TRUTH, read_picks
-from cryo_metric.particles import CZII_PARTICLES, ParticleSet
-from cryo_models.checkpoint import TRAINABLE_NORMALIZATIONS, normalise
+from .config import LABEL_MODES
 
 # %% auto #0
-__all__ = ['DOMAIN_AUGMENT', 'RECIPE_RATIOS', 'AugmentConfig', 'augmentations', 'PatchDataset', 'EpochSampler']
+__all__ = ['DOMAIN_AUGMENT', 'RECIPE_RATIOS', 'AugmentConfig', 'augmentations', 'check_truth_picks', 'PatchDataset',
+           'EpochSampler']
 
 # %% ../../nbs/01a_dataset.ipynb #ceba82ab
 @dataclass(frozen=True)
@@ -52,6 +54,10 @@ class AugmentConfig:
     gamma_range: tuple[float, float] = (0.7, 1.5)
     smooth_prob: float = 0.0  # Gaussian blur: resolution and B-factor differences
     smooth_sigma: tuple[float, float] = (0.5, 1.2)  # voxels
+
+    def __post_init__(self):
+        if self.label_mode not in LABEL_MODES:  # the same names as the config's data.label_mode
+            raise ValueError(f"label_mode must be one of {list(LABEL_MODES)}, got {self.label_mode!r}")
 
 
 DOMAIN_AUGMENT = dict(invert_prob=0.5, gamma_prob=0.3, smooth_prob=0.2, noise_prob=0.5, noise_std=0.5)
@@ -95,6 +101,22 @@ RECIPE_RATIOS = (1, 1, 1, 1, 2, 1, 2)
 "The 2nd-place solution's crop-centre class ratios, in the competition's 7-class layout: background then each particle."
 
 
+def check_truth_picks(
+    run: str,  # the run the picks belong to
+    names: Sequence[str],  # particle name of each pick
+    xyz: np.ndarray,  # (n, 3) x, y, z Angstrom
+) -> None:
+    "Refuse ground-truth picks with a NaN or infinite coordinate (they would train silently): names the run and particles."
+    xyz = np.asarray(xyz, dtype=float).reshape(-1, 3)
+    bad = np.flatnonzero(~np.isfinite(xyz).all(axis=1))
+    if len(bad):
+        parts = sorted({str(names[i]) for i in bad})
+        raise ValueError(
+            f"run {run!r}: {len(bad)} ground-truth pick(s) of {', '.join(map(repr, parts))} have a NaN or infinite "
+            "coordinate; fix or remove them before training (picks are x, y, z in Angstrom)"
+        )
+
+
 class PatchDataset(Dataset):
     "Random training patches from several tomograms (runs x types), sampled by label class with ratios."
 
@@ -106,7 +128,7 @@ class PatchDataset(Dataset):
         roi_size: Sequence[int] = (128, 256, 256),  # patch (z, y, x)
         samples_per_volume: int = 2,  # patches per volume per epoch
         ratios: Sequence[float] = RECIPE_RATIOS,  # crop-centre class ratios: background + one per particle
-        radii: str = "2nd-place",  # label radius preset ("2nd-place": the 2nd place's, or "official")
+        radii: str = RECIPE,  # label radius preset (RECIPE: the 2nd place's, or "official")
         n_classes: int = 7,  # label layout by size (7: all particles, 6: scored only, competition set)
         normalization: str = "patch",  # "patch", "robust" (patch, clipped first), "local" or "tomogram" (cryo_models.normalise)
         augment: AugmentConfig | None = AugmentConfig(),  # None: no augmentation
@@ -130,6 +152,8 @@ class PatchDataset(Dataset):
         self.picks = {
             r: (p["particle_type"].to_list(), p.select("x", "y", "z").to_numpy().reshape(-1, 3)) for r, p in pk.items()
         }
+        for r, (names, xyz) in self.picks.items():  # whatever reader or source the picks came from
+            check_truth_picks(r, names, xyz)
         self.samples, self.ratios = samples_per_volume, np.asarray(ratios, float) / np.sum(ratios)
         self.radii, self.n_classes, self.normalization, self.seed, self.cache = (
             radii,

@@ -9,10 +9,9 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from cryo_metric.particles import CZII_PARTICLES, RECIPE, ParticleSet, preset_name
 from monai.losses import TverskyLoss
 from torch import nn
-
-from cryo_metric.particles import CZII_PARTICLES, ParticleSet, preset_name
 
 # %% auto #0
 __all__ = ['SeedLoss', 'LuoLoss', 'make_loss']
@@ -99,12 +98,12 @@ class LuoLoss(nn.Module):
 
 # %% ../../nbs/01_loss.ipynb #0cf234b1
 def make_loss(name: str, n_classes: int, particles: ParticleSet | None = None, **kwargs) -> nn.Module:
-    "A loss by name: '2nd-place' or 'luo' (for `particles`, default the competition's)."
+    "A loss by name: RECIPE ('2nd-place') or 'luo' (for `particles`, default the competition's)."
     name = preset_name(name, "loss")
-    if name == "2nd-place":
+    if name == RECIPE:
         return SeedLoss(n_classes, particles=particles, **kwargs)
     if name == "luo":
         if n_classes != 6 and "class_weights" not in kwargs:
             kwargs["class_weights"] = (0.1,) + (1.0,) * (n_classes - 1)
         return LuoLoss(n_classes, **kwargs)
-    raise ValueError(f"unknown loss {name!r}; choose '2nd-place' or 'luo'")
+    raise ValueError(f"unknown loss {name!r}; choose {RECIPE!r} or 'luo'")

@@ -5,8 +5,8 @@
 # %% ../../../nbs/04_nets.unet2e3d.ipynb #c39886e0
 from __future__ import annotations
 
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
