@@ -74,6 +74,7 @@ BOUNDARY = {ROOT / "packages/cryo-metric/src/cryo_metric/score.py"}  # picks_tab
         "packages/*/nbs/*.ipynb",
         "packages/*/tests/**/*.py",
         "benchmarks/*.py",
+        "research/*.py",
         "notebooks/*.ipynb",
         "ci/*.py",
     ],

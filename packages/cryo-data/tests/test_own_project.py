@@ -99,6 +99,9 @@ def test_own_project_bad_options_refused(tmp_path, extra, words, capsys):
         ("name,radius_A\na,50\na,60\n", "names repeat"),
         ("name,radius_A\na_b,50\n", "invalid particle name"),
         ("name,radius_A\n", "expected rows"),
+        ("name,radius_A\na,50\nb,inf\n", "row 3 ('b'): radius_A must be > 0 and finite"),
+        ("name,radius_A,weight\na,50,-1\n", "row 2 ('a'): weight must be >= 0"),
+        ("particle_type,name,radius_A\na,b,50\n", "repeated column(s) ['name', 'particle_type']"),
     ],
 )
 def test_own_particles_csv_refused(tmp_path, csv, words, capsys):

@@ -490,3 +490,74 @@ def test_broken_copick_picks_file_is_named(world, content, side, capsys):
     if side == "predictions":  # the ground truth from a CSV, the broken file read as predictions
         argv[2] = world / "sol.csv"
     _expect_error(world, argv, "cannot read copick picks file " + str(bad), capsys)
+
+
+@pytest.mark.parametrize(
+    "csv,words",
+    [
+        ("particle_type,radius_A\nribosome,150\nribosome,140\n", "particle names repeat: 'ribosome' at rows 2 and 3"),
+        ("particle_type,radius_A\nribosome,150\nthyroglobulin,nan\n", "row 3 ('thyroglobulin'): radius_A must be > 0"),
+        ("particle_type,radius_A\nribosome,-inf\n", "row 2 ('ribosome'): radius_A must be > 0 and finite"),
+        ("particle_type,radius_A,weight\nribosome,150,-2\n", "row 2 ('ribosome'): weight must be >= 0"),
+        ("particle_type,radius_A,weight\nribosome,150,inf\n", "weight must be >= 0 and finite"),
+        ("name,radius_A\n", "no particle rows"),
+    ],
+)
+def test_particles_csv_rows_named(world, csv, words, capsys):
+    "The CSV of --particles is read by cryo_metric.particles.load_particles: a bad row is named with its file."
+    (world / "p.csv").write_text(csv)
+    argv = ["score", "--project", world / "sol.csv", world / "sub.csv", "--particles", world / "p.csv"]
+    _expect_error(world, argv, f"--particles: particle CSV {world / 'p.csv'}", capsys)
+    _expect_error(world, argv, words, capsys)
+
+
+def test_particles_csv_with_name_column_scores(world, capsys):
+    (world / "p.csv").write_text("name,radius_A,weight\nribosome,150,1\napo-ferritin,60,1\nthyroglobulin,130,0\n")
+    argv = ["score", "--project", world / "sol.csv", world / "sub.csv", "--particles", world / "p.csv"]
+    res, err = _score_json(argv, capsys)
+    assert sorted(res["per_class"]) == ["apo-ferritin", "ribosome", "thyroglobulin"] and err == ""
+    assert res["score"] == pytest.approx(1.0) and res["per_class"]["thyroglobulin"]["weight"] == 0
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+@pytest.mark.parametrize("side", ["truth", "predictions"])
+def test_nonfinite_copick_picks_named(world, value, side, capsys):
+    "A NaN or infinite coordinate in a copick picks file is refused naming the file, run and particle."
+    import copick
+
+    cfg = world / "proj" / "copick.json"
+    run = copick.from_file(str(cfg)).get_run("TS_1")
+    run.new_picks("ribosome", session_id="0", user_id="pred").from_numpy(np.array([[1.0, 2.0, 3.0], [value, 1.0, 1.0]]))
+    bad = world / "proj" / "overlay" / "ExperimentRuns" / "TS_1" / "Picks" / "pred_0_ribosome.json"
+    assert bad.is_file()
+    if side == "truth":
+        argv = ["score", "--project", cfg, world / "sub.csv", "--truth-user", "pred"]
+    else:
+        argv = ["score", "--project", world / "sol.csv", cfg, "--user", "pred"]
+    words = f"copick picks file {bad}: run 'TS_1', particle 'ribosome': 1 of 2 pick(s) have a NaN or infinite"
+    _expect_error(world, argv, words, capsys)
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity"])
+def test_nonfinite_kaggle_picks_named(world, value, capsys):
+    train = _kaggle(world)
+    bad = train / "overlay" / "ExperimentRuns" / "TS_2" / "Picks" / "thyroglobulin.json"
+    doc = json.loads(bad.read_text())
+    doc["points"][0]["location"]["y"] = "__BAD__"
+    bad.write_text(json.dumps(doc).replace('"__BAD__"', value))
+    words = f"copick picks file {bad}: run 'TS_2', particle 'thyroglobulin': 1 of 1 pick(s) have a NaN"
+    _expect_error(world, ["score", "--project", train, world / "sub.csv"], words, capsys)
+
+
+def test_library_message_over_several_lines_is_one_line(world, capsys):
+    "A YAML parser's message (several lines, `^` markers) becomes one line; a deliberate list keeps its lines."
+    (world / "p.yaml").write_text("particles:\n  - name: ribosome\n   radius_A: 150\n")
+    argv = ["score", "--project", world / "sol.csv", world / "sub.csv", "--particles", world / "p.yaml"]
+    _expect_error(world, argv, "while parsing a block collection in", capsys)
+    listed = (
+        "checkpoint does not fit unet_v1:\n  1 missing keys:\n    enc.0.weight\nNo registered architecture fits it."
+    )
+    assert error_text(ValueError(listed)) == listed
+    assert error_text(ValueError("cannot read p.yaml: mapping values\n  in line 3:\n    ^")) == (
+        "cannot read p.yaml: mapping values in line 3:"
+    )

@@ -22,8 +22,8 @@ from cryo_metric.cliargs import (
     make_parser,
     run_cli,
 )
-from cryo_metric.guards import check_name
-from cryo_metric.particles import CZII_PARTICLES, ParticleSet, load_particles
+from cryo_metric.guards import check_name, error_text
+from cryo_metric.particles import ParticleSet, load_particles
 from cryo_metric.score import picks_table
 
 from . import __version__
@@ -144,41 +144,12 @@ def figure_path(
 def particles_arg(
     spec: str | None,  # 'czii' (or None), a CSV (particle_type or name, radius_A[, weight]), a YAML or a copick config
 ) -> ParticleSet:
-    "The particle set an option names: the competition's six, or a user's own names and radii."
-    if spec is None or spec == "czii":
-        return CZII_PARTICLES
-    if not Path(spec).is_file():
-        raise FileNotFoundError(
-            f"--particles: no such file {spec!r}; give 'czii', a CSV, a YAML file or a copick config"
-        )
-    if str(spec).lower().endswith(".csv"):
-        try:
-            df = pl.read_csv(spec)
-        except Exception as e:
-            raise ValueError(f"--particles {spec}: cannot read CSV: {type(e).__name__}: {e}") from None
-        df = df.rename({"name": "particle_type"}) if "particle_type" not in df.columns and "name" in df.columns else df
-        missing = [c for c in ("particle_type", "radius_A") if c not in df.columns]
-        if missing or df.is_empty():
-            raise ValueError(
-                f"--particles {spec}: expected rows of particle_type (or name),radius_A[,weight]; "
-                f"missing column(s) {missing}, found {df.columns}"
-            )
-        for col in ("radius_A", "weight"):
-            if col in df.columns and (not df[col].dtype.is_numeric() or df[col].null_count()):
-                raise ValueError(f"--particles {spec}: column {col!r} must hold a number in every row")
-        names = [str(n) for n in df["particle_type"]]
-        if len(set(names)) < len(names):
-            raise ValueError(f"--particles {spec}: particle names repeat: {names}")
-        radii = dict(zip(names, df["radius_A"].to_list()))
-        bad = {n: r for n, r in radii.items() if not (np.isfinite(r) and r > 0)}
-        if bad:
-            raise ValueError(f"--particles {spec}: radius_A must be > 0 Angstrom, got {bad}")
-        ps = ParticleSet.from_mapping(
-            radii, dict(zip(names, df["weight"].to_list())) if "weight" in df.columns else None
-        )
-    else:
+    "The particle set an option names: the competition's six, or a user's own names and radii (`load_particles` reads it)."
+    try:  # one reader of particle-set files for every command line: cryo_metric.particles.load_particles
         ps = load_particles(spec)
-    for n in ps.names:
+    except (ValueError, OSError) as e:
+        raise ValueError(f"--particles: {error_text(e)}") from None
+    for n in ps.names:  # names become copick object names and file names
         check_name(n, "particle")
     return ps
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,8 +17,8 @@ import polars as pl
 from . import __version__
 from .cliargs import HelpFormatter as HelpFormatter  # re-exported (cryo-infer imports it from here)
 from .cliargs import add_option, add_subparsers, deprecated_positional, make_parser, run_cli
-from .guards import check_name, check_names
-from .particles import CZII_PARTICLES, PICK_COLUMNS, PICK_SCHEMA, ParticleSet
+from .guards import check_name, check_names, error_text
+from .particles import PICK_COLUMNS, PICK_SCHEMA, ParticleSet, load_particles
 from .score import picks_table, score
 
 _all_ = ["HelpFormatter"]  # kept here for the command lines that imported it from cryo_metric.cli
@@ -31,6 +32,21 @@ def _first_line(e: BaseException) -> str:
     "`TypeName: first line of the message` (pydantic and copick errors run over many lines)."
     lines = str(e).strip().splitlines()
     return f"{type(e).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+
+
+def _check_finite(
+    xyz: Sequence[tuple[float, float, float]],  # the picks of one file
+    file: object,  # the picks file, for the message
+    run: str,  # its run
+    particle: str,  # its particle type
+) -> None:
+    "Refuse picks with a NaN or infinite coordinate, naming the file, run and particle (they cannot be matched)."
+    bad = sum(not all(math.isfinite(v) for v in p) for p in xyz)
+    if bad:
+        raise ValueError(
+            f"copick picks file {file}: run {run!r}, particle {particle!r}: {bad} of {len(xyz)} pick(s) have a NaN or "
+            "infinite coordinate; fix or remove them (picks are x, y, z in Angstrom)"
+        )
 
 
 def picks_from_copick(
@@ -71,13 +87,12 @@ def picks_from_copick(
         for pk in sets:
             if pk.pickable_object_name not in particles:
                 continue
+            where = getattr(pk, "path", None) or f"{run.name} {pk.user_id}_{pk.session_id}_{pk.pickable_object_name}"
             try:  # a picks file is read here: a broken one is named
                 xyz = [(float(p.location.x), float(p.location.y), float(p.location.z)) for p in (pk.points or [])]
             except Exception as e:
-                where = (
-                    getattr(pk, "path", None) or f"{run.name} {pk.user_id}_{pk.session_id}_{pk.pickable_object_name}"
-                )
                 raise ValueError(f"cannot read copick picks file {where}: {_first_line(e)}") from None
+            _check_finite(xyz, where, run.name, pk.pickable_object_name)
             rows["run"] += [run.name] * len(xyz)
             rows["particle_type"] += [pk.pickable_object_name] * len(xyz)
             for k, ax in enumerate("xyz"):
@@ -127,6 +142,7 @@ def picks_from_kaggle(
         name = d.get("pickable_object_name") or f.stem
         if not isinstance(name, str):
             raise ValueError(f"picks file {f}: 'pickable_object_name' must be a string, got {name!r}")
+        _check_finite(pts, f, run, name)
         rows["run"] += [run] * len(pts)
         rows["particle_type"] += [name] * len(pts)
         for k, ax in enumerate("xyz"):
@@ -187,9 +203,7 @@ def _missing_warning(missing: Sequence[str], runs_given: bool, limit: int = 10) 
 
 # %% ../../nbs/03_cli.ipynb #042028c8
 def _particles(spec: str, truth: str | Path) -> ParticleSet:
-    "The particle set of `--particles`: czii, copick (the ground truth's copick config), a YAML, a CSV or a copick config/folder."
-    if spec == "czii":
-        return CZII_PARTICLES
+    "The particle set of `--particles`: copick (the ground truth's copick config), else `load_particles` (czii, a CSV, a YAML, a copick config or its folder)."
     if spec == "copick":
         p = Path(truth)
         if p.is_dir() and (p / "copick.json").is_file():
@@ -205,33 +219,10 @@ def _particles(spec: str, truth: str | Path) -> ParticleSet:
                 "a copick config or a folder holding copick.json"
             )
         return ParticleSet.from_copick_config(p)
-    path = Path(spec)
-    if path.is_dir() and (path / "copick.json").is_file():
-        return ParticleSet.from_copick_config(path / "copick.json")
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"--particles: no such file {spec!r}; give 'czii', 'copick', a CSV, a YAML file or a copick config"
-        )
-    if path.suffix.lower() == ".json":
-        return ParticleSet.from_copick_config(path)
-    if path.suffix.lower() in (".yaml", ".yml"):
-        return ParticleSet.from_yaml(path)
-    try:
-        df = pl.read_csv(path)
-    except Exception as e:
-        raise ValueError(f"--particles {spec}: cannot read CSV: {e}") from e
-    missing = [c for c in ("particle_type", "radius_A") if c not in df.columns]
-    if missing:
-        raise ValueError(
-            f"--particles {spec}: missing column(s) {missing}; expected particle_type,radius_A[,weight], found {df.columns}"
-        )
-    for c in ("radius_A", "weight"):
-        if c in df.columns and (not df[c].dtype.is_numeric() or df[c].null_count()):
-            raise ValueError(f"--particles {spec}: column {c!r} must hold a number in every row")
-    return ParticleSet.from_mapping(
-        dict(zip(df["particle_type"], df["radius_A"])),
-        dict(zip(df["particle_type"], df["weight"])) if "weight" in df.columns else None,
-    )
+    try:  # the one reader of particle-set files, cryo-data's --particles reads them too
+        return load_particles(spec)
+    except (ValueError, OSError) as e:
+        raise ValueError(f"--particles: {error_text(e)}") from None
 
 # %% ../../nbs/03_cli.ipynb #d9c7e13f
 def build_parser() -> argparse.ArgumentParser:

@@ -80,7 +80,10 @@ CONCEPTS: dict[str, OptionSpec] = {
     "quiet": OptionSpec("--quiet", "quiet", "no progress output", {"action": "store_true"}),
     "seed": OptionSpec("--seed", "seed", "random seed", {"type": int, "metavar": "N"}),
     "particles": OptionSpec(
-        "--particles", "particles", "particle set: 'czii', a YAML file or a copick config", {"metavar": "SPEC"}
+        "--particles",
+        "particles",
+        "particle set: 'czii', a CSV (particle_type or name, radius_A[, weight]), a YAML file or a copick config",
+        {"metavar": "SPEC"},
     ),
     "ensemble": OptionSpec(
         "--ensemble", "ensemble", "ensemble YAML (members, TTA, window, post-processing)", {"metavar": "YAML"}

@@ -58,15 +58,25 @@ USER_ERRORS = (ValueError, KeyError, TypeError, OSError, ImportError)
 "Exception types a command line reports as one line (OSError covers missing, existing and unwritable files)."
 
 
+def _is_list(lines: list[str]) -> bool:
+    "True for a message made as a list on purpose: a first line ending in ':' and an indented item below it."
+    return len(lines) > 1 and lines[0].rstrip().endswith(":") and lines[1][:1] in (" ", "\t")
+
+
 def error_text(e: BaseException) -> str:
-    "A readable one-line form of `e` (a KeyError without its quotes; an OSError with its file)."
+    "A readable one-line form of `e` (a KeyError without its quotes; an OSError with its file); a deliberate list keeps its lines."
     if isinstance(e, KeyError) and len(e.args) == 1:
         msg = str(e.args[0])
     elif isinstance(e, OSError) and e.strerror and getattr(e, "filename", None):
         msg = f"{e.strerror}: {e.filename}"
     else:
         msg = str(e) or type(e).__name__
-    return " ".join(msg.split()) if "\n" not in msg.strip() else msg.strip()
+    lines = [ln.rstrip() for ln in msg.strip().splitlines() if ln.strip()]
+    if not lines:
+        return type(e).__name__
+    if _is_list(lines):
+        return "\n".join(lines)
+    return " ".join(w for ln in lines if ln.strip(" \t^~") for w in ln.split())  # `^` lines point into the line above
 
 
 def report(prog: str, e: BaseException) -> int:

@@ -5,7 +5,9 @@
 # %% ../../nbs/00_particles.ipynb #6dc2a719
 from __future__ import annotations
 
+import csv
 import json
+import math
 import sys
 import warnings
 from collections.abc import Iterable, Mapping
@@ -19,8 +21,8 @@ from .guards import RECIPE
 # %% auto #0
 __all__ = ['BACKGROUND', 'CZII_PARTICLES', 'LAYOUT_7', 'LAYOUT_6', 'LEGACY_PRESET_NAMES', 'PORTAL_NAMES', 'PICK_COLUMNS',
            'PICKS_SCHEMA', 'PICK_SCHEMA', 'KAGGLE_COLUMNS', 'Particle', 'ParticleSet', 'class_layout',
-           'LegacyNameWarning', 'preset_name', 'show_legacy_warnings', 'canonical_name', 'load_particles',
-           'empty_picks', 'RECIPE']
+           'LegacyNameWarning', 'preset_name', 'show_legacy_warnings', 'canonical_name', 'particles_from_csv',
+           'load_particles', 'empty_picks', 'RECIPE']
 
 # %% ../../nbs/00_particles.ipynb #29578176
 BACKGROUND = "background"
@@ -393,16 +395,99 @@ def canonical_name(
     return name
 
 
-def load_particles(spec: str | Path | ParticleSet | None) -> ParticleSet:
-    "A particle set from `czii`/None (the default), a YAML file (`ParticleSet.to_yaml`) or a copick config (.json)."
+_CSV_COLUMNS = ("particle_type", "radius_A", "weight")
+"Columns of a particle-set CSV: `particle_type` (or `name`), `radius_A` in Angstrom, optional `weight` (default 1)."
+_SPEC_HELP = (
+    "give 'czii', a CSV (particle_type or name, radius_A[, weight]), a YAML file, a copick config or its folder"
+)
+
+
+def _csv_number(text: str, col: str, where: str) -> float:
+    "A CSV cell as a float; an empty or non-numeric cell is refused naming its row."
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{where}: {col} must hold a number, got {text!r}") from None
+
+
+def particles_from_csv(path: str | Path) -> ParticleSet:
+    "A particle set from a CSV: `particle_type` (or `name`), `radius_A` (Angstrom, finite, > 0), optional `weight` (>= 0)."
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            reader = csv.reader(f)
+            rows = [(reader.line_num, r) for r in reader if any(v.strip() for v in r)]
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise ValueError(f"cannot read particle CSV {path}: {type(e).__name__}: {e}") from None
+    header = [h.strip() for h in rows[0][1]] if rows else []
+    cols = ["particle_type" if h == "name" else h for h in header]
+    expected = "expected rows of particle_type (or name), radius_A[, weight]"
+    missing = [c for c in _CSV_COLUMNS[:2] if c not in cols]
+    extra = sorted({h for h, c in zip(header, cols) if c not in _CSV_COLUMNS or cols.count(c) > 1})
+    if missing or extra:
+        what = f"missing column(s) {missing}" if missing else f"unknown or repeated column(s) {extra}"
+        raise ValueError(f"particle CSV {path}: {what}; {expected}, found {header}")
+    if len(rows) < 2:
+        raise ValueError(f"particle CSV {path} has no particle rows; {expected}")
+    radii, weights, first = {}, {}, {}
+    for line, r in rows[1:]:
+        where = f"particle CSV {path}, row {line}"
+        if len(r) != len(cols):
+            raise ValueError(f"{where}: {len(r)} field(s), the header has {len(cols)}")
+        cell = {c: v.strip() for c, v in zip(cols, r)}
+        name = cell["particle_type"]
+        if not name or not name.isprintable():
+            raise ValueError(f"{where}: the particle name must be printable text, got {name!r}")
+        if name in first:
+            raise ValueError(f"particle CSV {path}: particle names repeat: {name!r} at rows {first[name]} and {line}")
+        first[name], where = line, f"{where} ({name!r})"
+        radii[name] = _csv_number(cell["radius_A"], "radius_A", where)
+        if not (math.isfinite(radii[name]) and radii[name] > 0):
+            raise ValueError(f"{where}: radius_A must be > 0 and finite (Angstrom), got {cell['radius_A']!r}")
+        if "weight" in cell:
+            weights[name] = _csv_number(cell["weight"], "weight", where)
+            if not (math.isfinite(weights[name]) and weights[name] >= 0):
+                raise ValueError(f"{where}: weight must be >= 0 and finite (0: not scored), got {cell['weight']!r}")
+    try:
+        return ParticleSet.from_mapping(radii, weights or None)
+    except ValueError as e:  # e.g. the reserved name 'background'
+        raise ValueError(f"particle CSV {path}: {e}") from None
+
+
+def _looks_like_csv(path: Path) -> bool:
+    "True for a file whose first non-empty line reads like a CSV header (commas, no YAML colon)."
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace") as f:
+            line = next((ln for ln in f if ln.strip()), "")
+    except OSError:
+        return False
+    return "," in line and ":" not in line
+
+
+def load_particles(
+    spec: str
+    | Path
+    | ParticleSet
+    | None,  # 'czii'/None, a CSV, a YAML, a copick config or a folder holding copick.json
+) -> ParticleSet:
+    "A particle set from `czii`/None (the default), a CSV (`particles_from_csv`), a YAML (`ParticleSet.to_yaml`) or a copick config."
     if spec is None or isinstance(spec, ParticleSet):
         return spec or CZII_PARTICLES
     if str(spec).lower() == "czii":
         return CZII_PARTICLES
     p = Path(spec)
-    if not p.exists():
-        raise FileNotFoundError(f"no particle set {spec!r}: give 'czii', a YAML file or a copick config")
-    return ParticleSet.from_copick_config(p) if p.suffix == ".json" else ParticleSet.from_yaml(p)
+    if p.is_dir():
+        if (p / "copick.json").is_file():
+            return ParticleSet.from_copick_config(p / "copick.json")
+        raise ValueError(f"particle set {spec}: a folder without copick.json; {_SPEC_HELP}")
+    if not p.is_file():
+        raise FileNotFoundError(f"particle set {str(spec)!r}: no such file; {_SPEC_HELP}")
+    suffix = p.suffix.lower()
+    if suffix == ".json":
+        return ParticleSet.from_copick_config(p)
+    if suffix == ".csv" or (suffix not in (".yaml", ".yml") and _looks_like_csv(p)):
+        return particles_from_csv(p)
+    return ParticleSet.from_yaml(p)
 
 # %% ../../nbs/00_particles.ipynb #3d48a8d3
 PICK_COLUMNS = ("run", "particle_type", "x", "y", "z")
