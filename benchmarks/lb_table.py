@@ -13,6 +13,14 @@ holds it (equal weights, the 2nd place's mean of softmax maps); maps are never s
 WORK/picks/<split>/<run>.csv as soon as they exist, so a killed run resumes where it stopped.
 Without the inputs the script says what is missing, then runs the same harness on a SIMULATED split with checkpoints it
 trains quickly itself (clearly labelled).
+
+`--fake` is the dry run of the real thing (benchmarks/gpu_check.sh runs it with --device cuda): 12 FAKE checkpoints in
+the 2nd place's own format (Lightning `state_dict` with its `model.` prefixes and `loss_fn` keys, random weights, the
+original file names) and a Kaggle-layout simulated set of three full-size runs (train/static/ExperimentRuns/...,
+train/overlay/...) as the public split; the private split is the same three runs read back through the per-tomogram
+picks cache (the resume path). The scores mean nothing; that it runs end to end on the device is the point.
+
+    python benchmarks/lb_table.py --fake --device cuda --amp fp16 --tta identity --speed fast --work /tmp/lb
 """
 
 from __future__ import annotations
@@ -36,6 +44,45 @@ To reproduce the real table you need:
   3. a GPU: 12 models x 7 TTA on ~500 tomograms (about 650 TFLOP per tomogram for the 10-model ensemble).
 Then: python benchmarks/lb_table.py --device cuda --amp fp16 --checkpoints DIR --public public.json --private private.json
 """
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "packages" / "cryo-models" / "tests" / "fixtures" / "seed_models"
+
+
+def fake_checkpoints(folder: Path, fixtures: Path = FIXTURES) -> list[Path]:
+    """The 12 checkpoints of the table under their original names, in the 2nd place's format (Lightning `state_dict`
+    with `model.` prefixes and a `loss_fn` key), random weights from the reference state_dict signatures."""
+    import json
+
+    import torch
+    from cryo_models import seed_table
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for r in seed_table().iter_rows(named=True):
+        ref = json.loads((Path(fixtures) / f"{r['arch']}.json").read_text())
+        g = torch.Generator().manual_seed(r["no"])
+        sd = {}
+        for key, shape, dtype in ref["state_dict"]:
+            sd[f"model.{key}"] = (
+                torch.zeros(shape, dtype=torch.int64)
+                if dtype == "int64"
+                else 0.05 * torch.randn(shape, generator=g) + (1.0 if key.endswith("running_var") else 0.0)
+            )
+        sd["loss_fn.ce.weight"] = torch.ones(r["n_classes"])
+        torch.save({"epoch": 1, "state_dict": sd}, folder / r["checkpoint"])
+        out.append(folder / r["checkpoint"])
+    return out
+
+
+def fake_kaggle_set(folder: Path, runs: int = 3, shape=(184, 630, 630), seed: int = 500, crowding: float = 1.0) -> Path:
+    "A Kaggle-layout simulated set (train/static, train/overlay) of `runs` runs of `shape`; returns its train/ folder."
+    from cryo_data.simproject import simulate_project
+
+    return simulate_project(
+        Path(folder), runs=runs, shape=tuple(shape), seed=seed, kaggle=True, progress=False, crowding=crowding
+    )
 
 
 def check_folder(ckpt_dir: Path, device: str = "cpu") -> list[dict]:
@@ -83,7 +130,18 @@ def _labels():
 
 
 def predict_split(
-    models: dict, project, work: Path, split: str, window, tta, post, device, amp, tomo_type="denoised", log=print
+    models: dict,
+    project,
+    work: Path,
+    split: str,
+    window,
+    tta,
+    post,
+    device,
+    amp,
+    tomo_type="denoised",
+    log=print,
+    speed_kwargs: dict | None = None,
 ) -> pl.DataFrame:
     """Picks of every row and ensemble on every run of `project` (column `model`), one tomogram at a time, resumable."""
     import numpy as np
@@ -108,8 +166,9 @@ def predict_split(
         acc = {label: None for label in ens}
         picks = []
         for label, r in row_labels.items():
+            kw = {"amp": amp, **(speed_kwargs or {})}  # a speed preset's settings win
             probs = predict_volume(
-                [models[r["no"]]], tomo.array, window, tta, "softmax", device, amp, progress=False, particles=particles
+                [models[r["no"]]], tomo.array, window, tta, "softmax", device, progress=False, particles=particles, **kw
             )
             picks.append(
                 probs_to_picks(probs, tomo.voxel_size_A, post, run=run, particles=particles).with_columns(
@@ -185,15 +244,18 @@ def run_table(
     truth_session=None,
     tomo_type="denoised",
     checked=None,
+    speed: str = "exact",
+    reuse_public_for_private: bool = False,
 ):
     """Rows: (label, public, private, reported public, reported private); checkpoints checked first."""
-    from cryo_infer.predict import Member
+    from cryo_infer.predict import Member, apply_speed_preset
     from cryo_infer.window import RECIPE_WINDOW
     from cryo_models import load_checkpoint
 
     window = window or RECIPE_WINDOW
     if post == "2nd-place-parity":
         window = replace(window, input_dtype="float16")  # the 2nd place's float16 tomogram
+    window, speed_kwargs = apply_speed_preset(window, speed)
     ck = checked or check_folder(Path(ckpt_dir))  # every file present and loading strictly, before anything is computed
     rows, row_labels, ens = _labels()
     with tempfile.TemporaryDirectory() as tmp:
@@ -207,6 +269,7 @@ def run_table(
                 "window": repr(window),
                 "amp": amp,
                 "tomo_type": tomo_type,
+                **({"speed": speed} if speed != "exact" else {}),
             },
         )
         models = {
@@ -218,7 +281,15 @@ def run_table(
         }
         res = {}
         for split, prj in (("public", public), ("private", private)):
-            picks = predict_split(models, prj, work, split, window, tta, post, device, amp, tomo_type, log)
+            if split == "private" and reuse_public_for_private:  # the same runs: read back through the resume cache
+                import shutil
+
+                (work / "picks" / "private").mkdir(parents=True, exist_ok=True)
+                for f in (work / "picks" / "public").glob("*.csv"):
+                    shutil.copy(f, work / "picks" / "private" / f.name)
+            picks = predict_split(
+                models, prj, work, split, window, tta, post, device, amp, tomo_type, log, speed_kwargs
+            )
             res[split] = score_split(prj, picks, truth_user, truth_session)
     out = [
         (label, res["public"][label], res["private"][label], r["public_lb"], r["private_lb"])
@@ -314,7 +385,30 @@ def main(argv=None) -> int:
         "--epochs-per-model", type=int, default=3, help="simulated fallback: training epochs per row (4 steps each)"
     )
     ap.add_argument("--results", default=None)
+    ap.add_argument("--speed", default="exact", help="speed preset of cryo_infer.predict.SPEED_PRESETS (default exact)")
+    ap.add_argument(
+        "--fake",
+        action="store_true",
+        help="dry run: 12 fake 2nd-place-format checkpoints and a Kaggle-layout simulated set (see above)",
+    )
+    ap.add_argument("--fake-runs", type=int, default=3, help="--fake: runs in the Kaggle-layout set")
+    ap.add_argument(
+        "--fake-shape", type=int, nargs=3, default=[184, 630, 630], metavar=("Z", "Y", "X"), help="--fake: run shape"
+    )
+    ap.add_argument("--fake-crowding", type=float, default=1.0, help="--fake: particles relative to a real run")
+    ap.add_argument(
+        "--prepare-only",
+        action="store_true",
+        help="--fake: only write the fake checkpoints and the Kaggle-layout set into --work (e.g. on the CPU cores "
+        "while the GPU does something else), then stop; a later --fake run with the same --work reuses them",
+    )
     args = ap.parse_args(argv)
+    from cryo_infer.predict import SPEED_PRESETS
+
+    if args.speed not in SPEED_PRESETS:
+        ap.error(f"unknown --speed {args.speed!r}; choose from {list(SPEED_PRESETS)}")
+    if args.fake:
+        return _fake_main(args)
     from cryo_data.io import open_project
     from cryo_infer.window import RECIPE_WINDOW
     from cryo_metric.particles import preset_name
@@ -351,6 +445,7 @@ def main(argv=None) -> int:
             truth_session=args.truth_session,
             tomo_type=args.tomo_type,
             checked=ck,
+            speed=args.speed,
         )
         md += (
             f"\nReal checkpoints, real data, device {args.device}, precision {amp or 'float32'}. TTA {args.tta}, "
@@ -383,6 +478,61 @@ def main(argv=None) -> int:
         + to_markdown(rows, True)
     )
     write_result("lb_table", md, {"rows": rows, "simulated": True}, args.results)
+    return 0
+
+
+def _fake_main(args) -> int:
+    "The --fake dry run: fake checkpoints, a Kaggle-layout simulated set as both splits, the whole harness."
+    from cryo_data.io import open_project
+    from cryo_infer.window import RECIPE_WINDOW
+    from cryo_metric.particles import preset_name
+
+    t0 = time.time()
+    work = Path(args.work or Path(tempfile.mkdtemp(prefix="lb_fake_")))
+    work.mkdir(parents=True, exist_ok=True)
+    ckpts = work / "fake_ckpts"
+    fake_checkpoints(ckpts)
+    kaggle = work / "fake_kaggle"
+    train = (
+        kaggle / "train"
+        if (kaggle / "train").is_dir()
+        else fake_kaggle_set(kaggle, args.fake_runs, args.fake_shape, crowding=args.fake_crowding)
+    )
+    print(
+        f"lb_table --fake: 12 fake checkpoints and {args.fake_runs} Kaggle-layout runs ready in {time.time() - t0:.0f} s"
+    )
+    if args.prepare_only:
+        return 0
+    prj = open_project(train, work / "kaggle_work")
+    tta = (
+        "2nd-place" if preset_name(args.tta, "--tta") == "2nd-place" else tuple(t.strip() for t in args.tta.split(","))
+    )
+    window = replace(RECIPE_WINDOW, roi_size=tuple(args.roi)) if args.roi else None
+    amp = None if args.amp in (None, "none") else args.amp
+    rows = run_table(
+        ckpts,
+        prj,
+        prj,
+        tta,
+        preset_name(args.post, "--post"),
+        window,
+        device=args.device,
+        amp=amp,
+        work=work,
+        speed=args.speed,
+        reuse_public_for_private=True,
+    )
+    md = header("The 12-model table harness: FAKE dry run", "cryo-infer", "cryo-models", "torch")
+    md += (
+        f"\n**FAKE**: 12 random-weight checkpoints in the 2nd place's format and a Kaggle-layout simulated set of "
+        f"{args.fake_runs} runs of {tuple(args.fake_shape)} (public; private = the same runs through the picks cache). "
+        f"Scores mean nothing: the harness ran end to end on {args.device} in {time.time() - t0:.0f} s (precision "
+        f"{amp or 'float32'}, speed preset {args.speed}, TTA {args.tta}, tiles "
+        f"{window.roi_size if window else RECIPE_WINDOW.roi_size}).\n\n" + to_markdown(rows, True)
+    )
+    write_result(
+        "lb_table", md, {"rows": rows, "fake": True, "seconds": time.time() - t0, "device": args.device}, args.results
+    )
     return 0
 
 

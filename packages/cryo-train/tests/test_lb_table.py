@@ -1,5 +1,6 @@
 """The 12-model table harness (benchmarks/lb_table.py) on fake 2nd-place-format checkpoints and a tiny simulated split, with
---device cpu: the folder check, one pass per model per tomogram shared by its row and the ensembles, resume, the table."""
+--device cpu: the folder check, one pass per model per tomogram shared by its row and the ensembles, resume, the table;
+and its --fake dry run (what benchmarks/gpu_check.sh runs on a GPU at full size) on small Kaggle-layout runs."""
 
 import json
 import sys
@@ -15,20 +16,9 @@ FIX = ROOT / "packages" / "cryo-models" / "tests" / "fixtures" / "seed_models"
 
 
 def fake_checkpoints(folder: Path) -> None:
-    from cryo_models import seed_table
+    import lb_table
 
-    for r in seed_table().iter_rows(named=True):
-        ref = json.loads((FIX / f"{r['arch']}.json").read_text())
-        g = torch.Generator().manual_seed(r["no"])
-        sd = {}
-        for key, shape, dtype in ref["state_dict"]:
-            sd[f"model.{key}"] = (
-                torch.zeros(shape, dtype=torch.int64)
-                if dtype == "int64"
-                else 0.05 * torch.randn(shape, generator=g) + (1.0 if key.endswith("running_var") else 0.0)
-            )
-        sd["loss_fn.ce.weight"] = torch.ones(r["n_classes"])
-        torch.save({"epoch": 1, "state_dict": sd}, folder / r["checkpoint"])
+    lb_table.fake_checkpoints(folder, FIX)
 
 
 @pytest.mark.skipif(not FIX.exists(), reason="reference fixtures missing")
@@ -119,3 +109,39 @@ def test_folder_is_checked_before_computing(tmp_path):
     torch.save(sd, ck / t["checkpoint"][0])
     with pytest.raises(ValueError, match="row 1"):
         lb_table.check_folder(ck)
+
+
+@pytest.mark.skipif(not FIX.exists(), reason="reference fixtures missing")
+def test_fake_dry_run_end_to_end_on_cpu(tmp_path, capsys):
+    import lb_table
+
+    argv = [
+        "--fake",
+        "--fake-runs",
+        "1",
+        "--fake-shape",
+        "32",
+        "64",
+        "64",
+        "--fake-crowding",
+        "8",
+        "--roi",
+        "32",
+        "64",
+        "64",
+    ]
+    argv += ["--tta", "identity", "--device", "cpu", "--speed", "fast", "--work", str(tmp_path / "w")]
+    assert lb_table.main(argv + ["--prepare-only", "--results", str(tmp_path / "res")]) == 0
+    assert not (tmp_path / "res").exists() and not (tmp_path / "w" / "picks").exists()  # prepared, nothing computed
+    assert lb_table.main(argv + ["--results", str(tmp_path / "res")]) == 0
+    data = json.loads((tmp_path / "res" / "lb_table.json").read_text())
+    assert data["fake"] is True and len(data["rows"]) == 15
+    assert all(0.0 <= r[1] <= 1.0 and r[1] == r[2] for r in data["rows"])  # private = the same runs, via the cache
+    assert len(list((tmp_path / "w" / "fake_ckpts").glob("*.ckpt"))) == 12
+    runs = sorted(p.name for p in (tmp_path / "w" / "fake_kaggle" / "train" / "static" / "ExperimentRuns").iterdir())
+    assert runs == ["TS_500"]  # the Kaggle layout: train/static/ExperimentRuns/<run>
+    out = capsys.readouterr().out
+    assert "[private] 1/1 TS_500: cached" in out and "[public] 1/1 TS_500: cached" not in out
+    assert "FAKE" in (tmp_path / "res" / "lb_table.md").read_text()
+    with pytest.raises(SystemExit):  # an unknown speed preset is refused by the parser
+        lb_table.main(["--fake", "--speed", "turbo"])

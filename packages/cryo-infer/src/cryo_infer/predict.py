@@ -6,25 +6,26 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 import warnings
 import weakref
-from typing import Any
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
 
 import numpy as np
 import torch
+from cryo_metric.particles import BACKGROUND, CZII_PARTICLES, RECIPE, ParticleSet
+from cryo_models.checkpoint import NORMALIZATIONS, normalise
 from torch import nn
 from tqdm.auto import tqdm
 
-from .tta import get_tta
-from cryo_metric.particles import BACKGROUND, CZII_PARTICLES, ParticleSet
-from cryo_models.checkpoint import NORMALIZATIONS, normalise
 from .membranes import MEMBRANE_MODES, suppress_membranes
+from .tta import get_tta
 from .window import RECIPE_WINDOW, WindowConfig, blend_weights, fit_roi, tile_grid
 
 # %% auto #0
-__all__ = ['SCORED', 'scored_channels', 'Member', 'predict_volume']
+__all__ = ['SCORED', 'SPEED_PRESETS', 'scored_channels', 'Member', 'predict_volume', 'SpeedPreset', 'apply_speed_preset',
+           'pick_agreement']
 
 # %% ../../nbs/02_predict.ipynb #f43c38a1
 SCORED = CZII_PARTICLES.scored
@@ -84,9 +85,9 @@ def _tomogram_stats(arr: Any, chunk: int = 16) -> tuple[float, float]:
 def _forward_views(
     member: Member, fn: Callable, x: torch.Tensor, views, batch: int, device, amp_dtype, combine: str, particles=None
 ) -> torch.Tensor:
-    "Average over TTA views of one member on one tile: (C_out, z, y, x) probabilities or logits of the chosen channels."
+    "Average over TTA views of one member on a batch of tiles: (T, C_out, z, y, x) probabilities or logits of the chosen channels."
     idx = scored_channels(member.classes, with_background=(combine == "logits"), particles=particles)
-    acc = None
+    n_tiles, acc = x.shape[0], None
     for i in range(0, len(views), batch):
         group = views[i : i + batch]
         xs = [v.forward(x) for v in group]
@@ -96,10 +97,12 @@ def _forward_views(
         for c in chunks:
             with torch.autocast(device_type=device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 outs.append(fn(c.to(device)).float())
-        ys = [yi for o in outs for yi in o.split(1)]  # views of non-square tiles under rot90 differ in shape: no cat
+        ys = [
+            yi for o in outs for yi in o.split(n_tiles)
+        ]  # views of non-square tiles under rot90 differ in shape: no cat
         del outs
         for v, yi in zip(group, ys):  # softmax and channel choice per voxel, so before the (spatial) inverse
-            yi = v.inverse(torch.softmax(yi, dim=1)[:, idx] if combine == "softmax" else yi[:, idx])[0]
+            yi = v.inverse(torch.softmax(yi, dim=1)[:, idx] if combine == "softmax" else yi[:, idx])
             acc = (
                 yi if acc is None else acc.add_(yi)
             )  # yi is a fresh tensor (indexed); adding in place keeps memory flat
@@ -179,13 +182,22 @@ def _accumulate_where(accumulate_on: str, device: torch.device, nbytes: int) -> 
     free, _ = torch.cuda.mem_get_info(device)
     return "device" if nbytes <= free // 2 else "host"
 
+
+def _set_layout(model: nn.Module, channels_last: bool) -> None:
+    "Weights of 3D convolutions in channels-last 3D layout (2D ones, e.g. a 2D encoder's, channels-last), or back to contiguous."
+    with torch.inference_mode(False), torch.no_grad():  # ordinary tensors: the model stays usable for training
+        for t in list(model.parameters()) + list(model.buffers()):
+            if t.dim() in (4, 5):
+                fmt = {4: torch.channels_last, 5: torch.channels_last_3d}[t.dim()] if channels_last else None
+                t.data = t.data.contiguous(memory_format=fmt or torch.contiguous_format)
+
 # %% ../../nbs/02_predict.ipynb #a03b885c
 @torch.inference_mode()
 def predict_volume(
     models: Any,  # an nn.Module, a Member, or a list of them
     volume: Any,  # (z, y, x) array: numpy or zarr (read tile by tile)
     window: WindowConfig = RECIPE_WINDOW,  # tiling, blending and normalisation
-    tta: Sequence[str] | str = "2nd-place",  # TTA views ("2nd-place": all seven)
+    tta: Sequence[str] | str = RECIPE,  # TTA views (the recipe's name: all seven)
     combine: str = "softmax",  # "softmax" (average probabilities) or "logits"
     device: str | torch.device = "cpu",
     amp: str | None = None,  # "fp16" or "bf16" autocast on GPU (ignored on CPU); None: float32
@@ -196,11 +208,15 @@ def predict_volume(
     voxel_size_A: Sequence[float]
     | float
     | None = None,  # the tomogram's, Angstrom: needed by window.membranes "suppress"
+    channels_last: bool = False,  # models and tiles in channels-last 3D memory layout (faster convolutions on a GPU)
+    tiles_per_pass: int = 1,  # tiles batched into one forward pass (each with all views_per_pass views)
 ) -> np.ndarray:  # float32 (n_scored, z, y, x): probabilities of the scored classes, in the set's order
     "Probability maps of the five scored classes for a whole tomogram."
     members, views = _as_members(models), get_tta(tta)
     if combine not in ("softmax", "logits"):
         raise ValueError(f"combine must be 'softmax' or 'logits', got {combine!r}")
+    if isinstance(tiles_per_pass, bool) or not isinstance(tiles_per_pass, int) or tiles_per_pass < 1:
+        raise ValueError(f"tiles_per_pass must be a positive integer, got {tiles_per_pass!r}")
     if window.normalization not in NORMALIZATIONS:
         raise ValueError(f"unknown normalization {window.normalization!r}; choose from {list(NORMALIZATIONS)}")
     if window.membranes not in MEMBRANE_MODES:
@@ -247,32 +263,46 @@ def predict_volume(
     total_w = sum(m.weight for m in members)
     for m in members:
         m.model.eval().to(device, torch.float16 if half else None)
+        if channels_last:
+            _set_layout(m.model, True)
     fns = [_compiled(m.model) if compile else m.model for m in members]
     grid = tile_grid(padded, roi, window.overlap_vox)
-    for start in tqdm(grid, desc="tiles", disable=not progress, leave=False):
-        sl = tuple(slice(s, s + r) for s, r in zip(start, roi))
-        tile = np.asarray(volume[sl], np.float32)
-        if not np.isfinite(tile).all():
-            raise ValueError(f"NaN or infinite voxels in the tile at {start}")
-        if window.input_dtype == "float16":
-            tile = tile.astype(np.float16).astype(np.float32)  # normalised in float32, as MONAI did
-        x = torch.from_numpy(normalise(tile, window.normalization, stats))[None, None].to(device)  # one copy per tile
-        if half:
-            x = x.half()
-        t_acc = None
-        for m, fn in zip(members, fns):
-            y = _forward_views(m, fn, x, views, window.views_per_pass, device, amp_dtype, combine, particles)
-            if where == "host":
-                y = y.cpu()
-            y = y.mul_(m.weight / total_w)
-            if t_acc is None:
-                t_acc = y
-            else:
-                t_acc += y
-        if where == "device":
-            acc[(slice(None),) + sl] += t_acc.mul_(wt_t)
-        else:
-            acc[(slice(None),) + sl] += t_acc.mul_(wt_t).numpy().astype(acc.dtype, copy=False)
+    groups = [grid[i : i + tiles_per_pass] for i in range(0, len(grid), tiles_per_pass)]
+    try:
+        for starts in tqdm(groups, desc="tiles", disable=not progress, leave=False):
+            sls = [tuple(slice(s, s + r) for s, r in zip(start, roi)) for start in starts]
+            xs = []
+            for start, sl in zip(starts, sls):
+                tile = np.asarray(volume[sl], np.float32)
+                if not np.isfinite(tile).all():
+                    raise ValueError(f"NaN or infinite voxels in the tile at {start}")
+                if window.input_dtype == "float16":
+                    tile = tile.astype(np.float16).astype(np.float32)  # normalised in float32, as MONAI did
+                xs.append(torch.from_numpy(normalise(tile, window.normalization, stats))[None, None])
+            x = (xs[0] if len(xs) == 1 else torch.cat(xs)).to(device)  # one copy per group of tiles
+            if half:
+                x = x.half()
+            if channels_last:
+                x = x.contiguous(memory_format=torch.channels_last_3d)
+            t_acc = None
+            for m, fn in zip(members, fns):
+                y = _forward_views(m, fn, x, views, window.views_per_pass, device, amp_dtype, combine, particles)
+                if where == "host":
+                    y = y.cpu()
+                y = y.mul_(m.weight / total_w)
+                if t_acc is None:
+                    t_acc = y
+                else:
+                    t_acc += y
+            for k, sl in enumerate(sls):
+                if where == "device":
+                    acc[(slice(None),) + sl] += t_acc[k].mul_(wt_t)
+                else:
+                    acc[(slice(None),) + sl] += t_acc[k].mul_(wt_t).numpy().astype(acc.dtype, copy=False)
+    finally:
+        if channels_last:  # the callers' models as they were
+            for m in members:
+                _set_layout(m.model, False)
     if where == "device":
         _divide_by_weights_t(acc, grid, roi, wt_t)
         if combine == "logits":
@@ -284,3 +314,77 @@ def predict_volume(
     if combine == "logits":
         acc = torch.softmax(torch.from_numpy(acc), dim=0)[1:].numpy()
     return np.ascontiguousarray(acc[(slice(None),) + tuple(slice(0, s) for s in shape)])
+
+# %% ../../nbs/02_predict.ipynb #6aaef75e
+@dataclass(frozen=True)
+class SpeedPreset:
+    "A named way of running `predict_volume`: the window fields and keyword arguments it sets, and what it costs."
+
+    name: str
+    window: dict[str, Any] = field(default_factory=dict)  # WindowConfig fields it replaces
+    kwargs: dict[str, Any] = field(default_factory=dict)  # predict_volume keyword arguments it sets
+    cost: str = ""  # what it gives up against the exact preset
+
+
+_FAST = {"amp": "fp16", "channels_last": True, "tiles_per_pass": 2}
+SPEED_PRESETS: dict[str, SpeedPreset] = {
+    p.name: p
+    for p in (
+        SpeedPreset("exact", cost="none: the default path, bit for bit (parity with the recipe)"),
+        SpeedPreset(
+            "fast",
+            kwargs=_FAST,
+            cost="float16 autocast on a GPU (float16 rounding of the probabilities); channels-last 3D and 2 tiles per "
+            "pass change only the order of float operations (on CPU: float32, equal up to rounding)",
+        ),
+        SpeedPreset(
+            "whole",
+            window={"roi_size": (0, 0, 0), "views_per_pass": 1},
+            kwargs={"amp": "fp16", "channels_last": True},
+            cost="one tile per tomogram (padded to the architectures' divisors): about half the voxels of the recipe's "
+            "overlapping tiles, but normalisation and instance norms see the whole tomogram: probabilities change, "
+            "not a parity preset",
+        ),
+        SpeedPreset(
+            "compile",
+            kwargs={**_FAST, "compile": True},
+            cost="fast plus torch.compile with frozen weights: 5-40 s of compiling once per model and tile shape",
+        ),
+    )
+}
+"Speed presets by name; `exact` is the default."
+
+
+def apply_speed_preset(
+    window: WindowConfig,  # the window the preset starts from
+    name: str,  # a key of SPEED_PRESETS
+) -> tuple[WindowConfig, dict[str, Any]]:  # the window to use and the extra predict_volume keyword arguments
+    "The window and extra `predict_volume` keyword arguments of a speed preset."
+    if not isinstance(name, str) or name not in SPEED_PRESETS:
+        raise ValueError(f"unknown speed preset {name!r}; choose from {list(SPEED_PRESETS)}")
+    p = SPEED_PRESETS[name]
+    valid = {f.name for f in fields(WindowConfig)}
+    assert set(p.window) <= valid, f"speed preset {name}: unknown window fields {sorted(set(p.window) - valid)}"
+    return (replace(window, **p.window) if p.window else window), dict(p.kwargs)
+
+
+def pick_agreement(
+    reference: Any,  # picks of the reference (e.g. the exact preset): run, particle_type, x, y, z (Angstrom)
+    picks: Any,  # picks to compare, same columns
+    particles: ParticleSet | None = None,  # radii for the matching distance (default: the competition's)
+    beta: float = 4.0,
+) -> float:  # F-beta pooled over the classes; nan when neither has a pick
+    "Pick-level F-beta of `picks` against `reference`, each class scored on its own and the counts pooled."
+    import polars as pl
+    from cryo_metric.score import fbeta_from_counts, score
+
+    ps = CZII_PARTICLES if particles is None else particles
+    ref, cand = pl.DataFrame(reference), pl.DataFrame(picks)
+    if len(ref) == 0 and len(cand) == 0:
+        return float("nan")
+    tp = fp = fn = 0
+    for c in sorted(set(ref["particle_type"].to_list()) | set(cand["particle_type"].to_list())):
+        r, k = ref.filter(pl.col("particle_type") == c), cand.filter(pl.col("particle_type") == c)
+        row = score(r, k, beta=beta, particles=ps).per_class.filter(pl.col("particle_type") == c)
+        tp, fp, fn = tp + int(row["tp"].sum()), fp + int(row["fp"].sum()), fn + int(row["fn"].sum())
+    return fbeta_from_counts(tp, fp, fn, beta)[2]

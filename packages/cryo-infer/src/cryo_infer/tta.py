@@ -5,12 +5,11 @@
 # %% ../../nbs/00_tta.ipynb #ac557c2e
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
-
-from cryo_metric.particles import preset_name
+from cryo_metric.particles import RECIPE, preset_name
 
 # %% auto #0
 __all__ = ['TTA_TRANSFORMS', 'RECIPE_TTA', 'TTATransform', 'get_tta', 'tta_predict']
@@ -58,10 +57,10 @@ RECIPE_TTA = tuple(TTA_TRANSFORMS)
 
 
 def get_tta(names: Sequence[str] | str = RECIPE_TTA) -> list[TTATransform]:
-    "Look up TTA transforms by name ('2nd-place' for all seven, 'none' for the identity only)."
+    "Look up TTA transforms by name (the recipe's name, '2nd-place', for all seven, 'none' for the identity only)."
     if isinstance(names, str):
         names = preset_name(names, "TTA preset")
-        names = {"2nd-place": RECIPE_TTA, "none": ("identity",)}.get(names, (names,))
+        names = {RECIPE: RECIPE_TTA, "none": ("identity",)}.get(names, (names,))
     unknown = [n for n in names if n not in TTA_TRANSFORMS]
     if unknown:
         raise ValueError(f"unknown TTA transform(s) {unknown}; choose from {list(TTA_TRANSFORMS)}")

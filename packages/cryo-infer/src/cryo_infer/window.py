@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
-
-from cryo_metric.particles import preset_name
+from cryo_metric.particles import RECIPE, preset_name
 
 # %% auto #0
 __all__ = ['RECIPE_WINDOW', 'GAUSSIAN_WINDOW', 'CPU_WINDOW', 'patch_starts', 'WindowConfig', 'tile_grid', 'blend_weights',
@@ -42,7 +41,7 @@ class WindowConfig:
         32,
         32,
     )  # voxels (not a fraction, unlike MONAI's overlap) shared by neighbouring tiles
-    blend: str = "2nd-place"  # "2nd-place" (1.0 inside, edge_weight on a border of overlap // 4) or "gaussian"
+    blend: str = RECIPE  # "2nd-place" (1.0 inside, edge_weight on a border of overlap // 4) or "gaussian"
     edge_weight: float = 0.1  # 2nd-place blending: weight of the border shell
     sigma_scale: float = 0.125  # gaussian blending: sigma = sigma_scale x roi
     views_per_pass: int = 7  # views (TTA x tiles) per forward pass
@@ -71,7 +70,7 @@ def tile_grid(shape: Sequence[int], roi: Sequence[int], overlap: Sequence[int]) 
 def blend_weights(roi: Sequence[int], cfg: WindowConfig) -> np.ndarray:
     "Per-voxel weight of a tile's prediction, float32 (z, y, x)."
     roi = tuple(int(r) for r in roi)
-    if cfg.blend == "2nd-place":
+    if cfg.blend == RECIPE:
         w = np.full(roi, cfg.edge_weight, np.float32)
         b = [o // 4 for o in cfg.overlap_vox]
         w[b[0] : roi[0] - b[0], b[1] : roi[1] - b[1], b[2] : roi[2] - b[2]] = 1.0
@@ -82,7 +81,7 @@ def blend_weights(roi: Sequence[int], cfg: WindowConfig) -> np.ndarray:
         return np.maximum(w / w.max(), 1e-3).astype(np.float32)
     if cfg.blend == "constant":
         return np.ones(roi, np.float32)
-    raise ValueError(f"unknown blend {cfg.blend!r}; choose '2nd-place', 'gaussian' or 'constant'")
+    raise ValueError(f"unknown blend {cfg.blend!r}; choose {RECIPE!r}, 'gaussian' or 'constant'")
 
 # %% ../../nbs/01_window.ipynb #bbc63648
 def fit_roi(
