@@ -94,6 +94,7 @@ if [ $# -eq 0 ]; then
   step "repository" pytest hatch run pytest tests -q -p no:cacheprovider   # the one-vocabulary rule across packages
   step "lint" exit hatch run lint:check                                    # ruff lint + format check
   step "docs" exit hatch run docs:build                                    # the docs site from the notebooks (strict)
+  step "gpu-wheelhouse" exit bash ci/wheelhouse_check.sh                    # the GPU machine's wheelhouse: <= 64 MiB, installs offline for cp312
 fi
 if [ $# -eq 0 ] && [ -f ci/repro.sh ]; then
   step "reproducibility" exit bash ci/repro.sh
