@@ -1,19 +1,21 @@
-"""Peak RSS of cryo_infer on full-size tomograms on CPU, per documented path (the 3 GB bound of cryo-infer).
+"""Peak RSS of `cryo-infer run` on CPU: a full-size tomogram with the defaults, and the memory model behind them.
 
-Paths (`--paths`): `predict` (predict_volume per architecture, below), `cli` (the documented command
-`cryo-infer run --roi 64 192 192 --compile` over a simulated copick project of three full tomograms, one member of
-the first `--archs` architecture, `post: full`, prediction and post-processing of each run), `post` (probs_to_picks
-alone on a full-size synthetic probability map loaded from disk, presets `full` and `2nd-place`), `membranes`
-(`suppress_membranes`, what `--membranes suppress` adds before prediction, on a full-size run of the `foreign` family
-held in memory). Each in its own process.
+Paths (`--paths`, each in its own process; peak RSS from getrusage):
 
-One view per forward pass and one shared accumulator for all members; the volume is a zarr array on disk read tile
-by tile, as from a copick project. Each architecture runs in its own process with `compile=True`. Default: the
-seven TTA views, unet_v1 and unet2e3d (the smallest and the largest activations per voxel among the eight; about
-10 and 20 minutes on 2 cores); `--tta 1` is seven times faster and measures slightly less (no view accumulation).
+- `cli`: the documented command with its CPU defaults, `cryo-infer run --project P --checkpoint M.pt --out O`, over a
+  simulated copick project of `--runs` full-size tomograms (184 x 630 x 630), one member of the first `--archs`
+  architecture (default unet2e3d, the 2nd place's largest member per voxel) with random weights. No `--roi`, no
+  `--max-memory`: the CPU memory rule of `cryo_infer.run` (3 GB) chooses the tile and the views per pass. `--tta N`
+  keeps the first N of the 7 TTA views (views are predicted one per pass, so N changes the time, not the memory
+  beyond one tile-sized sum; default 1 keeps the run near 10 minutes on 2 cores). Peak RSS of the child process.
+- `calibrate`: per architecture, a forward pass on 64 x 192 x 192 tiles with 1 and 2 views: the bytes per tile voxel
+  per view that `cryo_infer.run.ACTIVATION_BYTES` states (with 5 % added).
+- `post`: `probs_to_picks` alone on a full-size probability map loaded from disk (presets `full` and `2nd-place`).
+- `membranes`: `suppress_membranes` (what `--membranes suppress` adds before prediction) on a full-size run of the
+  `foreign` family held in memory (its result page: `--name infer_memory_membranes`).
 
-    python benchmarks/infer_memory.py [--paths predict cli post membranes] [--archs unet_v1 unet2e3d ...] [--tta 7]
-                                      [--shape 184 630 630] [--roi 64 192 192] [--runs 3] [--results DIR] [--name infer_memory]
+    python benchmarks/infer_memory.py [--paths cli calibrate post membranes] [--archs unet2e3d ...] [--tta 1]
+                                      [--shape 184 630 630] [--runs 1] [--results DIR] [--name infer_memory]
 """
 
 from __future__ import annotations
@@ -21,47 +23,54 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import header, random_zarr_volume, run_isolated, write_result  # noqa: E402
+from _common import header, run_isolated, write_result  # noqa: E402
 
-CODE = r"""
-import json, resource, time, numpy as np, torch, zarr
+LIMIT_MB = 3072  # 3 GB
+
+CALIBRATE = r"""
+import json, resource, torch
 from cryo_models import create_model
-from cryo_infer.predict import predict_volume
-from cryo_infer.window import WindowConfig
+rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 torch.manual_seed(0)
-model = create_model({arch!r}).eval()
-vol = zarr.open({zpath!r}, mode="r")
-t = time.perf_counter()
-from cryo_infer.tta import RECIPE_TTA
-out = predict_volume(model, vol, WindowConfig(roi_size={roi}, views_per_pass=1), list(RECIPE_TTA[:{tta}]), progress=False, compile=True)
-print(json.dumps({{"seconds": time.perf_counter() - t, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-                   "output_mb": out.nbytes / 2**20}}))
+m = create_model({arch!r}).eval()
+out = {{}}
+with torch.inference_mode():
+    m(torch.zeros(1, 1, 16, 32, 32))
+    out["base_mb"] = rss()
+    for views in (1, 2):
+        m(torch.randn(views, 1, 64, 192, 192))
+        out[f"bytes_per_voxel_{{views}}"] = (rss() - out["base_mb"]) * 2**20 / (views * 64 * 192 * 192)
+print(json.dumps(out))
 """
 
 CLI_SETUP = r"""
 import json, torch
 from cryo_data.simproject import simulate_project
-from cryo_infer.ensemble import EnsembleConfig, MemberSpec, save_ensemble
-from cryo_infer.tta import RECIPE_TTA
 from cryo_models import create_model, save_checkpoint
 cfg = simulate_project({root!r} + "/project", runs={runs}, shape={shape}, seed=0, progress=False, overwrite=True)
 torch.manual_seed(0)
 save_checkpoint(create_model({arch!r}), {root!r} + "/model.pt", overwrite=True)
-save_ensemble(EnsembleConfig(members=(MemberSpec({root!r} + "/model.pt"),), tta=tuple(RECIPE_TTA[:{tta}]), post="full"), {root!r} + "/ens.yaml")
 print(json.dumps({{"config": str(cfg)}}))
 """
 
 CLI_RUN = r"""
-import json, resource, subprocess, sys, time
+import json, resource, subprocess, sys, time, yaml
 t = time.perf_counter()
-r = subprocess.run([sys.executable, "-m", "cryo_infer.cli", "run", "--data", {config!r}, "--ensemble", {root!r} + "/ens.yaml",
-                    "--out", {root!r} + "/out", "--roi", *map(str, {roi}), "--compile", "--quiet", "--overwrite"], capture_output=True, text=True)
+cmd = ["cryo-infer", "run", "--project", {config!r}, "--checkpoint", {root!r} + "/model.pt", "--out", {root!r} + "/out"]
+tta = {tta}
+if tta < 7:
+    from cryo_infer.tta import RECIPE_TTA
+    cmd += ["--tta", ",".join(RECIPE_TTA[:tta])]
+r = subprocess.run([sys.executable, "-m", "cryo_infer.cli"] + cmd[1:], capture_output=True, text=True)
 if r.returncode: raise SystemExit(r.stderr[-3000:])
+w = yaml.safe_load(open({root!r} + "/out/ensemble.yaml"))["window"]
+lines = [l for l in r.stdout.splitlines() if l.startswith(("window:", "["))]
 print(json.dumps({{"seconds": time.perf_counter() - t, "peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-                   "stdout": r.stdout.strip()[-300:]}}))
+                   "roi_size": w["roi_size"], "views_per_pass": w["views_per_pass"], "log": lines}}))
 """
 
 POST = r"""
@@ -99,106 +108,106 @@ print(json.dumps({{"seconds": sec, "peak_rss_mb": resource.getrusage(resource.RU
 """
 
 
+def _yes(mb: float) -> str:
+    return "yes" if mb <= LIMIT_MB else "no"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--paths", nargs="*", default=["predict"], choices=["predict", "cli", "post", "membranes"])
-    ap.add_argument("--archs", nargs="*", default=["unet_v1", "unet2e3d"])
-    ap.add_argument("--runs", type=int, default=3, help="cli: tomograms in the simulated project")
+    ap.add_argument(
+        "--paths", nargs="*", default=["cli", "calibrate"], choices=["cli", "calibrate", "post", "membranes"]
+    )
+    ap.add_argument("--archs", nargs="*", default=["unet2e3d"], help="cli: the first; calibrate: each (default: all)")
+    ap.add_argument("--runs", type=int, default=1, help="cli: tomograms in the simulated project")
     ap.add_argument("--name", default="infer_memory", help="result file name")
-    ap.add_argument("--tta", type=int, default=7, help="number of the 2nd place's TTA views")
+    ap.add_argument("--tta", type=int, default=1, help="cli: the first N of the 2nd place's 7 TTA views")
     ap.add_argument("--shape", type=int, nargs=3, default=[184, 630, 630])
-    ap.add_argument("--roi", type=int, nargs=3, default=[64, 192, 192])
     ap.add_argument("--results", default=None)
-    ap.add_argument("--tmp", default="/tmp")
+    ap.add_argument("--tmp", default=None, help="folder for the temporary project (default: the system's)")
     args = ap.parse_args(argv)
-    rows, paths = {}, {}
-    if "predict" in args.paths:
-        zpath = random_zarr_volume(f"{args.tmp}/infer_memory_volume.zarr", args.shape)
-        try:
-            for a in args.archs:
-                rows[a] = run_isolated(CODE.format(arch=a, zpath=zpath, roi=tuple(args.roi), tta=args.tta))
-                print(a, f"{rows[a]['peak_rss_mb']:.0f} MB", flush=True)
-        finally:
-            shutil.rmtree(zpath, ignore_errors=True)
-    if "post" in args.paths:
-        import numpy as np
-        from postprocess_speed import synthetic_probs
+    from cryo_infer.run import ACTIVATION_BYTES, MEMORY_RULE, predicted_peak_mb
+    from cryo_models.registry import get_spec
 
-        npy = f"{args.tmp}/infer_memory_probs.npy"
-        for kind in ("sparse", "dense"):
-            if kind == "sparse":
-                probs = synthetic_probs(args.shape)
-            else:  # an untrained model's near-uniform softmax: about half of the voxels above 0.15
-                probs = np.random.default_rng(1).random((5,) + tuple(args.shape), dtype=np.float32)
-                probs *= 0.1
-                probs += 0.1
-            np.save(npy, probs)
-            del probs
-            try:
-                paths[f"post_{kind}"] = run_isolated(POST.format(npy=npy))
-            finally:
-                Path(npy).unlink(missing_ok=True)
-            print(f"post_{kind}", paths[f"post_{kind}"], flush=True)
+    data: dict = {"limit_mb": LIMIT_MB, "shape": args.shape}
+    md = header("Inference memory on CPU: peak RSS of `cryo-infer run` with its defaults", "torch", "cryo-infer")
+    md += (
+        f"\nBound: 3 GB ({LIMIT_MB} MB) of peak resident memory per process (getrusage). Memory rule: {MEMORY_RULE}.\n"
+    )
     if "cli" in args.paths:
-        root = f"{args.tmp}/infer_memory_cli"
+        arch = args.archs[0]
+        root = tempfile.mkdtemp(prefix="infer_memory_", dir=args.tmp)
         try:
-            cfg = run_isolated(
-                CLI_SETUP.format(root=root, runs=args.runs, shape=tuple(args.shape), arch=args.archs[0], tta=args.tta)
-            )["config"]
-            paths["cli"] = run_isolated(CLI_RUN.format(config=cfg, root=root, roi=list(args.roi)))
+            cfg = run_isolated(CLI_SETUP.format(root=root, runs=args.runs, shape=tuple(args.shape), arch=arch))[
+                "config"
+            ]
+            r = run_isolated(CLI_RUN.format(config=cfg, root=root, tta=args.tta), timeout=4 * 3600)
         finally:
             shutil.rmtree(root, ignore_errors=True)
-        print("cli", paths["cli"], flush=True)
-    if "membranes" in args.paths:
-        root = f"{args.tmp}/infer_memory_membranes"
-        try:
-            cfg = run_isolated(MEMBRANES_SETUP.format(root=root, shape=tuple(args.shape)))["config"]
-            paths["membranes"] = run_isolated(MEMBRANES.format(config=cfg))  # simulated in another process
-        finally:
-            shutil.rmtree(root, ignore_errors=True)
-        print("membranes", paths["membranes"], flush=True)
-    md = header("Inference memory: peak RSS per documented CPU path, full tomograms", "torch", "cryo-infer")
-    if paths:
+        div = get_spec(arch).divisor
+        r["predicted_mb"] = predicted_peak_mb(args.shape, r["roi_size"], r["views_per_pass"], [arch], 5, div)
+        data["cli"] = {"arch": arch, "runs": args.runs, "tta_views": args.tta, **r}
+        print("cli", r, flush=True)
         md += (
-            "\nBound: 3 GB (3072 MB) per process. Each path in its own process; peak RSS from getrusage.\n\n"
-            "| path | what | peak RSS (MB) | ratio to 3 GB | within 3 GB | seconds |\n|---|---|---|---|---|---|\n"
+            f"\n## `cryo-infer run --project P --checkpoint {arch}.pt --out O` (CPU defaults)\n\n"
+            f"{args.runs} simulated tomogram(s) {tuple(args.shape)}, one {arch} member with random weights, "
+            f"{args.tta} of the 7 TTA views (`--tta` with the first {args.tta}; views go one per pass, so the 7-view "
+            "default adds one tile-sized sum, not a tile per view), post-processing `2nd-place`. The window was chosen "
+            "by the CPU memory rule.\n\n"
+            "| tile (z, y, x) | views per pass | predicted peak (MB) | measured peak RSS (MB) | ratio to 3 GB "
+            "| within 3 GB | seconds |\n|---|---|---|---|---|---|---|\n"
+            f"| {' x '.join(map(str, r['roi_size']))} | {r['views_per_pass']} | {r['predicted_mb']:.0f} | "
+            f"{r['peak_rss_mb']:.0f} | {r['peak_rss_mb'] / LIMIT_MB:.2f} | {_yes(r['peak_rss_mb'])} | {r['seconds']:.0f} |\n"
+            "\nIts log (stdout is not a terminal: one line per run):\n\n```\n" + "\n".join(r["log"]) + "\n```\n"
         )
-        if "cli" in paths:
-            r = paths["cli"]
-            md += (
-                f"| `cryo-infer run --roi {' '.join(map(str, args.roi))} --compile` | {args.runs} simulated tomograms "
-                f"{tuple(args.shape)}, {args.archs[0]} (random weights), {args.tta} TTA view(s), `post: full` | "
-                f"{r['peak_rss_mb']:.0f} | {r['peak_rss_mb'] / 3072:.2f} | {'yes' if r['peak_rss_mb'] <= 3072 else 'no'} | {r['seconds']:.0f} |\n"
-            )
-        for kind, what in (
-            ("sparse", "0.5 % of the voxels above 0.15 (synthetic blobs)"),
-            ("dense", "about 50 % above 0.15 (like an untrained model)"),
-        ):
-            if f"post_{kind}" not in paths:
-                continue
-            r = paths[f"post_{kind}"]
-            md += (
-                f"| `probs_to_picks` | one map (5, {', '.join(map(str, args.shape))}) loaded from disk, {what} "
-                f"({r['after_load_mb']:.0f} MB after loading), presets `full` and `2nd-place` | {r['peak_rss_mb']:.0f} | "
-                f"{r['peak_rss_mb'] / 3072:.2f} | {'yes' if r['peak_rss_mb'] <= 3072 else 'no'} | {r['seconds']:.1f} |\n"
-            )
-        if "membranes" in paths:
-            r = paths["membranes"]
-            md += (
-                f"| `suppress_membranes` (`--membranes suppress`) | one simulated `foreign` tomogram {tuple(r['shape'])} "
-                f"held in memory ({r['volume_mb']:.0f} MB; {r['after_load_mb']:.0f} MB after loading), "
-                f"{r['changed']:.1%} of its voxels painted over | {r['peak_rss_mb']:.0f} | {r['peak_rss_mb'] / 3072:.2f} | "
-                f"{'yes' if r['peak_rss_mb'] <= 3072 else 'no'} | {r['seconds']:.1f} |\n"
-            )
-    if rows:
+    if "calibrate" in args.paths:
+        archs = args.archs if "--archs" in (argv or sys.argv) else list(ACTIVATION_BYTES)
+        rows = {a: run_isolated(CALIBRATE.format(arch=a)) for a in archs}
+        data["calibrate"] = rows
         md += (
-            f"\n`predict_volume`: volume {tuple(args.shape)} (zarr on disk), tiles {tuple(args.roi)}, {args.tta} TTA view(s), one view per pass, compile=True, random "
-            "weights; each architecture in its own process. The returned float32 probabilities alone take "
-            f"{next(iter(rows.values()))['output_mb']:.0f} MB.\n\n| arch | peak RSS (MB) | ratio to 3 GB | within 3 GB | seconds |\n|---|---|---|---|---|\n"
+            "\n## Calibration: bytes per tile voxel per view of one forward pass (float32, eager, 64 x 192 x 192)\n\n"
+            "| arch | base RSS (MB) | 1 view | 2 views | `ACTIVATION_BYTES` (max + 5 %) |\n|---|---|---|---|---|\n"
         )
         for a, r in rows.items():
-            md += f"| {a} | {r['peak_rss_mb']:.0f} | {r['peak_rss_mb'] / 3072:.2f} | {'yes' if r['peak_rss_mb'] <= 3072 else 'no'} | {r['seconds']:.0f} |\n"
-    write_result(args.name, md, {"predict": rows, **paths}, args.results)
+            md += (
+                f"| {a} | {r['base_mb']:.0f} | {r['bytes_per_voxel_1']:.0f} | {r['bytes_per_voxel_2']:.0f} | "
+                f"{ACTIVATION_BYTES.get(a, '-')} |\n"
+            )
+            print(a, r, flush=True)
+    if "post" in args.paths:
+        import numpy as np
+
+        npy = str(Path(tempfile.mkdtemp(dir=args.tmp)) / "probs.npy")
+        probs = np.random.default_rng(1).random((5,) + tuple(args.shape), dtype=np.float32)
+        probs *= 0.1
+        probs += 0.1  # an untrained model's near-uniform softmax: about half of the voxels above 0.15
+        np.save(npy, probs)
+        del probs
+        try:
+            r = run_isolated(POST.format(npy=npy))
+        finally:
+            shutil.rmtree(Path(npy).parent, ignore_errors=True)
+        data["post"] = r
+        md += (
+            "\n## `probs_to_picks` alone (presets `full` and `2nd-place`)\n\n"
+            f"One map (5, {', '.join(map(str, args.shape))}) loaded from disk, about half of the voxels above 0.15 "
+            f"({r['after_load_mb']:.0f} MB after loading): peak {r['peak_rss_mb']:.0f} MB ({_yes(r['peak_rss_mb'])} "
+            f"within 3 GB), {r['seconds']:.0f} s.\n"
+        )
+    if "membranes" in args.paths:
+        root = tempfile.mkdtemp(prefix="infer_memory_membranes_", dir=args.tmp)
+        try:
+            cfg = run_isolated(MEMBRANES_SETUP.format(root=root + "/p", shape=tuple(args.shape)))["config"]
+            r = run_isolated(MEMBRANES.format(config=cfg))  # simulated in another process
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        data["membranes"] = r
+        md += (
+            f"\n## `suppress_membranes` (`--membranes suppress`)\n\nOne simulated `foreign` tomogram {tuple(r['shape'])} "
+            f"held in memory ({r['volume_mb']:.0f} MB; {r['after_load_mb']:.0f} MB after loading), {r['changed']:.1%} of "
+            f"its voxels painted over: peak {r['peak_rss_mb']:.0f} MB ({_yes(r['peak_rss_mb'])} within 3 GB), "
+            f"{r['seconds']:.0f} s.\n"
+        )
+    write_result(args.name, md, data, args.results)
     return 0
 
 

@@ -53,7 +53,7 @@ def test_cli_compile_and_roi(tmp_path):
         "-m",
         "cryo_infer.cli",
         "run",
-        "--data",
+        "--project",
         str(cfg),
         "--ensemble",
         str(tmp_path / "ens.yaml"),

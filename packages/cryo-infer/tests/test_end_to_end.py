@@ -116,7 +116,7 @@ def test_cli_kill_and_resume(tmp_path):
         "-m",
         "cryo_infer.cli",
         "run",
-        "--data",
+        "--project",
         str(cfg),
         "--ensemble",
         str(tmp_path / "ens.yaml"),

@@ -29,7 +29,7 @@ def test_checkpoint_without_yaml_and_star(setup, tmp_path):
         main(
             [
                 "run",
-                "--data",
+                "--project",
                 str(cfg),
                 "--checkpoint",
                 str(d / "m.pt"),
@@ -66,13 +66,16 @@ def test_mrc_files_without_project(setup, tmp_path, capsys):
     assert main(argv) == 0
     bad = ["run", "--mrc", str(tmp_path / "tomoA.mrc"), "--voxel-size", "0", "--checkpoint", str(d / "m.pt")]
     assert main([*bad, "--out", str(tmp_path / "z"), *FAST]) == 2  # a given voxel size of 0 is named as given
-    assert "voxel size given must be a finite number > 0" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "voxel size 0.0 from --voxel-size" in err and "between 0.1 and 100" in err
+    assert not (tmp_path / "z").exists()  # refused before anything is written
 
 
 def test_errors_name_the_problem(setup, tmp_path, capsys):
     d, cfg = setup
     assert (
-        main(["run", "--data", str(cfg), "--checkpoint", str(tmp_path / "nope.pt"), "--out", str(tmp_path / "o")]) == 2
+        main(["run", "--project", str(cfg), "--checkpoint", str(tmp_path / "nope.pt"), "--out", str(tmp_path / "o")])
+        == 2
     )
     assert "nope.pt" in capsys.readouterr().err
     assert (
@@ -113,7 +116,7 @@ def test_normalization_follows_the_checkpoint(setup, tmp_path):
 
     d, cfg = setup
     save_checkpoint(create_model("unet_v1", channels=(8, 16, 16, 16)).eval(), d / "r.pt", normalization="robust")
-    base = ["run", "--data", str(cfg), "--checkpoint", str(d / "r.pt"), *FAST]
+    base = ["run", "--project", str(cfg), "--checkpoint", str(d / "r.pt"), *FAST]
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # no mismatch: the window took the checkpoint's normalisation
         assert main([*base, "--out", str(tmp_path / "a")]) == 0
@@ -121,14 +124,14 @@ def test_normalization_follows_the_checkpoint(setup, tmp_path):
         assert main([*base, "--out", str(tmp_path / "b"), "--normalization", "patch"]) == 0
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # robust tiles for a patch-trained model: a choice, no warning
-        argv = ["run", "--data", str(cfg), "--checkpoint", str(d / "m.pt"), *FAST, "--normalization", "robust"]
+        argv = ["run", "--project", str(cfg), "--checkpoint", str(d / "m.pt"), *FAST, "--normalization", "robust"]
         assert main([*argv, "--out", str(tmp_path / "c")]) == 0
     save_checkpoint(create_model("unet_v1", channels=(8, 16, 16, 16)).eval(), d / "l.pt", normalization="local")
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)  # a local-trained checkpoint gets local tiles without being told
-        argv = ["run", "--data", str(cfg), "--checkpoint", str(d / "l.pt"), *FAST, "--out", str(tmp_path / "l")]
+        argv = ["run", "--project", str(cfg), "--checkpoint", str(d / "l.pt"), *FAST, "--out", str(tmp_path / "l")]
         assert main(argv) == 0
-    argv = ["run", "--data", str(cfg), "--checkpoint", str(d / "m.pt"), *FAST, "--normalization", "tomogram"]
+    argv = ["run", "--project", str(cfg), "--checkpoint", str(d / "m.pt"), *FAST, "--normalization", "tomogram"]
     assert main([*argv, "--out", str(tmp_path / "t")]) == 0  # float64 tomogram statistics, float32 tiles
     with pytest.raises(SystemExit) as e:  # argparse refuses an unknown name, listing the known ones
         main([*base, "--out", str(tmp_path / "e"), "--normalization", "global"])
@@ -143,7 +146,7 @@ def test_membranes_suppress(setup, tmp_path):
     d, cfg = setup
     t = open_project(cfg).tomogram("TS_5")
     assert not membrane_mask(t.numpy(), t.voxel_size_A).any()  # the simulator's default family draws no membranes
-    base = ["run", "--data", str(cfg), "--checkpoint", str(d / "m.pt"), *FAST]
+    base = ["run", "--project", str(cfg), "--checkpoint", str(d / "m.pt"), *FAST]
     assert main([*base, "--out", str(tmp_path / "k")]) == 0
     assert main([*base, "--out", str(tmp_path / "s"), "--membranes", "suppress"]) == 0
     ens = yaml.safe_load((tmp_path / "s" / "ensemble.yaml").read_text())
@@ -186,7 +189,7 @@ def test_tune_writes_a_tuned_copy(setup, tmp_path, capsys):
     before = ens.read_bytes()
     run = open_project(cfg).runs()[0]
     out = tmp_path / "b" / "tuned.yaml"
-    args = ["tune", "--data", str(cfg), "--ensemble", str(ens), "--runs", run, "--out", str(out), "--quiet"]
+    args = ["tune", "--project", str(cfg), "--ensemble", str(ens), "--runs", run, "--out", str(out), "--quiet"]
     assert main(args + ["--grid", "0.1", "0.3"]) == 0
     printed = capsys.readouterr().out
     assert f"F-beta on {run}" in printed and f"wrote {out}" in printed

@@ -70,7 +70,7 @@ def test_readonly_kaggle_tree_info_and_run(kaggle_input, tmp_path):
     py = shlex.quote(sys.executable)
     cmds = [
         f"{py} -m cryo_data.cli info {{data}}/train --work-dir {shlex.quote(str(work))}",
-        f"{py} -m cryo_infer.cli run --data {{data}}/train --ensemble {shlex.quote(str(d / 'ens.yaml'))} "
+        f"{py} -m cryo_infer.cli run --project {{data}}/train --ensemble {shlex.quote(str(d / 'ens.yaml'))} "
         f"--out {shlex.quote(str(out))} --work-dir {shlex.quote(str(tmp_path / 'work2'))} --quiet",
     ]
     if _can_mount_readonly(tmp_path / "probe"):  # a real read-only mount, as on Kaggle
@@ -110,3 +110,26 @@ def test_work_dir_inside_the_input_is_refused(kaggle_input):
     )
     assert r.returncode == 2 and "inside the input" in r.stderr
     assert not (data / "cache").exists()
+
+
+def test_work_dir_copies_follow_the_umask(kaggle_input, tmp_path):
+    "Under umask 022 the work-dir copies of the Kaggle picks and every output of `run` are 0644, not mkstemp's 0600."
+    from cryo_infer.cli import main
+
+    old = os.umask(0o022)
+    try:
+        argv = ["run", "--project", kaggle_input / "input" / "train", "--ensemble", kaggle_input / "ens.yaml"]
+        assert (
+            main([str(a) for a in argv] + ["--out", str(tmp_path / "o"), "--work-dir", str(tmp_path / "w"), "--quiet"])
+            == 0
+        )
+    finally:
+        os.umask(old)
+    files = [p for p in (tmp_path / "w").rglob("*") if p.is_file()] + [
+        p for p in (tmp_path / "o").rglob("*") if p.is_file()
+    ]
+    copies = [p for p in files if p.suffix == ".json" and "Picks" in p.parts]
+    assert copies, "the work dir holds the picks copies"
+    assert {oct(p.stat().st_mode & 0o777) for p in files} == {"0o644"}, [
+        (str(p), oct(p.stat().st_mode & 0o777)) for p in files if p.stat().st_mode & 0o777 != 0o644
+    ]

@@ -77,12 +77,12 @@ def test_ensemble_presets(old, new, tmp_path):
 def test_cli_preset_accepts_the_earlier_names(tmp_path, capsys):
     for name in seed_table()["checkpoint"].to_list():
         (tmp_path / name).write_bytes(b"")
-    assert main(["preset", "2nd-place-10", "--checkpoints", str(tmp_path), "--out", str(tmp_path / "new.yaml")]) == 0
+    assert main(["preset", "2nd-place-10", "--checkpoint-dir", str(tmp_path), "--out", str(tmp_path / "new.yaml")]) == 0
     with warns("seed10", "2nd-place-10"):
-        assert main(["preset", "seed10", "--checkpoints", str(tmp_path), "--out", str(tmp_path / "old.yaml")]) == 0
+        assert main(["preset", "seed10", "--checkpoint-dir", str(tmp_path), "--out", str(tmp_path / "old.yaml")]) == 0
     assert yaml.safe_load((tmp_path / "old.yaml").read_text()) == yaml.safe_load((tmp_path / "new.yaml").read_text())
     with pytest.raises(SystemExit):
-        main(["preset", "seed8", "--checkpoints", str(tmp_path), "--out", str(tmp_path / "x.yaml")])
+        main(["preset", "seed8", "--checkpoint-dir", str(tmp_path), "--out", str(tmp_path / "x.yaml")])
     assert "2nd-place-7" in capsys.readouterr().err  # argparse lists today's names
 
 

@@ -18,7 +18,7 @@ from cryo_data.io import open_project
 from cryo_data.picks import read_picks
 from cryo_data.simproject import simulate_project
 from cryo_infer.cli import main
-from cryo_metric.testing import CliHarness, copy_project
+from cryo_metric.testing import CliHarness, copy_project, snapshot
 from cryo_models import create_model, save_checkpoint
 
 # ---- shared helpers: cryo_metric.testing (the same in every package's robustness suite) ----
@@ -62,7 +62,7 @@ def world(pristine, tmp_path):
 
 
 def run_args(world, *extra, out="out", ens="ens.yaml"):
-    return ["run", "--data", world / "p", "--ensemble", world / ens, "--out", world / out, "--quiet", *extra]
+    return ["run", "--project", world / "p", "--ensemble", world / ens, "--out", world / out, "--quiet", *extra]
 
 
 def ok(world, capsys, *extra, **kw):
@@ -119,7 +119,7 @@ def test_security_truncated_or_garbage_checkpoint(world, content, capsys):
     ],
 )
 def test_names_refused(world, opt, value, msg, capsys):
-    extra = [f"{opt}={value}"] + (["--user", "cryo"] if opt == "--session" else [])
+    extra = [f"{opt}={value}", "--format", "copick"] + (["--user", "cryo"] if opt == "--session" else [])
     expect_error(world, run_args(world, *extra), msg, capsys)
 
 
@@ -137,7 +137,7 @@ def test_dataloss_preset_never_replaces_a_yaml(world, capsys):
     (world / "tuned.yaml").write_text("post: {thresholds: {ribosome: 0.3}}\n")
     _published_names(world)
     expect_error(
-        world, ["preset", "2nd-place-7", "--checkpoints", world, "--out", world / "tuned.yaml"], "exists", capsys
+        world, ["preset", "2nd-place-7", "--checkpoint-dir", world, "--out", world / "tuned.yaml"], "exists", capsys
     )
 
 
@@ -145,7 +145,7 @@ def test_dataloss_preset_overwrite_when_asked(world, capsys):
     (world / "tuned.yaml").write_text("old\n")
     _published_names(world)
     code, out, err = cli(
-        ["preset", "2nd-place-7", "--checkpoints", world, "--out", world / "tuned.yaml", "--overwrite"], capsys
+        ["preset", "2nd-place-7", "--checkpoint-dir", world, "--out", world / "tuned.yaml", "--overwrite"], capsys
     )
     assert code == 0, err and "members" in (world / "tuned.yaml").read_text()
 
@@ -153,7 +153,7 @@ def test_dataloss_preset_overwrite_when_asked(world, capsys):
 def test_message_preset_lists_missing_checkpoints(world, capsys):
     expect_error(
         world,
-        ["preset", "2nd-place-10", "--checkpoints", world, "--out", world / "s10.yaml"],
+        ["preset", "2nd-place-10", "--checkpoint-dir", world, "--out", world / "s10.yaml"],
         "10 of 10 checkpoint(s) missing",
         capsys,
     )
@@ -164,13 +164,13 @@ def test_dataloss_foreign_out_refused(world, foreign, capsys):
     f = world / "out" / foreign
     f.parent.mkdir(parents=True, exist_ok=True)
     f.write_text("id,experiment\n0,other\n")
-    expect_error(world, run_args(world), "was not made by cryo-infer run", capsys)
-    expect_error(world, run_args(world, "--overwrite"), "was not made by cryo-infer run", capsys)
+    expect_error(world, run_args(world), "has no cryo marker", capsys)
+    expect_error(world, run_args(world, "--overwrite"), "has no cryo marker", capsys)
 
 
 def test_dataloss_out_is_a_file(world, capsys):
     (world / "out").write_text("x")
-    expect_error(world, run_args(world), "is a file", capsys)
+    expect_error(world, run_args(world), "not a folder", capsys)
 
 
 def _seed_picks(world, user, obj="beta-amylase"):
@@ -182,12 +182,14 @@ def _seed_picks(world, user, obj="beta-amylase"):
 
 def test_dataloss_existing_copick_user_refused(world, capsys):
     _seed_picks(world, "cryo")
-    expect_error(world, run_args(world, "--user", "cryo"), "already exist in runs ['TS_0']", capsys)
+    expect_error(
+        world, run_args(world, "--format", "copick", "--user", "cryo"), "already exist in runs ['TS_0']", capsys
+    )
 
 
 def test_dataloss_copick_overwrite_replaces_every_class(world, capsys):
     _seed_picks(world, "cryo")  # beta-amylase: a class the models never predict
-    ok(world, capsys, "--user", "cryo", "--overwrite")
+    ok(world, capsys, "--format", "copick", "--user", "cryo", "--overwrite")
     back = read_picks(open_project(world / "p"), ["TS_0"], user="cryo", session="0")
     assert "beta-amylase" not in back["particle_type"].to_list()
     csv = pl.read_csv(world / "out" / "picks" / "TS_0.csv")
@@ -212,7 +214,7 @@ def test_stale_rerun_with_other_inputs_refused(world, change, field, capsys):
     if change == "tomo":
         extra = ["--tomo-type", "wbp"]
     elif change == "user":
-        extra = ["--user", "cryo"]
+        extra = ["--format", "copick", "--user", "cryo"]
     elif change == "vs":
         extra = ["--voxel-spacing", "10.012"]
     elif change == "weights":
@@ -240,10 +242,10 @@ def test_stale_changed_tomogram_data_refused(world, capsys):
 
 def test_stale_same_inputs_resume_and_kill_between_copick_and_csv(world, capsys):
     "A kill after the copick write but before the per-run CSV: the rerun redoes the run and replaces its copick picks."
-    ok(world, capsys, "--user", "cryo")
+    ok(world, capsys, "--format", "copick", "--user", "cryo")
     first = pl.read_csv(world / "out" / "picks" / "TS_0.csv")
     (world / "out" / "picks" / "TS_0.csv").unlink()  # as if killed between the two writes
-    ok(world, capsys, "--user", "cryo")
+    ok(world, capsys, "--format", "copick", "--user", "cryo")
     again = pl.read_csv(world / "out" / "picks" / "TS_0.csv")
     assert again.equals(first)
     back = read_picks(open_project(world / "p"), ["TS_0"], user="cryo", session="0")
@@ -286,7 +288,7 @@ def test_silent_config_points_at_nothing(world, capsys):
 @pytest.mark.parametrize("thr", [1.5, -0.1])
 def test_silent_threshold_outside_0_1(world, thr, capsys):
     write_ens(world / "ens.yaml", post={"thresholds": {"ribosome": thr}})
-    expect_error(world, run_args(world), "probabilities in [0, 1]", capsys)
+    expect_error(world, run_args(world), "must be a probability in [0, 1]", capsys)
 
 
 # ---- tracebacks become one-line messages ----
@@ -375,3 +377,263 @@ def test_permissions_outputs_follow_umask(world, capsys):
         os.umask(old)
     for f in ["submission.csv", "manifest.json", "ensemble.yaml", "picks/TS_0.csv"]:
         assert (world / "out" / f).stat().st_mode & 0o777 == 0o644, f
+
+
+# ---- issue 41: names, ownership, escapes, stale resume, messages, modes ----
+def _level0(world, run="TS_0"):
+    return next((world / "p" / "overlay" / "ExperimentRuns" / run).glob("VoxelSpacing*")) / "denoised.zarr" / "0"
+
+
+def test_names_duplicate_runs_refused(world, capsys):
+    expect_error(world, run_args(world, "--runs", "TS_0", "TS_0"), "['TS_0'] more than once", capsys)
+    assert not (world / "out").exists()
+
+
+def test_names_distinct_runs_each_written_once(world, capsys):
+    ok(world, capsys, "--runs", "TS_1", "TS_0")
+    sub = pl.read_csv(world / "out" / "submission.csv")
+    per_run = sum(len(pl.read_csv(world / "out" / "picks" / f"{r}.csv")) for r in ("TS_0", "TS_1"))
+    assert len(sub) == per_run  # no pick twice
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [["--user", "someone"], ["--session", "1"], ["--segmentation", "picks"], ["--format", "star", "--user", "x"]],
+)
+def test_dataloss_copick_options_without_format_copick_refused(world, extra, capsys):
+    "Nothing is ever written into the input project unless --format copick asks for it."
+    expect_error(world, run_args(world, *extra), "--format copick", capsys)
+
+
+def test_dataloss_format_copick_writes_the_project_when_asked(world, capsys):
+    ok(world, capsys, "--format", "copick", "--user", "someone", "--runs", "TS_0")
+    back = read_picks(open_project(world / "p"), ["TS_0"], user="someone", session="0")
+    assert len(back) == len(pl.read_csv(world / "out" / "picks" / "TS_0.csv"))
+
+
+def test_escape_run_folder_symlink_out_of_project_refused(world, capsys):
+    runs = world / "p" / "overlay" / "ExperimentRuns"
+    (world / "elsewhere").mkdir()
+    shutil.move(runs / "TS_0", world / "elsewhere" / "TS_0")
+    (runs / "TS_0").symlink_to(world / "elsewhere" / "TS_0")
+    expect_error(world, run_args(world, "--format", "copick", "--user", "cryo"), "run 'TS_0' folder", capsys)
+    ok(world, capsys, "--runs", "TS_0")  # reading through the link (csv output) is fine
+    assert not list((world / "elsewhere" / "TS_0").glob("Picks/*cryo*"))
+
+
+@pytest.mark.parametrize("name", ["picks", "manifest.json", "submission.csv"])
+def test_escape_out_entry_symlink_refused(world, name, capsys):
+    ok(world, capsys, "--runs", "TS_0")
+    victim = world / "victim"
+    victim.mkdir()
+    src = world / "out" / name
+    shutil.move(src, victim / name)
+    src.symlink_to(victim / name)
+    before = snapshot(victim)
+    expect_error(world, run_args(world, "--overwrite"), f"--out's {name}", capsys, skip=("out",))
+    assert snapshot(victim) == before
+
+
+def test_stale_changed_middle_chunk_refused(world, capsys):
+    "The resume fingerprint covers every chunk file (size and mtime), not only the first and the last chunk."
+    z = _level0(world)
+    data = zarr.open_array(zarr.NestedDirectoryStore(str(z)), mode="r")[...]
+    shutil.rmtree(z)
+    a = zarr.open_array(
+        zarr.NestedDirectoryStore(str(z)), mode="w", shape=data.shape, dtype=data.dtype, chunks=(16, 32, 32)
+    )
+    a[...] = data
+    ok(world, capsys)
+    a[0:16, 0:32, 32:64] = np.random.default_rng(3).standard_normal((16, 32, 32)).astype(data.dtype)  # chunk (0, 0, 1)
+    expect_error(world, run_args(world), "run TS_0: tomogram data changed", capsys)
+
+
+def test_stale_untouched_chunks_resume(world, capsys):
+    ok(world, capsys)
+    first = (world / "out" / "picks" / "TS_0.csv").stat().st_mtime_ns
+    ok(world, capsys)  # same data: every run is skipped
+    assert (world / "out" / "picks" / "TS_0.csv").stat().st_mtime_ns == first
+
+
+@pytest.mark.parametrize("dtype", ["<c8", "|O", "|V4", "<M8[s]"])
+def test_message_zarray_dtype(world, dtype, capsys):
+    meta = _level0(world) / ".zarray"
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "dtype": dtype}))
+    expect_error(world, run_args(world), "dtype", capsys)
+
+
+@pytest.mark.parametrize("device", ["meta", "bogus", "cuda:99", "cpu:x"])
+def test_message_device(world, device, capsys):
+    expect_error(world, run_args(world, "--device", device), f"--device {device!r}", capsys)
+    assert not (world / "out").exists()
+
+
+@pytest.mark.parametrize("content", ["hello world\n", "101\n", "members: [a.pt]\n"])
+def test_message_text_file_as_checkpoint(world, content, capsys):
+    (world / "notes.txt").write_text(content)
+    argv = ["run", "--project", world / "p", "--checkpoint", world / "notes.txt", "--out", world / "out", "--quiet"]
+    code, _, err = cli(argv, capsys)
+    assert_clean_error(code, err, "notes.txt")
+    assert "checkpoint" in err and "PyTorch file" in err
+
+
+@pytest.mark.parametrize(
+    "post,key",
+    [
+        ({"min_sizes": {"ribosome": -1}}, "post.min_sizes.ribosome must be a whole number of voxels >= 0"),
+        ({"min_sizes": {"ribosome": float("inf")}}, "post.min_sizes.ribosome must be a whole number"),
+        ({"half_resolution": ["unicorn"]}, "post.half_resolution: unknown class(es) ['unicorn']"),
+        ({"half_resolution": "ribosome"}, "post.half_resolution must be a list of class names"),
+        ({"peak_radius_fraction": -1}, "post.peak_radius_fraction must be a number in (0, 4]"),
+        ({"connectivity": 5}, "post.connectivity must be 6, 18 or 26"),
+        ({"method": "magic"}, "post.method must be"),
+    ],
+)
+def test_silent_post_values_refused(world, post, key, capsys):
+    write_ens(world / "ens.yaml", post=post)
+    expect_error(world, run_args(world), key, capsys)
+
+
+def test_silent_post_values_valid_neighbour(world, capsys):
+    write_ens(world / "ens.yaml", post={"min_sizes": {"ribosome": 0}, "half_resolution": ["ribosome"]})
+    ok(world, capsys, "--runs", "TS_0")
+
+
+def test_dataloss_out_is_a_simulated_project_refused(world, capsys):
+    "`.cryo-made` of cryo-data simulate does not let cryo-infer run write predictions into the project."
+    expect_error(world, run_args(world, out="p"), "output", capsys)
+
+
+def test_dataloss_out_made_by_another_tool_refused(world, capsys):
+    from cryo_metric.guards import write_marker
+
+    (world / "other").mkdir()
+    write_marker(world / "other", "cryo-train fit", "training")
+    (world / "other" / "best.pt").write_bytes(b"x")
+    expect_error(world, run_args(world, out="other"), "cryo-train fit", capsys)
+
+
+def test_dataloss_legacy_marker_resumes(world, capsys):
+    ok(world, capsys, "--runs", "TS_0")
+    (world / "out" / ".cryo-made").write_text("written by cryo-infer run\n")  # a 0.1 output folder
+    ok(world, capsys, "--runs", "TS_0")
+
+
+def test_dataloss_tune_out_inside_project_refused(world, capsys):
+    argv = ["tune", "--project", world / "p", "--ensemble", world / "ens.yaml", "--runs", "TS_0"]
+    expect_error(world, [*argv, "--out", world / "p" / "tuned.yaml", "--quiet"], "inside the project", capsys)
+
+
+def test_message_enospc_names_the_output(world, capsys, monkeypatch):
+    import errno
+
+    import cryo_infer.run as run_mod
+
+    def full(path, text, overwrite=False):
+        raise OSError(errno.ENOSPC, "No space left on device", str(Path(path).parent / f".{Path(path).name}.x1.tmp"))
+
+    monkeypatch.setattr(run_mod, "atomic_write_text", full)
+    code, _, err = cli(run_args(world), capsys)
+    assert_clean_error(code, err, "No space left on device")
+    assert "manifest.json" in err and ".tmp" not in err
+
+
+def test_permissions_copick_outputs_follow_umask(world, capsys):
+    old = os.umask(0o022)
+    try:
+        ok(world, capsys, "--format", "copick", "--user", "cryo", "--runs", "TS_0", "--segmentation", "picks")
+    finally:
+        os.umask(old)
+    picks = list((world / "p" / "overlay" / "ExperimentRuns" / "TS_0" / "Picks").glob("*cryo*"))
+    assert picks and all(p.stat().st_mode & 0o777 == 0o644 for p in picks)
+
+
+# ---- issue 38: copick segmentations read back with copick's own API; a log line per run ----
+@pytest.mark.parametrize("kind", ["probabilities", "picks"])
+def test_copick_segmentations_read_back(world, kind, capsys):
+    import copick
+
+    ok(world, capsys, "--format", "copick", "--user", "cryo", "--runs", "TS_0", "--segmentation", kind)
+    run = copick.from_file(str(world / "p" / "copick.json")).get_run("TS_0")
+    segs = run.get_segmentations(user_id="cryo", session_id="0")
+    shape = open_project(world / "p").tomogram("TS_0").shape
+    assert segs and all(s.numpy().shape == shape for s in segs)
+    if kind == "probabilities":
+        names = sorted(s.name for s in segs)
+        assert names == sorted(open_project(world / "p").particles.scored) and not any(s.is_multilabel for s in segs)
+        assert all(s.numpy().dtype == np.uint8 for s in segs)
+    else:
+        (seg,) = segs
+        assert seg.is_multilabel and seg.name == "predicted-particles"
+        labels = {o.label for o in run.root.pickable_objects}
+        assert set(np.unique(seg.numpy())) - {0} <= labels
+        assert seg.numpy().any() == (len(pl.read_csv(world / "out" / "picks" / "TS_0.csv")) > 0)
+
+
+def test_copick_segmentations_never_replace_someone_elses(world, capsys):
+    import copick
+
+    run = copick.from_file(str(world / "p" / "copick.json")).get_run("TS_0")
+    run.new_segmentation(voxel_size=10.012, name="ribosome", session_id="0", user_id="cryo").from_numpy(
+        np.ones((32, 64, 64), np.uint8)
+    )
+    expect_error(
+        world,
+        run_args(world, "--format", "copick", "--user", "cryo", "--segmentation", "probabilities"),
+        "already exist",
+        capsys,
+    )
+
+
+def test_log_lines_when_stdout_is_not_a_terminal(world, capsys):
+    code, out, err = cli(
+        ["run", "--project", world / "p", "--ensemble", world / "ens.yaml", "--out", world / "out"], capsys
+    )
+    assert code == 0, err
+    lines = [l for l in out.splitlines() if l.startswith("[")]
+    assert [l.split()[0] for l in lines] == ["[1/2]", "[2/2]"]
+    assert all(" picks " in l and " s; elapsed " in l and "ETA" in l for l in lines)
+
+
+# ---- issue 38: the memory budget and the speed presets on the command line ----
+@pytest.mark.parametrize(
+    "extra,msg",
+    [
+        (["--max-memory", "0.5"], "--max-memory 0.5 GB is too small"),
+        (["--max-memory", "-1"], "--max-memory must be a positive number of GB"),
+        (["--max-memory", "nan"], "--max-memory must be a positive number of GB"),
+        (["--max-memory", "4", "--roi", "32", "64", "64"], "not both"),
+    ],
+)
+def test_message_max_memory(world, extra, msg, capsys):
+    expect_error(world, run_args(world, *extra), msg, capsys)
+    assert not (world / "out").exists()
+
+
+def test_max_memory_chooses_the_window(world, capsys):
+    argv = [a for a in run_args(world, "--max-memory", "4", "--runs", "TS_0") if a != "--quiet"]
+    code, out, err = cli(argv, capsys)
+    assert code == 0, err
+    assert "window: tiles 128x384x384, 1 view(s) per pass" in out  # a tiny tomogram: one tile, one view (one TTA view)
+    assert yaml.safe_load((world / "out" / "ensemble.yaml").read_text())["window"]["roi_size"] == [128, 384, 384]
+
+
+def test_cpu_default_plans_memory_without_a_window(world, capsys):
+    d = yaml.safe_load((world / "ens.yaml").read_text())
+    del d["window"]  # no window set: a CPU run plans for 3 GB
+    (world / "ens.yaml").write_text(yaml.safe_dump(d))
+    argv = [a for a in run_args(world, "--runs", "TS_0", "--device", "cpu") if a != "--quiet"]
+    code, out, err = cli(argv, capsys)
+    assert code == 0, err
+    assert "of a 3 GB budget" in out
+
+
+def test_speed_preset_runs(world, capsys):
+    ok(world, capsys, "--speed", "fast", "--runs", "TS_0")
+    assert (world / "out" / "picks" / "TS_0.csv").exists()
+
+
+def test_message_missing_mrc_refused_before_out(world, capsys):
+    argv = ["run", "--mrc", world / "nope.mrc", "--checkpoint", world / "m.pt", "--out", world / "out", "--quiet"]
+    expect_error(world, argv, "nope.mrc", capsys)
+    assert not (world / "out").exists()

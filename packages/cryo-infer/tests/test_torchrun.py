@@ -35,7 +35,7 @@ def test_two_ranks_shard_runs(tmp_path):
         "-m",
         "cryo_infer.cli",
         "run",
-        "--data",
+        "--project",
         str(cfg),
         "--ensemble",
         str(tmp_path / "ens.yaml"),
@@ -44,11 +44,11 @@ def test_two_ranks_shard_runs(tmp_path):
     ]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
-    done = re.findall(r"^(\S+): \d+ picks in", r.stdout, flags=re.M)
+    done = re.findall(r"^rank \d \[\d+/\d+\] (\S+): \d+ picks \(", r.stdout, flags=re.M)  # a log: a line per run
     runs = sorted(p.stem for p in (tmp_path / "out" / "picks").glob("*.csv"))
     assert len(runs) == 3
     assert sorted(done) == runs  # every run predicted exactly once across the two ranks
-    assert "runs (rank 1)" in r.stderr  # the second rank did work of its own
+    assert re.search(r"^rank 1 \[1/", r.stdout, flags=re.M)  # the second rank did work of its own
     sub = pl.read_csv(tmp_path / "out" / "submission.csv")
     per_run = pl.concat([pl.read_csv(tmp_path / "out" / "picks" / f"{n}.csv") for n in runs])
     assert len(sub) == len(per_run)

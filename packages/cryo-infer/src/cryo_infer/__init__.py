@@ -1,2 +1,2 @@
 """Sliding-window + TTA inference, ensembling, post-processing to picks, batch runs over many tomograms."""
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -7,21 +7,22 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from collections.abc import Sequence
 
 import yaml
+from cryo_metric.particles import RECIPE, preset_name
+from cryo_models.checkpoint import NORMALIZATIONS
 
 from .membranes import MEMBRANE_MODES
-from .postprocess import POST_PRESETS, PostConfig
+from .postprocess import POST_PRESETS, PostConfig, check_post
 from .predict import SCORED, Member
 from .tta import RECIPE_TTA, get_tta
 from .window import RECIPE_WINDOW, WindowConfig
-from cryo_metric.particles import preset_name
-from cryo_models.checkpoint import NORMALIZATIONS
 
 # %% auto #0
 __all__ = ['MemberSpec', 'EnsembleConfig', 'check_window', 'check_weights', 'ensemble_from_dict', 'ensemble_to_dict',
@@ -46,7 +47,7 @@ class EnsembleConfig:
     tta: tuple[str, ...] = RECIPE_TTA
     combine: str = "softmax"
     window: WindowConfig = RECIPE_WINDOW
-    post: str | PostConfig = "2nd-place"
+    post: str | PostConfig = RECIPE
     amp: str | None = None  # "fp16" / "bf16" on GPU
     base_dir: str = "."  # folder the member paths are relative to
 
@@ -89,8 +90,8 @@ def check_window(w: WindowConfig) -> WindowConfig:
     "Refuse window settings that would fail deep inside prediction or silently change it."
     _ints(w.roi_size, "window.roi_size", 0)
     _ints(w.overlap_vox, "window.overlap_vox", 0)
-    if w.blend not in ("2nd-place", "gaussian", "constant"):
-        raise ValueError(f"window.blend must be '2nd-place', 'gaussian' or 'constant', got {w.blend!r}")
+    if w.blend not in (RECIPE, "gaussian", "constant"):
+        raise ValueError(f"window.blend must be '{RECIPE}', 'gaussian' or 'constant', got {w.blend!r}")
     if w.normalization not in NORMALIZATIONS:
         raise ValueError(f"window.normalization must be one of {list(NORMALIZATIONS)}, got {w.normalization!r}")
     for k in ("edge_weight", "sigma_scale"):
@@ -133,7 +134,7 @@ def ensemble_from_dict(d: dict, base_dir: str | Path = ".") -> EnsembleConfig:
     if not members:
         raise ValueError("ensemble has no members")
     check_weights(members)
-    tta = d.get("tta", "2nd-place")
+    tta = d.get("tta", RECIPE)
     tta = tuple(t.name for t in get_tta(tta))
     w = dict(d.get("window") or {})
     for old, new in _LEGACY_WINDOW_KEYS.items():  # YAML files written before the rename keep working
@@ -141,22 +142,12 @@ def ensemble_from_dict(d: dict, base_dir: str | Path = ".") -> EnsembleConfig:
             w[new] = w.pop(old)
     _check_keys(w, WindowConfig, "window")
     window = check_window(replace(RECIPE_WINDOW, **{k: tuple(v) if isinstance(v, list) else v for k, v in w.items()}))
-    post = preset_name(d.get("post", "2nd-place"), "post-processing preset")
+    post = preset_name(d.get("post", RECIPE), "post-processing preset")
     if isinstance(post, dict):
         _check_keys(post, PostConfig, "post")
-        post = replace(PostConfig(), **{k: tuple(v) if isinstance(v, list) else v for k, v in post.items()})
-        for k in ("thresholds", "min_sizes"):
-            v = getattr(post, k)
-            if not isinstance(v, dict):
-                raise ValueError(f"post.{k} must be a mapping of class -> value, got {v!r}")
-            unknown = sorted(set(v) - set(SCORED))
-            if unknown:
-                raise ValueError(f"post.{k}: unknown class(es) {unknown}; scored classes: {list(SCORED)}")
-            for c, x in v.items():
-                _number(x, f"post.{k}.{c}")
-        bad = {c: x for c, x in post.thresholds.items() if not 0 <= x <= 1}
-        if bad:
-            raise ValueError(f"post.thresholds must be probabilities in [0, 1], got {bad}")
+        post = check_post(
+            replace(PostConfig(), **{k: tuple(v) if isinstance(v, list) else v for k, v in post.items()}), SCORED
+        )  # every value checked in one place (cryo_infer.postprocess.check_post)
     elif not isinstance(post, str) or post not in POST_PRESETS:
         raise ValueError(f"unknown post preset {post!r}; choose from {list(POST_PRESETS)}")
     combine = d.get("combine", "softmax")
@@ -225,7 +216,12 @@ def load_members(cfg: EnsembleConfig, device: str = "cpu") -> list[Member]:
             p = Path(cfg.base_dir) / p
         if not p.exists():
             raise FileNotFoundError(f"ensemble member checkpoint not found: {p}")
-        model = load_checkpoint(p, name=m.arch, map_location=device)
+        try:
+            model = load_checkpoint(p, name=m.arch, map_location=device)
+        except (KeyError, IndexError, EOFError, AttributeError, UnicodeDecodeError, pickle.UnpicklingError) as e:
+            raise ValueError(
+                f"{p} is not a checkpoint: it cannot be read as a PyTorch file ({type(e).__name__})"
+            ) from None
         _check_normalization(p.name, model.cryo_info.normalization, cfg.window.normalization)
         out.append(Member(model, m.weight, name=p.name))
     return out
@@ -238,8 +234,8 @@ def post_config(cfg: EnsembleConfig) -> PostConfig:
 # %% ../../nbs/04_ensemble.ipynb #30b42fa3
 def ensemble_from_checkpoints(
     checkpoints: Sequence[str | Path],  # one or more cryo-models checkpoints (.pt), equal weights
-    tta: str | Sequence[str] = "2nd-place",  # TTA preset or view names
-    post: str = "2nd-place",  # post-processing preset
+    tta: str | Sequence[str] = RECIPE,  # TTA preset or view names
+    post: str = RECIPE,  # post-processing preset
 ) -> EnsembleConfig:
     "An ensemble of checkpoints without a YAML (what `cryo-infer run --checkpoint A.pt --checkpoint B.pt` uses)."
     if not checkpoints:
@@ -266,7 +262,7 @@ def ensemble_from_checkpoints(
 def seed_ensemble(
     name: str,  # a preset of `cryo_models.RECIPE_ENSEMBLES`: "2nd-place-7", "submit7" or "2nd-place-10"
     checkpoint_dir: str | Path,  # folder holding the published checkpoints under their original file names
-    post: str = "2nd-place-parity",  # post-processing preset
+    post: str = f"{RECIPE}-parity",  # post-processing preset
     check_files: bool = True,  # refuse a folder that lacks a needed checkpoint (listing every missing one)
 ) -> EnsembleConfig:
     "One of the 2nd place's final ensembles, from a folder with the published checkpoints under their names."
@@ -285,7 +281,7 @@ def seed_ensemble(
         )
     members = tuple(MemberSpec(str(base / r["checkpoint"]), r["arch"], 1.0) for r in rows)
     # parity: also the 2nd place's float16 tomogram, half-precision models and float16 accumulation
-    parity = post == "2nd-place-parity"
+    parity = post == f"{RECIPE}-parity"
     window = replace(RECIPE_WINDOW, input_dtype="float16") if parity else RECIPE_WINDOW
     return EnsembleConfig(
         members, RECIPE_TTA, "softmax", window, post, "half" if parity else "fp16", str(checkpoint_dir)

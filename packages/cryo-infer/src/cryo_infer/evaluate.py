@@ -5,21 +5,21 @@
 # %% ../../nbs/07_evaluate.ipynb #ba5564f3
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
-from collections.abc import Sequence
 
 import polars as pl
-from tqdm.auto import tqdm
-
 from cryo_data.io import Project
 from cryo_data.picks import TRUTH, read_picks
+from cryo_metric.particles import PICKS_SCHEMA, RECIPE, ParticleSet, preset_name
+from cryo_metric.score import ScoreResult, score
+from tqdm.auto import tqdm
+
 from .ensemble import EnsembleConfig, load_members, post_config
 from .postprocess import POST_PRESETS, PostConfig, probs_to_picks
 from .predict import predict_volume
 from .window import RECIPE_WINDOW, WindowConfig
-from cryo_metric.particles import CZII_PARTICLES, PICK_COLUMNS, PICKS_SCHEMA, ParticleSet, preset_name
-from cryo_metric.score import ScoreResult, score
 
 # %% auto #0
 __all__ = ['THRESHOLD_GRID', 'EvalResult', 'score_picks', 'predict_picks', 'evaluate', 'PostTuning', 'tune_post']
@@ -81,7 +81,7 @@ def _resolve(models: Any, window, tta, post, device) -> tuple:
         ens = models
         window, tta, post = window or ens.window, tta or ens.tta, post or post_config(ens)
         combine, amp, models = ens.combine, ens.amp, load_members(ens, str(device))
-    return models, window or RECIPE_WINDOW, tta or "2nd-place", post or "2nd-place", combine, amp
+    return models, window or RECIPE_WINDOW, tta or RECIPE, post or RECIPE, combine, amp
 
 
 def _probabilities(

@@ -5,20 +5,21 @@
 # %% ../../nbs/03_postprocess.ipynb #c75f8e10
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import cc3d
 import numpy as np
 import polars as pl
 import torch
 import torch.nn.functional as F
+from cryo_metric.particles import CZII_PARTICLES, PICK_SCHEMA, RECIPE, ParticleSet, preset_name
 
 from .predict import SCORED
-from cryo_metric.particles import CZII_PARTICLES, ParticleSet, preset_name
 
 # %% auto #0
-__all__ = ['DEFAULT_THRESHOLD', 'RECIPE_HALF_RES', 'POST_PRESETS', 'RADII_A', 'PostConfig', 'probs_to_picks']
+__all__ = ['DEFAULT_THRESHOLD', 'RECIPE_HALF_RES', 'POST_PRESETS', 'RADII_A', 'PostConfig', 'check_post', 'probs_to_picks']
 
 # %% ../../nbs/03_postprocess.ipynb #1c660a8a
 DEFAULT_THRESHOLD = 0.15
@@ -44,8 +45,8 @@ RECIPE_HALF_RES = tuple(
 )
 "Classes the 2nd-place solution post-processed at half resolution in y and x: every scored class but the smallest (apo-ferritin)."
 POST_PRESETS = {
-    "2nd-place": PostConfig(half_resolution=RECIPE_HALF_RES),  # the 2nd place's post-processing, offset fixed
-    "2nd-place-parity": PostConfig(
+    RECIPE: PostConfig(half_resolution=RECIPE_HALF_RES),  # the 2nd place's post-processing, offset fixed
+    f"{RECIPE}-parity": PostConfig(
         half_resolution=RECIPE_HALF_RES, half_res_offset_fix=False
     ),  # bit-faithful to the 2nd place
     "full": PostConfig(min_sizes=dict(zip(SCORED, (2, 8, 20, 20, 20)))),  # full resolution everywhere
@@ -53,6 +54,51 @@ POST_PRESETS = {
 }
 RADII_A = {n: CZII_PARTICLES[n].radius_A for n in SCORED}
 "Particle radii (Angstrom) of the scored classes, from the vocabulary (for the peak finder's window)."
+
+# %% ../../nbs/03_postprocess.ipynb #004b5426
+def _whole(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) or (isinstance(v, float) and math.isfinite(v) and v == int(v))
+
+
+def check_post(
+    cfg: PostConfig,  # the post-processing settings to check
+    classes: Sequence[str] | None = None,  # the class names they may name (None: any name)
+) -> PostConfig:  # `cfg`, unchanged
+    "Refuse post-processing values that would fail late or silently change the picks; each message names the key and what is valid."
+    known = f"; classes: {list(classes)}" if classes is not None else ""
+
+    def names(key: str, v: object) -> None:
+        bad = sorted(str(c) for c in v if not isinstance(c, str) or (classes is not None and c not in classes))
+        if bad:
+            raise ValueError(f"post.{key}: unknown class(es) {bad}{known}")
+
+    for key in ("thresholds", "min_sizes"):
+        v = getattr(cfg, key)
+        if not isinstance(v, Mapping):
+            raise ValueError(f"post.{key} must be a mapping of class -> value, got {v!r}")
+        names(key, v)
+    for c, x in cfg.thresholds.items():
+        if isinstance(x, bool) or not isinstance(x, (int, float)) or not 0 <= x <= 1:
+            raise ValueError(f"post.thresholds.{c} must be a probability in [0, 1], got {x!r}")
+    for c, x in cfg.min_sizes.items():
+        if isinstance(x, bool) or not _whole(x) or x < 0:
+            raise ValueError(f"post.min_sizes.{c} must be a whole number of voxels >= 0, got {x!r}")
+    hr = cfg.half_resolution
+    if isinstance(hr, (str, bytes)) or not isinstance(hr, (list, tuple)):
+        raise ValueError(f"post.half_resolution must be a list of class names (may be empty), got {hr!r}")
+    names("half_resolution", hr)
+    if cfg.method not in ("components", "peaks"):
+        raise ValueError(f"post.method must be 'components' or 'peaks', got {cfg.method!r}")
+    if cfg.score not in ("max", "mean"):
+        raise ValueError(f"post.score must be 'max' or 'mean', got {cfg.score!r}")
+    if cfg.connectivity not in (6, 18, 26) or isinstance(cfg.connectivity, bool):
+        raise ValueError(f"post.connectivity must be 6, 18 or 26, got {cfg.connectivity!r}")
+    if not isinstance(cfg.half_res_offset_fix, bool):
+        raise ValueError(f"post.half_res_offset_fix must be true or false, got {cfg.half_res_offset_fix!r}")
+    f = cfg.peak_radius_fraction
+    if isinstance(f, bool) or not isinstance(f, (int, float)) or not (math.isfinite(f) and 0 < f <= 4):
+        raise ValueError(f"post.peak_radius_fraction must be a number in (0, 4] (x the particle radius), got {f!r}")
+    return cfg
 
 # %% ../../nbs/03_postprocess.ipynb #d3bc3f02
 def _half_res(p: np.ndarray) -> np.ndarray:
@@ -111,13 +157,13 @@ def _peaks(p: np.ndarray, thr: float, radius_vox: np.ndarray) -> tuple[np.ndarra
 def probs_to_picks(
     probs: np.ndarray,  # (5, z, y, x) probabilities of SCORED
     voxel_size_A: Sequence[float] | float,  # Angstrom per voxel (z, y, x), read from the tomogram
-    cfg: PostConfig | str = "2nd-place",  # a PostConfig or a preset name
+    cfg: PostConfig | str = RECIPE,  # a PostConfig or a preset name
     run: str = "",  # run name written to the table
     particles: ParticleSet
     | None = None,  # whose scored classes `probs` holds (default: the competition's SCORED); radii from it
 ) -> pl.DataFrame:  # run, particle_type, x, y, z (Angstrom), score
     "Turn probability maps into picks."
-    cfg = POST_PRESETS[preset_name(cfg, "post-processing preset")] if isinstance(cfg, str) else cfg
+    cfg = POST_PRESETS[preset_name(cfg, "post-processing preset")] if isinstance(cfg, str) else check_post(cfg)
     names = SCORED if particles is None else particles.scored
     radii = RADII_A if particles is None else particles.radii("official")
     if probs.ndim != 4 or probs.shape[0] != len(names):
@@ -156,14 +202,7 @@ def probs_to_picks(
                     "z": xyz[:, 2],
                     "score": sc,
                 },
-                schema={
-                    "run": pl.String,
-                    "particle_type": pl.String,
-                    "x": pl.Float64,
-                    "y": pl.Float64,
-                    "z": pl.Float64,
-                    "score": pl.Float64,
-                },
+                schema=PICK_SCHEMA,
             )
         )
     return pl.concat(frames)

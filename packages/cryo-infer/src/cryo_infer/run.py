@@ -7,37 +7,39 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+import sys
 import time
-from pathlib import Path
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
 
+import numpy as np
 import polars as pl
 import torch
 import yaml
-from tqdm.auto import tqdm
-
 from cryo_data.io import Project
 from cryo_data.picks import atomic_write_text, to_submission, write_picks
-from cryo_data.simproject import MARKER
-from cryo_metric.guards import check_name
+from cryo_metric.guards import check_inside, check_name, claim_out, read_marker
+from cryo_metric.particles import PICK_SCHEMA, ParticleSet
+from tqdm.auto import tqdm
+
 from .ensemble import EnsembleConfig, ensemble_to_dict, load_members, post_config
 from .postprocess import probs_to_picks
 from .predict import Member, predict_volume
-from cryo_metric.particles import ParticleSet
+from .tta import get_tta
+from .window import WindowConfig, fit_roi
 
 # %% auto #0
-__all__ = ['PICK_SCHEMA', 'dist_info', 'build_manifest', 'check_out', 'run_batch']
+__all__ = ['TOOL', 'KIND', 'SAMPLED_CHUNKS', 'ACTIVATION_BYTES', 'BASE_MB', 'POST_BYTES', 'HEADROOM', 'TILE_LADDER',
+           'CPU_BUDGET_GB', 'MEMORY_RULE', 'OUT_FILES', 'SEGMENTATIONS', 'PICKS_SEGMENTATION', 'dist_info',
+           'data_fingerprint', 'predicted_peak_mb', 'memory_window', 'check_device', 'build_manifest', 'check_out',
+           'write_segmentations', 'log_line', 'run_batch']
 
 # %% ../../nbs/05_run.ipynb #5fc7c6f0
-PICK_SCHEMA = {
-    "run": pl.String,
-    "particle_type": pl.String,
-    "x": pl.Float64,
-    "y": pl.Float64,
-    "z": pl.Float64,
-    "score": pl.Float64,
-}
+TOOL, KIND = "cryo-infer run", "predictions"
+"What `OUT/.cryo-made` says: the tool that made the folder and what it holds (cryo_metric.guards.claim_out)."
 
 
 def dist_info() -> tuple[int, int, int]:
@@ -73,28 +75,172 @@ def _ensemble_hash(ens: EnsembleConfig) -> str:
     return _sha(json.dumps(d, sort_keys=True, default=str).encode())
 
 
-def _run_identity(tomo) -> str:
-    "Shape, dtype, voxel size and the raw bytes of the first and last chunk of a tomogram: changes when the data do."
-    a = tomo.array._a if hasattr(tomo.array, "_a") else tomo.array
-    parts = [str(tomo.shape), str(a.dtype), str(tomo.voxel_size_A)]
-    try:
-        store = a.chunk_store
+SAMPLED_CHUNKS = 16
+"Chunks hashed by `data_fingerprint` when the tomogram is not a folder of chunk files."
+
+
+def data_fingerprint(
+    array,  # a zarr array (or an object holding one as `_a`), or any array
+) -> str:  # 16 hex digits
+    "A cheap whole-data fingerprint: shape, dtype and the size and mtime of every chunk file (a sampled hash elsewhere)."
+    a = getattr(array, "_a", array)
+    parts = [str(tuple(a.shape)), str(a.dtype)]
+    store = getattr(a, "chunk_store", None) or getattr(a, "store", None)
+    root = getattr(store, "path", None)
+    folder = Path(root) / (getattr(a, "path", "") or "") if isinstance(root, str) else None
+    if folder is not None and folder.is_dir():  # every chunk file: a change anywhere changes its size or mtime
+        for dirpath, dirnames, files in os.walk(folder):
+            dirnames.sort()
+            for f in sorted(files):
+                st = os.stat(os.path.join(dirpath, f))
+                parts.append(f"{os.path.relpath(os.path.join(dirpath, f), folder)}:{st.st_size}:{st.st_mtime_ns}")
+        return _sha("|".join(parts).encode())
+    if hasattr(a, "chunks") and hasattr(a, "_chunk_key") and store is not None:  # other stores: a sampled hash
         nch = [-(-s // c) for s, c in zip(a.shape, a.chunks)]
-        for coords in ((0, 0, 0), tuple(n - 1 for n in nch)):
-            parts.append(_sha(bytes(store[a._chunk_key(coords)])))
-    except Exception:
-        pass  # not a zarr array: shape and voxel size only
-    return _sha("|".join(parts).encode())
+        total = math.prod(nch)
+        for i in sorted({round(k * (total - 1) / max(SAMPLED_CHUNKS - 1, 1)) for k in range(SAMPLED_CHUNKS)}):
+            key = a._chunk_key(tuple(int(c) for c in np.unravel_index(i, nch)))
+            parts.append(_sha(bytes(store[key])) if key in store else "absent")
+        return _sha("|".join(parts).encode())
+    arr = np.ascontiguousarray(np.asarray(a))  # in memory: hash it all
+    return _sha(b"|".join([p.encode() for p in parts] + [arr.tobytes()]))
 
 
+def _run_identity(tomo) -> str:
+    "Voxel size and the data fingerprint of a tomogram: changes when its data do."
+    return _sha(f"{data_fingerprint(tomo.array)}|{tomo.voxel_size_A}".encode())
+
+# %% ../../nbs/05_run.ipynb #0d330aa7
+ACTIVATION_BYTES = {
+    "unet2e3d": 420,
+    "voxhrnet": 320,
+    "segresnet": 290,
+    "unet_v2": 270,
+    "unet_v1": 250,
+    "densevnet": 240,
+    "unet_v3": 210,
+    "voxresnet": 160,
+}
+(
+    "Peak bytes of one forward pass per tile voxel per view on CPU (float32, eager), per architecture: measured with "
+    "the default constructor on 64 x 192 x 192 tiles, 1 and 2 views (`benchmarks/infer_memory.py --paths calibrate`), "
+    "plus 5 %."
+)
+BASE_MB = 850
+"Python, torch, copick, zarr, one model's weights and the command's own buffers: 480-590 MB for a model alone, about 815 MB inside `cryo-infer run` (benchmarks/results/infer_memory.md), with a margin."
+POST_BYTES = 6
+"Post-processing on top of the probabilities: per tomogram voxel (a class's labels, its mask, a half-resolution copy)."
+HEADROOM = 0.95
+"A window fits a budget when its predicted peak is at most this fraction of it."
+TILE_LADDER = (
+    (128, 384, 384),
+    (96, 320, 320),
+    (96, 256, 256),
+    (64, 256, 256),
+    (64, 224, 224),
+    (64, 192, 192),
+    (64, 160, 160),
+    (64, 128, 128),
+    (32, 128, 128),
+    (32, 96, 96),
+    (32, 64, 64),
+)
+"Tile sizes tried, largest first (the recipe's first; all multiples of every architecture's input divisor)."
+CPU_BUDGET_GB = 3.0
+"The memory budget `cryo-infer run` plans for on a CPU when no window is set."
+MEMORY_RULE = (
+    "peak = 850 MB + 4 B x classes x tomogram voxels (the blended probabilities) + max(bytes per tile voxel of the "
+    "largest member (160-420 by architecture) x tile voxels x views per pass, 6 B x tomogram voxels (post-processing))"
+    "; the largest tile of 128x384x384 ... 32x64x64 and then the most views per pass whose peak is at most 95 % of "
+    "the budget"
+)
+"The memory model in words (the --help of `cryo-infer run` states it)."
+
+
+def predicted_peak_mb(
+    shape: Sequence[int],  # the tomogram (z, y, x)
+    roi: Sequence[int],  # the tile (z, y, x)
+    views_per_pass: int,  # views in one forward pass
+    archs: Sequence[str | None],  # each member's architecture (None or unknown: the largest rate)
+    n_out: int = 5,  # probability maps accumulated (scored classes; +1 with logit averaging)
+    divisor: Sequence[int] = (1, 1, 1),  # input sizes must be multiples of these
+    extra_params: int = 0,  # parameters of the members beyond the first (their weights stay in memory)
+) -> float:  # MB (2**20 bytes)
+    "Peak resident memory of predicting one tomogram on CPU, by the stated model (`MEMORY_RULE`)."
+    tile, padded = fit_roi(shape, roi, divisor)
+    rate = max(ACTIVATION_BYTES.get(a or "", max(ACTIVATION_BYTES.values())) for a in archs) if archs else 420
+    acc = 4 * n_out * math.prod(padded)
+    work = max(rate * math.prod(tile) * views_per_pass, POST_BYTES * math.prod(shape))
+    return BASE_MB + (acc + work + 4 * extra_params) / 2**20
+
+
+def memory_window(
+    window: WindowConfig,  # the window to adapt (blend, overlap, normalisation are kept)
+    budget_gb: float,  # resident memory allowed, GB (2**30 bytes)
+    shape: Sequence[int],  # the largest tomogram to predict (z, y, x)
+    archs: Sequence[str | None],  # the members' architectures
+    n_views: int,  # TTA views (views per pass never exceeds it)
+    n_out: int = 5,  # probability maps accumulated
+    divisor: Sequence[int] = (1, 1, 1),  # lcm of the members' input divisors
+    extra_params: int = 0,  # parameters of the members beyond the first
+) -> tuple[WindowConfig, float]:  # the window and its predicted peak (MB)
+    "The largest tile, then the most views per pass, whose predicted peak fits `HEADROOM` x the budget."
+    if (
+        isinstance(budget_gb, bool)
+        or not isinstance(budget_gb, (int, float))
+        or not math.isfinite(budget_gb)
+        or budget_gb <= 0
+    ):
+        raise ValueError(f"--max-memory must be a positive number of GB, got {budget_gb!r}")
+    limit = HEADROOM * budget_gb * 1024
+    args = (archs, n_out, divisor, extra_params)
+    for roi in TILE_LADDER:
+        if predicted_peak_mb(shape, roi, 1, *args) <= limit:
+            vpp = max(
+                v for v in range(1, max(n_views, 1) + 1) if v == 1 or predicted_peak_mb(shape, roi, v, *args) <= limit
+            )
+            w = replace(window, roi_size=roi, views_per_pass=vpp)
+            return w, predicted_peak_mb(shape, roi, vpp, *args)
+    need = predicted_peak_mb(shape, TILE_LADDER[-1], 1, *args) / HEADROOM / 1024
+    raise ValueError(
+        f"--max-memory {budget_gb:g} GB is too small for a {'x'.join(map(str, shape))} tomogram: the smallest tile "
+        f"needs about {need:.1f} GB ({MEMORY_RULE})"
+    )
+
+# %% ../../nbs/05_run.ipynb #9439ad69
+def check_device(
+    device: str | None,  # what the user gave (None: this rank's GPU if any, else the CPU)
+    local_rank: int = 0,  # torchrun's LOCAL_RANK
+) -> str:  # a torch device string that can hold a model
+    "Refuse a device that cannot run the models (unknown, `meta`, a GPU that is not there), naming --device."
+    if device is None:
+        return f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu"
+    n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    valid = "cpu" + (f", cuda or cuda:0 .. cuda:{n - 1}" if n else " (no GPU is visible)")
+    try:
+        d = torch.device(device)
+    except (RuntimeError, ValueError, TypeError):
+        raise ValueError(f"--device {device!r} is not a torch device; valid here: {valid}") from None
+    if d.type == "cuda" and (n == 0 or (d.index or 0) >= n):
+        raise ValueError(f"--device {device!r}: no such GPU; valid here: {valid}")
+    if d.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ValueError(f"--device {device!r}: MPS is not available; valid here: {valid}")
+    if d.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(
+            f"--device {device!r} cannot run the models (it holds no data or needs a plugin); valid here: {valid}"
+        )
+    return str(d)
+
+# %% ../../nbs/05_run.ipynb #7f872ad0
 def build_manifest(
-    project: Project,
-    ens: EnsembleConfig,
-    tomos: dict,
+    project: Project,  # the open project
+    ens: EnsembleConfig,  # the ensemble (with the window the runs are predicted with)
+    tomos: dict,  # run -> Tomogram
     tomo_type: str,
     voxel_spacing: float | None,
     user: str | None,
     session: str,
+    segmentation: str = "none",  # copick segmentations written: none, probabilities or picks
 ) -> dict:
     "Every input that changes a run's picks: data location and identity, tomogram type, voxel spacing, ensemble, user/session."
     return {
@@ -105,30 +251,43 @@ def build_manifest(
         "post": json.loads(json.dumps(ensemble_to_dict(ens)["post"], default=str)),
         "user": user,
         "session": session if user is not None else None,
+        "segmentation": segmentation if user is not None else None,
         "runs": {r: {"identity": _run_identity(t), "voxel_size_A": list(t.voxel_size_A)} for r, t in tomos.items()},
     }
 
 
 def _differences(old: dict, new: dict) -> list[str]:
-    diff = [f"{k}: {old.get(k)!r} -> {new[k]!r}" for k in new if k != "runs" and old.get(k) != new[k]]
+    diff = [
+        f"{k}: {old.get(k)!r} -> {new[k]!r}"
+        for k in new
+        if k != "runs"
+        and old.get(k) != new[k]
+        and not (k == "segmentation" and k not in old and new[k] in (None, "none"))
+    ]
     for r, v in new["runs"].items():
         if r in old.get("runs", {}) and old["runs"][r] != v:
             diff.append(f"run {r}: tomogram data changed")
     return diff
 
 
-def check_out(out: Path, manifest: dict, overwrite: bool) -> bool:
-    "Check that `out` may receive these results; write the manifest. Returns True when `out` is fresh (no earlier results)."
+OUT_FILES = ("picks", "manifest.json", "submission.csv", "ensemble.yaml", "particles.star")
+"What `cryo-infer run` writes in --out (none of them may be a link out of it)."
+
+
+def check_out(
+    out: Path,  # the output folder
+    manifest: dict,  # `build_manifest` of this call
+    overwrite: bool,  # redo every run (with other inputs: drop the results of runs not redone)
+    inputs: Sequence[str | Path] = (),  # the project folder, checkpoints: --out must not overlap them
+) -> bool:  # True when `out` is fresh (no earlier results)
+    "Claim `out` for cryo-infer run (cryo_metric.guards.claim_out), refuse links out of it, compare and write the manifest."
+    out = Path(out)
+    for name in OUT_FILES:
+        check_inside(out / name, out, f"--out's {name}")
     man = out / "manifest.json"
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"--out {out} is a file, not a folder")
-    if out.exists() and any(out.iterdir()) and not (out / MARKER).exists():
-        raise FileExistsError(
-            f"{out} is not empty and was not made by cryo-infer run (no {MARKER}); refusing to mix results: "
-            "choose an empty or new --out"
-        )
-    fresh = not man.exists()
-    if not fresh:
+    m = read_marker(out) if out.is_dir() else None
+    fresh = not (man.is_file() and m is not None and m.tool == TOOL)  # else claim_out refuses the folder below
+    if not fresh:  # compared before anything is written: a refusal leaves --out as it was
         try:
             old = json.loads(man.read_text())
         except (OSError, ValueError) as e:
@@ -139,24 +298,172 @@ def check_out(out: Path, manifest: dict, overwrite: bool) -> bool:
                 f"{out} holds results made with different inputs ({'; '.join(diff)}); choose another --out "
                 "or pass --overwrite to redo every run"
             )
+    out = claim_out(out, TOOL, KIND, inputs=inputs, resume=True)
+    if not fresh:
         if diff:  # --overwrite with other inputs: results of runs not redone now would be stale, so they go
             for f in (out / "picks").glob("*.csv"):
                 if f.stem not in manifest["runs"]:
                     f.unlink()
         else:
             manifest = {**manifest, "runs": {**old.get("runs", {}), **manifest["runs"]}}
-    out.mkdir(parents=True, exist_ok=True)
-    if not (out / MARKER).exists():
-        atomic_write_text(out / MARKER, "written by cryo-infer run\n")
-    atomic_write_text(man, json.dumps(manifest, indent=1, default=str), overwrite=True)
+    _write_text(man, json.dumps(manifest, indent=1, default=str))
     return fresh
 
+
+def _write_text(path: Path, text: str) -> Path:
+    "Write an output atomically; a failure (a full disk, say) names the output, not its temporary file."
+    try:
+        return atomic_write_text(path, text, overwrite=True)
+    except OSError as e:
+        raise OSError(e.errno, e.strerror or str(e), str(path)) from None
+
+# %% ../../nbs/05_run.ipynb #45714ce9
+SEGMENTATIONS = ("none", "probabilities", "picks")
+"Copick segmentations `run_batch` can write beside the picks (under the picks' user and session)."
+PICKS_SEGMENTATION = "predicted-particles"
+"Name of the multilabel segmentation of painted picks (each pick a ball of its particle's radius, voxel = object label)."
+
+
+def _copick_spacing(run, tomo_type: str, voxel_spacing: float | None) -> float:
+    "The copick voxel spacing a run's tomogram was read from (where its segmentations go)."
+    if voxel_spacing is not None:
+        return float(voxel_spacing)
+    spacings = list(run.voxel_spacings)
+    with_type = [v for v in spacings if any(t.tomo_type == tomo_type for t in v.tomograms)] or spacings
+    return float(with_type[0].voxel_size)
+
+
+def _paint(shape: Sequence[int], zyx: np.ndarray, radius_vox: float, label: int, out: np.ndarray) -> None:
+    "Paint balls of `radius_vox` voxels around each (z, y, x) voxel position with `label`."
+    r = int(math.ceil(radius_vox))
+    g = np.mgrid[-r : r + 1, -r : r + 1, -r : r + 1]
+    for p in np.rint(zyx).astype(int):
+        lo = np.maximum(p - r, 0)
+        hi = np.minimum(p + r + 1, shape)
+        if np.any(hi <= lo):
+            continue
+        sl = tuple(slice(a, b) for a, b in zip(lo, hi))
+        gs = tuple(slice(a - q + r, b - q + r) for a, b, q in zip(lo, hi, p))
+        ball = (g[0][gs] ** 2 + g[1][gs] ** 2 + g[2][gs] ** 2) <= radius_vox**2
+        out[sl][ball] = label
+
+
+def write_segmentations(
+    project: Project,  # the open project (segmentations go to its overlay)
+    run: str,  # run name
+    kind: str,  # "probabilities" (one uint8 segmentation per class, 255 x p) or "picks" (one multilabel, painted)
+    user: str,  # copick user_id
+    session: str,  # copick session_id
+    voxel_spacing: float,  # copick voxel spacing of the tomogram (Angstrom)
+    voxel_size_A: Sequence[float],  # the tomogram's voxel size (z, y, x), Angstrom
+    shape: Sequence[int],  # the tomogram's shape (z, y, x)
+    particles: ParticleSet,  # the classes of `probs` (its scored ones) and their radii
+    probs: np.ndarray | None = None,  # (n_scored, z, y, x) probabilities, for "probabilities"
+    picks: pl.DataFrame | None = None,  # the run's picks (x, y, z Angstrom), for "picks"
+) -> list[str]:  # names of the segmentations written
+    "Write a run's probability maps or painted picks as copick segmentations (replacing this user/session's)."
+    r = project.run(run)
+    if kind == "probabilities":
+        names = []
+        for c, name in enumerate(particles.scored):
+            u8 = np.empty(tuple(shape), np.uint8)
+            for z0 in range(0, shape[0], 16):  # slab by slab: no full-size float temporary
+                u8[z0 : z0 + 16] = np.rint(np.clip(probs[c, z0 : z0 + 16], 0, 1) * 255)
+            cname = project.copick_name(name)
+            seg = r.new_segmentation(
+                voxel_size=voxel_spacing,
+                name=cname,
+                session_id=session,
+                is_multilabel=False,
+                user_id=user,
+                exist_ok=True,
+            )
+            seg.from_numpy(u8)
+            names.append(cname)
+        return names
+    if kind == "picks":
+        labels = {o.name: int(o.label) for o in project.root.pickable_objects}
+        radii = particles.radii("official")
+        vs = np.broadcast_to(np.asarray(voxel_size_A, np.float64), (3,))
+        painted = np.zeros(tuple(shape), np.uint8 if max(labels.values(), default=0) < 256 else np.uint16)
+        for name, g in picks.partition_by("particle_type", as_dict=True).items():
+            name = name[0] if isinstance(name, tuple) else name
+            zyx = g.select("z", "y", "x").to_numpy() / vs
+            _paint(shape, zyx, radii[name] / float(vs.min()), labels[project.copick_name(name)], painted)
+        seg = r.new_segmentation(
+            voxel_size=voxel_spacing,
+            name=PICKS_SEGMENTATION,
+            session_id=session,
+            is_multilabel=True,
+            user_id=user,
+            exist_ok=True,
+        )
+        seg.from_numpy(painted)
+        return [PICKS_SEGMENTATION]
+    raise ValueError(f"segmentation must be one of {list(SEGMENTATIONS)}, got {kind!r}")
+
+
+def _eta(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}"
+
+
+def log_line(
+    done: int,  # runs finished in this call, this one included
+    total: int,  # runs to do in this call
+    run: str,  # the run just finished
+    picks: pl.DataFrame,  # its picks
+    seconds: float,  # time it took
+    elapsed: float,  # time since the first run of this call started
+) -> str:
+    "One progress line per run for a log: run, picks per class, seconds, ETA of the remaining runs."
+    counts = picks["particle_type"].value_counts(sort=True) if len(picks) else None
+    per = (
+        ", ".join(f"{name} {n}" for name, n in counts.sort("particle_type").iter_rows())
+        if counts is not None
+        else "none"
+    )
+    eta = elapsed / done * (total - done)
+    return f"[{done}/{total}] {run}: {len(picks)} picks ({per}) in {seconds:.1f} s; elapsed {_eta(elapsed)}, ETA {_eta(eta)}"
+
 # %% ../../nbs/05_run.ipynb #7ca207d2
+def _local_root(url: str | None) -> Path | None:
+    "The folder of a copick root URL on the local filesystem (None for remote ones)."
+    if not url:
+        return None
+    if url.startswith("local://"):
+        return Path(url[len("local://") :])
+    return None if "://" in url else Path(url)
+
+
+def _inputs(project: Project, ensemble: EnsembleConfig, out: Path) -> list[Path]:
+    "What --out must not overlap: the project's config folder and roots, the checkpoints (not the --mrc work project)."
+    cfg = getattr(project.root, "config", None)
+    paths = [Path(project.config_path).parent if project.config_path else None]
+    paths += [_local_root(getattr(cfg, k, None)) for k in ("overlay_root", "static_root")]
+    for m in ensemble.members:
+        p = Path(m.checkpoint) if Path(m.checkpoint).is_absolute() else Path(ensemble.base_dir) / m.checkpoint
+        paths.append(p if p.is_file() else None)
+    work = (out / "project").resolve()  # `--mrc`: the imported project lives in OUT/project
+    return [p for p in paths if p is not None and p.resolve() != work and not p.resolve().is_relative_to(work)]
+
+
+def _budget_window(ensemble: EnsembleConfig, members: Sequence[Member], tomos: dict, budget_gb: float, n_out: int):
+    "`memory_window` for the largest tomogram of the call and the loaded members."
+    shape = max((t.shape for t in tomos.values()), key=math.prod)
+    divisor = tuple(math.lcm(*[m.divisor[a] for m in members]) for a in range(3))
+    params = [sum(p.numel() for p in m.model.parameters()) for m in members]
+    archs = [getattr(m.model, "cryo_arch", None) for m in members]
+    return memory_window(
+        ensemble.window, budget_gb, shape, archs, len(get_tta(ensemble.tta)), n_out, divisor, sum(params) - max(params)
+    )
+
+
 def run_batch(
     project: Project,  # an open project
     ensemble: EnsembleConfig,  # models, TTA, window, post-processing
     out: str | Path,  # output folder
-    runs: Sequence[str] | None = None,  # runs to process (default: all)
+    runs: Sequence[str] | None = None,  # runs to process (default: all); each name once
     tomo_type: str = "denoised",  # tomogram type to predict
     voxel_spacing: float | None = None,  # voxel spacing to read (default: the only one)
     user: str | None = None,  # write copick picks under this user (None: no copick output)
@@ -164,15 +471,22 @@ def run_batch(
     overwrite: bool = False,  # redo finished runs and replace existing picks
     members: Sequence[Member] | None = None,  # models already in memory (default: load the ensemble's checkpoints)
     device: str | None = None,  # default: this rank's GPU if any, else CPU
-    progress: bool = True,
+    progress: bool = True,  # progress bars (on a terminal) or lines (`log`)
     compile: bool = False,  # torch.compile the models (see predict_volume)
     particles: ParticleSet | None = None,  # whose scored classes to pick (default: the project's particles)
+    max_memory_gb: float | None = None,  # CPU: tile size and views per pass from this budget (`memory_window`)
+    segmentation: str = "none",  # with `user`: also write copick segmentations, "probabilities" or "picks"
+    log: bool | None = None,  # one line per run on stdout (default: with `progress`, when stdout is not a terminal)
+    predict_kwargs: dict | None = None,  # further `predict_volume` arguments (e.g. a speed preset's)
 ) -> pl.DataFrame:  # all picks of the processed runs
     "Predict picks for many runs, resumably; returns the merged picks table."
     out = Path(out)
     rank, world, local = dist_info()
-    if device is None:
-        device = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
+    device = check_device(device, local)
+    if segmentation not in SEGMENTATIONS:
+        raise ValueError(f"--segmentation must be one of {list(SEGMENTATIONS)}, got {segmentation!r}")
+    if segmentation != "none" and user is None:
+        raise ValueError("--segmentation writes into the copick project: use it with --format copick")
     if user is not None:
         check_name(user, "user")
         check_name(session, "session")
@@ -181,59 +495,97 @@ def run_batch(
         raise ValueError("no runs to process (--runs given without names)")
     for r in runs:
         check_name(r, "run")
+    dup = sorted({r for r in runs if runs.count(r) > 1})
+    if dup:
+        raise ValueError(f"--runs names {dup} more than once; give each run once")
     tomos = {r: project.tomogram(r, tomo_type, voxel_spacing) for r in runs}  # fail early, naming what exists
-    manifest = build_manifest(project, ensemble, tomos, tomo_type, voxel_spacing, user, session)
+    if user is not None:  # copick output: a run folder that links out of the project is never written through
+        root = _local_root(getattr(getattr(project.root, "config", None), "overlay_root", None))
+        for r in runs:
+            folder = getattr(project.run(r), "overlay_path", None)
+            if root is not None and folder is not None and "://" not in str(folder):
+                check_inside(folder, root, f"run {r!r} folder")
     if members is None:
         members = load_members(ensemble, device)  # a bad or unsafe checkpoint fails before anything is written
+    particles = particles or project.particles
+    n_out = len(particles.scored) + (ensemble.combine == "logits")
+    log = progress and not sys.stdout.isatty() if log is None else log
+    if max_memory_gb is not None:
+        if torch.device(device).type != "cpu":
+            raise ValueError(f"--max-memory plans CPU memory; on --device {device} set the tile with --roi")
+        window, peak = _budget_window(ensemble, members, tomos, max_memory_gb, n_out)
+        ensemble = replace(ensemble, window=window)
+        if progress and rank == 0:
+            print(
+                f"window: tiles {'x'.join(map(str, window.roi_size))}, {window.views_per_pass} view(s) per pass; "
+                f"predicted peak {peak / 1024:.1f} GB of a {max_memory_gb:g} GB budget",
+                flush=True,
+            )
+    manifest = build_manifest(project, ensemble, tomos, tomo_type, voxel_spacing, user, session, segmentation)
     if rank == 0:
         if (
             user is not None and not (out / "manifest.json").exists() and not overwrite
         ):  # someone else's picks: never replaced silently
-            clash = [r for r in runs if project.run(r).get_picks(user_id=user, session_id=session)]
+            clash = [
+                r
+                for r in runs
+                if project.run(r).get_picks(user_id=user, session_id=session)
+                or (segmentation != "none" and project.run(r).get_segmentations(user_id=user, session_id=session))
+            ]
             if clash:
                 raise FileExistsError(
-                    f"copick picks by {user}/{session} already exist in runs {clash}; pass --overwrite "
+                    f"copick picks or segmentations by {user}/{session} already exist in runs {clash}; pass --overwrite "
                     "to replace all of them, or choose another --user/--session"
                 )
-        check_out(out, manifest, overwrite)
-        atomic_write_text(
-            out / "ensemble.yaml", yaml.safe_dump(ensemble_to_dict(ensemble), sort_keys=False), overwrite=True
-        )
+        check_out(out, manifest, overwrite, _inputs(project, ensemble, out))
+        _write_text(out / "ensemble.yaml", yaml.safe_dump(ensemble_to_dict(ensemble), sort_keys=False))
     _barrier(world)
     mine = runs[rank::world]
     todo = [r for r in mine if overwrite or not (out / "picks" / f"{r}.csv").exists()]
-    post, particles = post_config(ensemble), particles or project.particles
-    for r in tqdm(todo, desc=f"runs (rank {rank})" if world > 1 else "runs", disable=not progress):
+    post = post_config(ensemble)
+    start = time.perf_counter()
+    bars = progress and not log
+    kw = dict(window=ensemble.window, tta=ensemble.tta, combine=ensemble.combine, device=device, amp=ensemble.amp)
+    kw.update(progress=bars, compile=compile, particles=particles)
+    kw.update(predict_kwargs or {})  # a speed preset's: amp, compile, channels_last, ...
+    for i, r in enumerate(tqdm(todo, desc=f"runs (rank {rank})" if world > 1 else "runs", disable=not bars), 1):
         t0 = time.perf_counter()
-        tomo = project.tomogram(r, tomo_type, voxel_spacing)
+        tomo = tomos[r]
+        kw["voxel_size_A"] = tomo.voxel_size_A
         try:
-            probs = predict_volume(
-                members,
-                tomo.array,
-                ensemble.window,
-                ensemble.tta,
-                ensemble.combine,
-                device,
-                ensemble.amp,
-                progress,
-                compile,
-                particles=particles,
-                voxel_size_A=tomo.voxel_size_A,
-            )
+            probs = predict_volume(members, tomo.array, **kw)
         except ValueError as e:  # bad voxels or chunks: name the run
             if f"run {r!r}" in str(e):
                 raise
             raise ValueError(f"run {r!r}, tomogram {tomo_type!r}: {e}") from None
         picks = probs_to_picks(probs, tomo.voxel_size_A, post, run=r, particles=particles)
-        del probs
         if user is not None:
             write_picks(project, picks, user, session, overwrite=True, runs=[r])  # every class of the run
-        atomic_write_text(out / "picks" / f"{r}.csv", picks.write_csv(), overwrite=True)  # last: marks the run done
-        if progress:
+            if segmentation != "none":
+                spacing = _copick_spacing(project.run(r), tomo_type, voxel_spacing)
+                write_segmentations(
+                    project,
+                    r,
+                    segmentation,
+                    user,
+                    session,
+                    spacing,
+                    tomo.voxel_size_A,
+                    tomo.shape,
+                    particles,
+                    probs,
+                    picks,
+                )
+        del probs
+        _write_text(out / "picks" / f"{r}.csv", picks.write_csv())  # last: marks the run done
+        if log:
+            line = log_line(i, len(todo), r, picks, time.perf_counter() - t0, time.perf_counter() - start)
+            print(f"rank {rank} {line}" if world > 1 else line, flush=True)
+        elif progress:
             tqdm.write(f"{r}: {len(picks)} picks in {time.perf_counter() - t0:.1f} s")
     _barrier(world)
     files = [out / "picks" / f"{r}.csv" for r in runs if (out / "picks" / f"{r}.csv").exists()]
     allp = pl.concat([pl.read_csv(f, schema=PICK_SCHEMA) for f in files]) if files else pl.DataFrame(schema=PICK_SCHEMA)
     if rank == 0:
-        atomic_write_text(out / "submission.csv", to_submission(allp).write_csv(), overwrite=True)
+        _write_text(out / "submission.csv", to_submission(allp).write_csv())
     return allp
