@@ -27,12 +27,7 @@ def main(argv=None) -> int:
         ("data_speed", []),
         ("models_speed", []),
         ("infer_speed", ["--shape", "96", "320", "320", "--roi", "64", "192", "192"] if args.quick else []),
-        ("infer_memory", ["--archs", "unet_v1", "--tta", "1"] if args.quick else []),
-        (
-            "infer_memory",
-            ["--paths", "cli", "post", "predict", "--archs", "unet_v1", "--tta", "1", "--name", "infer_memory_paths"]
-            + (["--shape", "96", "320", "320", "--runs", "2"] if args.quick else []),
-        ),
+        ("infer_memory", ["--shape", "96", "320", "320"] if args.quick else []),
         ("postprocess_speed", ["--shape", "96", "320", "320"] if args.quick else []),
         ("bf16_cpu", ["--steps", "24", "--repeats", "1"] if args.quick else []),
         ("train_cpu", ["--minutes", "3"] if args.quick else []),
