@@ -80,3 +80,25 @@ def test_deprecated_checkpoints_in_preset_works_and_warns(tmp_path, capsys):
     assert main(["preset", "2nd-place-7", "--checkpoints", str(tmp_path), "--out", str(tmp_path / "e.yaml")]) == 0
     assert WARN.format(old="--checkpoints", new="--checkpoint-dir") in capsys.readouterr().err
     assert (tmp_path / "e.yaml").exists()
+
+
+def test_voxel_size_selects_the_copick_spacing(tmp_path, capsys):
+    "With --project, --voxel-size is the copick voxel spacing to read: required (and listed) where a run has several."
+    cfg = simulate_project(tmp_path / "p", runs=1, shape=(32, 64, 64), seed=0, progress=False)
+    torch.manual_seed(0)
+    save_checkpoint(create_model("unet_v1", channels=(8, 16, 16, 16)), tmp_path / "m.pt")
+    from cryo_data.io import open_project
+
+    open_project(cfg).run("TS_0").new_voxel_spacing(voxel_size=20.0)
+    base = ["run", "--project", str(cfg), "--checkpoint", str(tmp_path / "m.pt"), "--tta", "none", "--quiet"]
+    assert main([*base, "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "several voxel spacings [10.012, 20.0]" in err and "pass --voxel-size" in err
+    assert main([*base, "--out", str(tmp_path / "o"), "--voxel-size", "30"]) == 2
+    assert "no voxel spacing 30.0 (--voxel-size); available: [10.012, 20.0]" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+    assert main([*base, "--out", str(tmp_path / "o"), "--voxel-size", "10.012"]) == 0
+    assert (tmp_path / "o" / "picks" / "TS_0.csv").exists()
+    with pytest.raises(SystemExit) as e:  # the old unreleased spelling is gone
+        build_parser().parse_args([*base, "--out", "o", "--voxel-spacing", "10.012"])
+    assert e.value.code == 2

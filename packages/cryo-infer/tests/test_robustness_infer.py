@@ -18,6 +18,7 @@ from cryo_data.io import open_project
 from cryo_data.picks import read_picks
 from cryo_data.simproject import simulate_project
 from cryo_infer.cli import main
+from cryo_infer.ensemble import ensemble_from_checkpoints, load_members
 from cryo_metric.testing import CliHarness, copy_project, snapshot
 from cryo_models import create_model, save_checkpoint
 
@@ -216,7 +217,7 @@ def test_stale_rerun_with_other_inputs_refused(world, change, field, capsys):
     elif change == "user":
         extra = ["--format", "copick", "--user", "cryo"]
     elif change == "vs":
-        extra = ["--voxel-spacing", "10.012"]
+        extra = ["--voxel-size", "10.012"]
     elif change == "weights":
         torch.manual_seed(1)
         save_checkpoint(create_model("unet_v1", channels=(8, 16, 16, 16)), world / "m.pt", overwrite=True)
@@ -474,7 +475,23 @@ def test_message_text_file_as_checkpoint(world, content, capsys):
     argv = ["run", "--project", world / "p", "--checkpoint", world / "notes.txt", "--out", world / "out", "--quiet"]
     code, _, err = cli(argv, capsys)
     assert_clean_error(code, err, "notes.txt")
-    assert "checkpoint" in err and "PyTorch file" in err
+    assert (
+        err
+        == f"cryo-infer: error: cannot read checkpoint {(world / 'notes.txt').resolve()}: truncated, corrupt or not a PyTorch file\n"
+    )
+    assert "101" not in err and not (world / "out").exists()
+
+
+@pytest.mark.parametrize("content", ["hello world\n", "e", "101\n"])
+def test_load_members_text_file(tmp_path, content):
+    "load_members (the ensemble's loader) says what safe_load says: the file, in one line."
+    (tmp_path / "notes.txt").write_text(content)
+    with pytest.raises(ValueError) as e:
+        load_members(ensemble_from_checkpoints([str(tmp_path / "notes.txt")], "none", "full"))
+    assert (
+        str(e.value)
+        == f"cannot read checkpoint {(tmp_path / 'notes.txt').resolve()}: truncated, corrupt or not a PyTorch file"
+    )
 
 
 @pytest.mark.parametrize(

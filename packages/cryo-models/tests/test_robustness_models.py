@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cryo_metric.guards import error_text
 from cryo_models import create_model, freeze_encoder, init_from_checkpoint, load_checkpoint, safe_load, save_checkpoint
 
 
@@ -272,10 +273,31 @@ def test_message_freeze_encoder_unknown_or_other_architecture():
         freeze_encoder(create_model("unet_v1"), "segresnet")
 
 
-@pytest.mark.parametrize("content", [b"hello, I am a text file\n", b"e", b"\x80\x02}q\x00.", b"{}\n", b"\xff" * 100])
-def test_message_text_or_junk_as_checkpoint(tmp_path, content):
-    "Issue 41: a text file given as a checkpoint said 'error: 101'; it names the file and what is wrong."
+CALLERS = {
+    "safe_load": lambda f: safe_load(f),
+    "load_checkpoint": lambda f: load_checkpoint(f),
+    "init_from_checkpoint": lambda f: init_from_checkpoint(create_model("unet_v1", channels=(8, 16, 16, 16)), f),
+}
+
+
+@pytest.mark.parametrize("caller", sorted(CALLERS))
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"hello, I am a text file\n",
+        b"e",
+        b"example\n",
+        b"",
+        b"PK\x03\x04junk",
+        b"\x80\x02}q\x00.",
+        b"{}\n",
+        b"\xff" * 100,
+    ],
+)
+def test_message_text_or_junk_as_checkpoint(tmp_path, content, caller):
+    "Issue 41: a text file given as a checkpoint said 'error: 101'; every loader names the file and what is wrong."
     (tmp_path / "notes.txt").write_bytes(content)
-    with pytest.raises(ValueError, match=r"notes\.txt: truncated, corrupt or not a PyTorch file") as e:
-        load_checkpoint(tmp_path / "notes.txt")
-    assert "101" not in str(e.value).split("(")[0]
+    with pytest.raises(ValueError) as e:
+        CALLERS[caller](tmp_path / "notes.txt")
+    assert str(e.value) == f"cannot read checkpoint {tmp_path / 'notes.txt'}: truncated, corrupt or not a PyTorch file"
+    assert error_text(e.value) == str(e.value)  # one line as the CLIs print it

@@ -6,6 +6,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'cryo_infer.cli._add_tune': ('cli.html#_add_tune', 'cryo_infer/cli.py'),
                                 'cryo_infer.cli._add_window_options': ('cli.html#_add_window_options', 'cryo_infer/cli.py'),
                                 'cryo_infer.cli._check_copick_options': ('cli.html#_check_copick_options', 'cryo_infer/cli.py'),
+                                'cryo_infer.cli._check_spacing': ('cli.html#_check_spacing', 'cryo_infer/cli.py'),
                                 'cryo_infer.cli._plan_memory': ('cli.html#_plan_memory', 'cryo_infer/cli.py'),
                                 'cryo_infer.cli._preset': ('cli.html#_preset', 'cryo_infer/cli.py'),
                                 'cryo_infer.cli._project_roots': ('cli.html#_project_roots', 'cryo_infer/cli.py'),

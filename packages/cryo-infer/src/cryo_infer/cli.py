@@ -124,12 +124,11 @@ def _add_run(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     add_project_options(r, truth=False)  # inference reads no ground truth
     add_option(r, "runs", help="names of the runs to process, each once (default: every run)")
     add_option(r, "tomo_type", help="tomogram type to predict (with --mrc: the type the files are imported as)")
-    add_option(r, "voxel_size", help="with --mrc: Angstrom per voxel (default: from the MRC headers)")
-    r.add_argument(
-        "--voxel-spacing",
-        type=float,
-        default=None,
-        help="copick voxel spacing in Angstrom to read (default: the run's only one)",
+    add_option(
+        r,
+        "voxel_size",
+        help="with --mrc: the files' Angstrom per voxel (default: the MRC headers); with --project: the copick voxel "
+        "spacing in Angstrom to read (default: each run's only one)",
     )
     r.add_argument(
         "--tta",
@@ -367,10 +366,19 @@ def _plan_memory(args: argparse.Namespace, device: str) -> float | None:
     return CPU_BUDGET_GB if cpu and not set_by_user else None
 
 
+def _check_spacing(prj: Project, runs: Sequence[str] | None, voxel_size: float | None) -> None:
+    "Refuse a --voxel-size no run has, or no --voxel-size where a run has several voxel spacings (naming them)."
+    known = set(prj.runs())
+    for r in [r for r in (runs or prj.runs()) if r in known]:  # run_batch names unknown runs
+        have = prj.voxel_spacings(r)
+        if voxel_size is None and len(have) > 1:
+            raise ValueError(f"run {r!r} has several voxel spacings {have} (Angstrom); pass --voxel-size to choose one")
+        if voxel_size is not None and have and not any(abs(v - voxel_size) < 1e-3 for v in have):
+            raise ValueError(f"run {r!r} has no voxel spacing {voxel_size} (--voxel-size); available: {have}")
+
+
 def _run(args: argparse.Namespace) -> int:
     "`cryo-infer run`."
-    if args.voxel_size is not None and not args.mrc:
-        raise ValueError("--voxel-size applies to --mrc files only")
     if args.voxel_size is not None:  # before anything is written
         check_voxel_size(args.voxel_size, "--voxel-size")
     _check_copick_options(args)
@@ -398,6 +406,9 @@ def _run(args: argparse.Namespace) -> int:
         if args.mrc
         else project_from_args(args.project, args)
     )
+    spacing = None if args.mrc else args.voxel_size  # an imported MRC project has one spacing per run
+    if not args.mrc:
+        _check_spacing(prj, args.runs, spacing)
     if args.roi is not None:
         ens = replace(ens, window=check_window(replace(ens.window, roi_size=tuple(args.roi))))
     if args.normalization is not None:
@@ -412,7 +423,7 @@ def _run(args: argparse.Namespace) -> int:
         args.out,
         args.runs,
         args.tomo_type,
-        args.voxel_spacing,
+        spacing,
         user,
         session,
         args.overwrite,
@@ -430,7 +441,7 @@ def _run(args: argparse.Namespace) -> int:
         star = Path(args.out) / "particles.star"
         check_inside(star, args.out, "--out's particles.star")
         try:
-            write_star(picks, star, tomogram_centres(prj, runs, args.tomo_type, args.voxel_spacing), overwrite=True)
+            write_star(picks, star, tomogram_centres(prj, runs, args.tomo_type, spacing), overwrite=True)
         except OSError as e:  # a full disk names the output, not its temporary file
             raise OSError(e.errno, e.strerror or str(e), str(star)) from None
         print(f"RELION 5 STAR: {star}")

@@ -151,10 +151,10 @@ def safe_load(path: str | Path, map_location: str | torch.device = "cpu") -> Any
             f"refusing to load checkpoint {path}: {detail}, which is not allowed (only tensors and plain "
             "containers are; nothing in a checkpoint is executed)"
         ) from None
-    except Exception as e:  # any other failure of the unpickler (a text file: KeyError 101) means the same
-        text = str(e).strip()
-        first = text.splitlines()[0] if text and not isinstance(e, KeyError) else type(e).__name__
-        raise ValueError(f"cannot read checkpoint {path}: truncated, corrupt or not a PyTorch file ({first})") from None
+    except OSError:  # unreadable (permissions, I/O): said as such, not blamed on the contents
+        raise
+    except Exception:  # any other failure of the unpickler (a text file: KeyError 101, IndexError, EOFError, a bad zip)
+        raise ValueError(f"cannot read checkpoint {path}: truncated, corrupt or not a PyTorch file") from None
 
 # %% ../../nbs/06_checkpoint.ipynb #ae588f5e
 _SIGS: dict[str, dict[str, tuple[int, ...]]] = {}
