@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
         except Exception as e:  # noqa: BLE001 - report every notebook, then fail
             print(f"{nb}: FAILED: {type(e).__name__}: {e}", flush=True)
             failed.append(nb)
-        subprocess.run(["nbdev-clean", "--fname", str(nb)], check=False)
+        subprocess.run([str(Path(sys.executable).with_name("nbdev-clean")), "--fname", str(nb)], check=False)
     if failed:
         print("failed:", *failed, sep="\n  ")
     return 1 if failed else 0

@@ -42,7 +42,7 @@ def test_tiny_training_loss_falls(project, tmp_path):
     assert m.cryo_info.extra["valid_runs"] == ["TS_3"]
     lc = load_checkpoint(r.best_checkpoint)  # the Lightning checkpoint too
     assert lc.cryo_info.source_format == "lightning"
-    with pytest.raises(FileExistsError):
+    with pytest.raises(ValueError, match="pass --overwrite"):  # an earlier fit is never replaced silently
         fit(cfg, open_project(project), ["TS_3"], tmp_path / "out", progress=False)
 
 
@@ -52,9 +52,9 @@ def _cli(project, cfg_path, out, epochs, resume=False):
         "-m",
         "cryo_train.cli",
         "fit",
-        "--config",
+        "--recipe",
         str(cfg_path),
-        "--data",
+        "--project",
         str(project),
         "--valid-run",
         "TS_3",
@@ -114,9 +114,9 @@ def test_cli_errors(project, tmp_path):
             "-m",
             "cryo_train.cli",
             "fit",
-            "--config",
+            "--recipe",
             "nope",
-            "--data",
+            "--project",
             str(project),
             "--valid-run",
             "TS_3",
@@ -131,9 +131,9 @@ def test_cli_errors(project, tmp_path):
             "-m",
             "cryo_train.cli",
             "fit",
-            "--config",
+            "--recipe",
             "unet_v1",
-            "--data",
+            "--project",
             str(project),
             "--valid-run",
             "TS_9",
@@ -154,7 +154,7 @@ def test_cross_validation_and_threshold_tuning(project, tmp_path):
     table = cross_validate(cfg, prj, tmp_path / "cv", folds=["TS_2", "TS_3"], progress=False)
     assert table["valid_run"].to_list() == ["TS_2", "TS_3"]
     assert (tmp_path / "cv" / "cv_summary.csv").exists()
-    with pytest.raises(FileExistsError):
+    with pytest.raises(ValueError, match="pass --overwrite"):
         cross_validate(cfg, prj, tmp_path / "cv", folds=["TS_2"], progress=False)
     again = cross_validate(
         cfg, prj, tmp_path / "cv", folds=["TS_2", "TS_3"], resume=True, progress=False

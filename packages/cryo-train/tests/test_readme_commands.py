@@ -60,6 +60,18 @@ def test_readme_block_lists_every_cli():
     assert progs == {"cryo-data", "cryo-train", "cryo-infer", "cryo-metric"}, progs
 
 
+def test_readme_block_uses_the_shared_vocabulary():
+    "No command of the block uses an option spelling the shared vocabulary (cryo_metric.cliargs) deprecates."
+    from cryo_metric.cliargs import CONCEPTS
+
+    old = {d for spec in CONCEPTS.values() for d in spec.deprecated}
+    for argv in readme_commands():
+        used = {a.split("=")[0] for a in argv if a.startswith("--")}
+        if argv[:2] != ["cryo-data", "simulate"]:
+            used -= {"--runs"}  # run names everywhere; only simulate's count was renamed (--n-runs)
+        assert not used & old, f"{' '.join(argv)}: old spellings {sorted(used & old)}"
+
+
 def test_every_readme_command_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
@@ -83,27 +95,7 @@ def test_every_readme_command_runs(tmp_path, monkeypatch, capsys):
         rc = entry(prog)(args + extra)
         out = capsys.readouterr()
         assert rc in (0, None), f"{' '.join(argv)} failed ({rc}):\n{out.err[-2000:]}"
+        assert "is deprecated" not in out.err, f"{' '.join(argv)} uses an old spelling:\n{out.err[-2000:]}"
     assert (tmp_path / "pred" / "submission.csv").exists() and (tmp_path / "pred_star" / "particles.star").exists()
     assert (tmp_path / "pred.png").exists() and (tmp_path / "cv_ens.yaml").exists()
     assert "thresholds" in (tmp_path / "cv_tuned.yaml").read_text()
-
-
-def test_fit_folder_without_checkpoint_is_reusable_with_overwrite(tmp_path, monkeypatch, capsys):
-    from cryo_data.simproject import simulate_project
-    from cryo_train.cli import main
-
-    monkeypatch.chdir(tmp_path)
-    simulate_project(tmp_path / "SIM", runs=2, shape=(32, 96, 96), seed=0, crowding=10.0, progress=False)
-    (tmp_path / "fit1").mkdir()
-    (tmp_path / "fit1" / "config.yaml").write_text("left by a run that failed\n")
-    args = (
-        ["fit", "--config", "unet_v1", "--data", "SIM", "--valid-run", "TS_1", "--out", "fit1"]
-        + TRAIN
-        + ["--max-epochs", "1"]
-    )
-    assert main(args) == 2
-    assert "--overwrite" in capsys.readouterr().err
-    assert main(args + ["--overwrite"]) == 0
-    assert (tmp_path / "fit1" / "best.pt").exists()
-    assert main(args + ["--overwrite"]) == 2  # now it holds a trained model: --overwrite refuses
-    assert "checkpoint" in capsys.readouterr().err

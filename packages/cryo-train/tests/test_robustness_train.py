@@ -11,7 +11,7 @@ import pytest
 import torch
 import yaml
 from cryo_data.simproject import simulate_project
-from cryo_metric.testing import CliHarness, copy_project
+from cryo_metric.testing import CliHarness, copy_project, snapshot
 from cryo_train.cli import main
 from cryo_train.config import TrainConfig, apply_overrides
 from cryo_train.fit import fit
@@ -40,9 +40,9 @@ def world(pristine, tmp_path):
 def fit_args(world, *extra, out="out"):
     return [
         "fit",
-        "--config",
+        "--recipe",
         world / "cfg.yaml",
-        "--data",
+        "--project",
         world / "p",
         "--valid-run",
         "TS_1",
@@ -152,7 +152,7 @@ def test_message_valid_run(world, run, msg, capsys):
 def test_message_cv_bad_fold(world, capsys):
     expect_error(
         world,
-        ["cv", "--config", world / "cfg.yaml", "--data", world / "p", "--out", world / "cv", "--folds", "../x"],
+        ["cv", "--recipe", world / "cfg.yaml", "--project", world / "p", "--out", world / "cv", "--folds", "../x"],
         "invalid run name",
         capsys,
     )
@@ -234,7 +234,7 @@ def cv(world):
 
 
 def tune_args(world, ens):
-    return ["tune-thresholds", "--cv", world / "cv", "--data", world / "p", "--ensemble", ens]
+    return ["tune-thresholds", "--cv", world / "cv", "--project", world / "p", "--ensemble", ens]
 
 
 @pytest.mark.parametrize(
@@ -293,3 +293,174 @@ def test_stale_resume_appends_metrics(world, capsys):
     assert both.head(len(first)).equals(first)  # epoch 0's rows kept, not rewritten
     assert both.filter(pl.col("train_loss_epoch").is_not_null())["epoch"].to_list() == [0, 1]
     assert r.metrics["epoch"].to_list() == [0, 1] and (world / "out" / "best.pt").exists()
+
+
+# ---- data loss: --overwrite replaces only a folder that cryo-train made, checked before anything is deleted ----
+def cv_args(world, *extra, out="cv"):
+    return ["cv", "--recipe", world / "cfg.yaml", "--project", world / "p", "--out", world / out, "--quiet", *extra]
+
+
+@pytest.mark.parametrize("args", [fit_args, cv_args])
+def test_dataloss_overwrite_refuses_a_folder_no_cryo_tool_made(world, args, capsys):
+    (world / "mine").mkdir()
+    (world / "mine" / "thesis.tex").write_text("years of work")
+    expect_error(world, args(world, "--overwrite", out="mine"), "has no cryo marker", capsys)
+
+
+@pytest.mark.parametrize("tool", ["cryo-infer run", "cryo-data simulate", "cryo-train cv"])
+def test_dataloss_overwrite_refuses_another_tools_folder(world, tool, capsys):
+    from cryo_metric.guards import write_marker
+
+    (world / "theirs").mkdir()
+    (world / "theirs" / "submission.csv").write_text("run,particle_type,x,y,z\n")
+    write_marker(world / "theirs", tool, "predictions" if "infer" in tool else "training")
+    expect_error(world, fit_args(world, "--overwrite", out="theirs"), f"was made by {tool}", capsys)
+
+
+@pytest.mark.parametrize("args", [fit_args, cv_args])
+@pytest.mark.parametrize("where", ["p", "p/overlay", "p/overlay/new", "."])
+def test_dataloss_overwrite_never_into_the_project(world, args, where, capsys):
+    "`fit --project P --out P --overwrite` deleted the training project (0.1.0): the output may not be, contain or lie in an input."
+    expect_error(world, args(world, "--overwrite", out=where), "input", capsys)
+
+
+def test_dataloss_traversing_valid_run_refused_before_deleting(world, monkeypatch, capsys):
+    "The default --out is built from the run name: `TS_1/../../victim` must be refused before `./victim` is touched."
+    monkeypatch.chdir(world)
+    (world / "victim").mkdir()
+    (world / "victim" / "keep.txt").write_text("keep me")
+    argv = [a for a in fit_args(world, "--overwrite") if a not in ("--out", world / "out")]
+    argv[argv.index("TS_1")] = "TS_1/../../victim"
+    expect_error(world, argv, "invalid run name 'TS_1/../../victim'", capsys)
+
+
+@pytest.mark.parametrize(
+    "flag,run,msg",
+    [
+        ("--train-runs", "../x", "invalid run name"),
+        ("--train-runs", "TS_9", "['TS_9'] not found"),
+        ("--train-runs", "TS_1", "both training and validation"),
+    ],
+)
+def test_message_train_runs(world, flag, run, msg, capsys):
+    expect_error(world, fit_args(world, flag, run), msg, capsys)
+
+
+def test_message_cv_folds_outside_train_runs(world, capsys):
+    expect_error(world, cv_args(world, "--train-runs", "TS_0", "TS_1", "--folds", "TS_7"), "not among", capsys)
+
+
+def test_fit_overwrite_replaces_its_own_folder(world, capsys):
+    "A folder an earlier `cryo-train fit` made is refused without --overwrite and replaced with it; stdout has epoch lines."
+    tiny = ["--set", "model.overrides={channels: [4, 8, 8, 8]}", "--set", "trainer.limit_train_batches=1"]
+    tiny += ["--set", "val.post=full", "--max-epochs", "1"]
+    code, out, err = cli(fit_args(world, *tiny), capsys)
+    assert code == 0, err
+    assert "epoch 1/1 | steps 1 | loss " in out and "| val F-beta " in out and "| ETA " in out  # stdout is no terminal
+    (world / "out" / "stale.txt").write_text("from the first run")
+    expect_error(world, fit_args(world, *tiny), "pass --overwrite", capsys)
+    code, out, err = cli(fit_args(world, *tiny, "--overwrite"), capsys)
+    assert code == 0, err
+    assert not (world / "out" / "stale.txt").exists() and (world / "out" / "best.pt").exists()
+    assert (world / "unrelated.txt").read_text() == "keep me"
+
+
+# ---- --init-weights: refused by name, never executed, before anything is written ----
+def test_message_init_weights_missing(world, capsys):
+    expect_error(world, fit_args(world, "--init-weights", world / "nope.ckpt"), "nope.ckpt", capsys)
+
+
+def test_message_init_weights_not_a_checkpoint(world, capsys):
+    (world / "notes.ckpt").write_text("101\n")
+    expect_error(world, fit_args(world, "--init-weights", world / "notes.ckpt"), "notes.ckpt", capsys)
+
+
+def test_message_init_weights_other_architecture(world, capsys):
+    from cryo_models import create_model, save_checkpoint
+
+    save_checkpoint(create_model("segresnet"), world / "seg.pt")
+    expect_error(world, fit_args(world, "--init-weights", world / "seg.pt"), "holds a 'segresnet' model", capsys)
+
+
+def test_security_init_weights_malicious_checkpoint(world, capsys):
+    torch.save({"state_dict": {}, "loops": Evil(world / "PWNED")}, world / "evil.ckpt")
+    expect_error(world, fit_args(world, "--init-weights", world / "evil.ckpt"), "refusing to load checkpoint", capsys)
+    assert not (world / "PWNED").exists()
+
+
+# ---- tune-thresholds: broken out-of-fold picks and fold checkpoints are named, nothing is written ----
+@pytest.mark.parametrize(
+    "content,msg",
+    [
+        (b"run,particle_type,x,y,z,score\nTS_1,ribosome,nan,10,10,0.9\n", "row(s) with a missing, NaN"),
+        (b"run,particle_type,x,y,z,score\nTS_1,ribosome,,10,10,0.9\n", "row(s) with a missing, NaN"),
+        (b"run,particle_type,x,y,z,score\nTS_1,ribosome,abc,10,10,0.9\n", "not an out-of-fold picks CSV"),
+        (b"\x00\x9f\x92\x96\xff garbage \x89PNG\r\n", "not an out-of-fold picks CSV"),
+        (b"", "not an out-of-fold picks CSV"),
+        (b"run,x\nTS_1,1\n", "columns ['particle_type', 'y', 'z', 'score'] missing"),
+    ],
+)
+def test_message_tune_thresholds_bad_oof(world, cv, content, msg, capsys):
+    (cv / "fold_TS_1" / "oof_picks.csv").write_bytes(content)
+    (world / "ens.yaml").write_text("members: [m.pt]\n")
+    before = snapshot(world)
+    code, _, err = cli(tune_args(world, world / "ens.yaml"), capsys)
+    assert_clean_error(code, err, "fold_TS_1/oof_picks.csv: ")  # the file is named
+    assert msg in err and snapshot(world) == before
+
+
+@pytest.mark.parametrize("content", [b"", b"not a checkpoint", b"\x80\x02garbage"])
+def test_silent_tune_thresholds_never_names_a_broken_checkpoint(world, cv, content, capsys):
+    (cv / "fold_TS_1" / "best.pt").write_bytes(content)
+    expect_error(world, tune_args(world, world / "new.yaml"), "fold_TS_1/best.pt cannot be loaded", capsys)
+    assert not (world / "new.yaml").exists()
+
+
+# ---- config values that used to fail after training started, or with a traceback ----
+@pytest.mark.parametrize(
+    "override,msg",
+    [
+        ("val.post=bogus", "config val.post must be"),
+        ("val.tta=[identity,bogus]", "config val.tta must be"),
+        ("data.roi_size=[9,9,9]", "data.roi_size"),
+        ("data.label_mode=bogus", "data.label_mode"),
+        ("trainer.devices=0", "trainer.devices"),
+        ("trainer.max_time=abc", "trainer.max_time"),
+    ],
+)
+def test_message_config_values_named(world, override, msg, capsys):
+    expect_error(world, fit_args(world, "--set", override), msg, capsys)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without a GPU")
+def test_message_gpu_accelerator_without_gpu(world, capsys):
+    expect_error(world, fit_args(world, "--set", "trainer.accelerator=gpu"), "trainer.accelerator", capsys)
+
+
+# ---- the shared vocabulary: old spellings work one more release, with a warning ----
+def test_version(capsys):
+    from cryo_train import __version__
+
+    code, out, _ = cli(["--version"], capsys)
+    assert code == 0 and out.strip() == f"cryo-train {__version__}"
+
+
+def _warned(err: str, old: str, new: str) -> bool:
+    return f"cryo-train: warning: {old} is deprecated and will be removed in the next release; use {new}" in err
+
+
+def test_deprecated_config_is_the_recipe(world, capsys):
+    argv = fit_args(world)
+    argv[argv.index("--recipe")] = "--config"
+    argv[argv.index(world / "cfg.yaml")] = "nope"  # the error proves --config reached the recipe
+    code, _, err = cli(argv, capsys)
+    assert code == 2 and _warned(err, "--config", "--recipe") and "no config 'nope'" in err
+
+
+@pytest.mark.parametrize("sub", ["fit", "cv", "tune-thresholds"])
+def test_deprecated_data_is_the_project(world, sub, capsys):
+    argv = {"fit": fit_args, "cv": cv_args}.get(sub, lambda w: tune_args(w, w / "ens.yaml"))(world)
+    argv[argv.index("--project")] = "--data"
+    argv[argv.index(world / "p")] = world / "nope"  # the error proves --data reached the project
+    code, _, err = cli(argv, capsys)
+    assert code == 2 and _warned(err, "--data", "--project") and "no such project" in err, err

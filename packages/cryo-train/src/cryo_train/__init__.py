@@ -1,2 +1,2 @@
 """The 2nd-place training recipe (Lightning): configs, folds, resume, multi-GPU, scored by the real metric."""
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -8,16 +8,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import importlib.resources
-import shutil
 import sys
-from pathlib import Path
 from collections.abc import Sequence
+from pathlib import Path
 
 from cryo_data.cli import PROJECT_HELP, add_project_options, add_subcommand, project_from_args
 from cryo_data.io import Project
-from cryo_metric.cli import HelpFormatter
-from cryo_metric.guards import USER_ERRORS, report
+from cryo_metric.cliargs import add_option, add_subparsers, make_parser, run_cli
+from cryo_metric.guards import check_names
 from cryo_metric.particles import show_legacy_warnings
+
+from . import __version__
 from .config import TrainConfig, load_config
 
 # %% auto #0
@@ -42,16 +43,18 @@ def resolve_config(name_or_path: str, overrides: Sequence[str] = ()) -> TrainCon
 # %% ../../nbs/04_cli.ipynb #6fa4ce8f
 def build_parser() -> argparse.ArgumentParser:
     "The argument parser of `cryo-train`."
-    ap = argparse.ArgumentParser(
-        prog="cryo-train",
-        description="Train cryo-ET particle segmentation models.",
-        formatter_class=HelpFormatter,
-        epilog="example:\n  cryo-train fit --config unet_v1 --data SIM --valid-run TS_3",
+    ap = make_parser(
+        "cryo-train",
+        "Train cryo-ET particle segmentation models.",
+        __version__,
+        epilog="example:\n  cryo-train fit --recipe unet_v1 --project SIM --valid-run TS_3",
     )
-    sub = ap.add_subparsers(dest="command", required=True)
+    sub = add_subparsers(ap)
     examples = {
-        "fit": "cryo-train fit --config unet_v1 --data SIM --valid-run TS_3 --max-epochs 20 --set data.roi_size=[64,128,128]",
-        "cv": "cryo-train cv --config unet_v1 --data SIM --out cv --max-epochs 20",
+        "fit": "cryo-train fit --recipe unet_v1 --project SIM --valid-run TS_3 --max-epochs 20 "
+        "--set data.roi_size=[64,128,128]\n  cryo-train fit --recipe unet_v1 --project MINE --valid-run TS_5 "
+        "--train-runs TS_1 TS_2 TS_3 --init-weights published/unet_v1.ckpt --max-epochs 10",
+        "cv": "cryo-train cv --recipe unet_v1 --project SIM --out cv --max-epochs 20",
     }
     for name in ("fit", "cv"):
         s = add_subcommand(
@@ -60,81 +63,98 @@ def build_parser() -> argparse.ArgumentParser:
             "train one fold" if name == "fit" else "leave-one-run-out cross-validation (one fit per run)",
             examples[name],
         )
-        s.add_argument("--config", required=True, help="a shipped config name (see cryo-train configs) or a YAML path")
-        s.add_argument("--data", required=True, help=PROJECT_HELP)
-        s.add_argument("--max-epochs", type=int, default=None, help="epochs (default: the config's trainer.max_epochs)")
+        add_option(
+            s,
+            "recipe",
+            deprecated=["--config"],
+            required=True,
+            help="a shipped recipe (see cryo-train configs) or a YAML path",
+        )
+        add_option(s, "project", deprecated=["--data"], required=True, help=PROJECT_HELP)
+        s.add_argument(
+            "--train-runs",
+            nargs="+",
+            default=None,
+            metavar="NAME",
+            help="runs to train on"
+            + (
+                " (default: every run not validated on)"
+                if name == "fit"
+                else ", and to draw the folds from (default: every run)"
+            ),
+        )
+        s.add_argument(
+            "--init-weights",
+            default=None,
+            metavar="CKPT",
+            help="start from this checkpoint (ours or the 2nd place's): tensors that match by name and shape are "
+            "kept, the rest (e.g. the output layer for another number of classes) re-initialised; another "
+            "architecture is refused. Loaded with weights_only=True",
+        )
+        s.add_argument("--freeze-encoder", action="store_true", help="train the decoder only (use with --init-weights)")
+        s.add_argument("--max-epochs", type=int, default=None, help="epochs (default: the recipe's trainer.max_epochs)")
         s.add_argument(
             "--resume", action="store_true", help="continue from OUT's last checkpoint (checkpoints/last.ckpt)"
         )
-        s.add_argument(
-            "--overwrite",
-            action="store_true",
-            help="start again in an OUT that holds no checkpoint "
-            "(e.g. left by a run that failed before its first epoch ended)",
+        add_option(
+            s, "overwrite", help=f"replace OUT when an earlier cryo-train {name} made it (its .cryo-made says so)"
         )
         s.add_argument(
             "--set",
             action="append",
             default=[],
             metavar="KEY=VALUE",
-            help="config override, repeatable, e.g. --set optim.lr=0.002 --set data.roi_size=[64,128,128]",
+            help="recipe override, repeatable, e.g. --set optim.lr=0.002 --set data.roi_size=[64,128,128]",
         )
-        s.add_argument("--quiet", action="store_true", help="no progress bars")
+        add_option(s, "quiet", help="no progress bars (one line per epoch instead)")
         add_project_options(s)
-    sub.choices["fit"].add_argument("--out", default=None, help="output folder (default: runs/<model>_<valid runs>)")
-    sub.choices["cv"].add_argument(
-        "--out", default=None, help="output folder, one fold_<run>/ per fold (default: runs/<model>_cv)"
+    add_option(sub.choices["fit"], "out", default=None, help="output folder (default: runs/<model>_<valid runs>)")
+    add_option(
+        sub.choices["cv"],
+        "out",
+        default=None,
+        help="output folder, one fold_<run>/ per fold (default: runs/<model>_cv)",
     )
     sub.choices["fit"].add_argument(
-        "--valid-run", required=True, nargs="+", help="held-out run(s), validated with the official metric"
+        "--valid-run",
+        required=True,
+        nargs="+",
+        metavar="NAME",
+        help="held-out run(s), validated with the official metric",
     )
     sub.choices["cv"].add_argument(
-        "--folds", nargs="*", default=None, help="runs to hold out, one fold each (default: every run)"
+        "--folds",
+        nargs="*",
+        default=None,
+        metavar="NAME",
+        help="runs to hold out, one fold each (default: every training run)",
     )
     t = add_subcommand(
         sub,
         "tune-thresholds",
         "per-class thresholds from out-of-fold picks, into an ensemble YAML",
-        "cryo-train tune-thresholds --cv cv --data SIM --ensemble ens.yaml",
+        "cryo-train tune-thresholds --cv cv --project SIM --ensemble ens.yaml",
     )
     t.add_argument("--cv", required=True, help="a cryo-train cv output folder (fold_*/oof_picks.csv)")
-    t.add_argument(
-        "--data", required=True, help="the project the folds were trained on (its ground truth scores the picks)"
+    add_option(
+        t,
+        "project",
+        deprecated=["--data"],
+        required=True,
+        help="the project the folds were trained on (its ground truth scores the picks)",
     )
-    t.add_argument(
-        "--ensemble", required=True, help="ensemble YAML to update; created from the folds' best.pt if missing"
-    )
+    add_option(t, "ensemble", required=True, help="ensemble YAML to update; created from the folds' best.pt if missing")
     add_project_options(t)
-    add_subcommand(sub, "configs", "list the shipped configs", "cryo-train configs")
+    add_subcommand(sub, "configs", "list the shipped recipes", "cryo-train configs")
     return ap
 
 # %% ../../nbs/04_cli.ipynb #b4d4455d
-def _prepare_out(out: Path, resume: bool, overwrite: bool) -> None:
-    "Refuse a non-empty OUT unless resuming; --overwrite clears one that holds no checkpoint."
-    if out.exists() and not out.is_dir():
-        raise FileExistsError(f"{out} is a file, not an output folder")
-    if resume or not out.exists() or not any(out.iterdir()):
-        return
-    ckpts = [p for p in out.rglob("*") if p.suffix in (".ckpt", ".pt")]
-    if not overwrite:
-        raise FileExistsError(
-            f"{out} is not empty: pass --resume to continue from its last checkpoint, --overwrite to start "
-            f"again (only when it holds no checkpoint), or choose another --out"
-        )
-    if ckpts:
-        raise FileExistsError(
-            f"{out} holds checkpoints ({ckpts[0].name}, ...): --overwrite does not delete trained "
-            f"models; use --resume, delete the folder yourself, or choose another --out"
-        )
-    shutil.rmtree(out)
-
-
 def _available_types(cfg: TrainConfig, prj: Project, runs: Sequence[str]) -> TrainConfig:
     "The config restricted to the tomogram types every run has (e.g. the simulator's default: denoised only)."
     have = [t for t in cfg.data.tomo_types if all(t in prj.tomo_types(r) for r in runs)]
     if not have:
         raise ValueError(
-            f"no run has all of the config's tomogram types {list(cfg.data.tomo_types)}; "
+            f"no run has all of the recipe's tomogram types {list(cfg.data.tomo_types)}; "
             f"{runs[0]} has {prj.tomo_types(runs[0])}: pass --set data.tomo_types=[...]"
         )
     if len(have) < len(cfg.data.tomo_types):
@@ -145,63 +165,115 @@ def _available_types(cfg: TrainConfig, prj: Project, runs: Sequence[str]) -> Tra
     return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, tomo_types=tuple(have)))
 
 
+def _known(prj: Project, runs: Sequence[str] | None, what: str) -> list[str]:
+    "`runs` (default: every run), each one of the project's."
+    if runs is None:
+        return prj.runs()
+    missing = [r for r in runs if r not in prj.require_runs()]
+    if missing:
+        raise KeyError(f"{what} {missing} not found; runs: {prj.runs()}")
+    return list(runs)
+
+
+def _fit(args: argparse.Namespace) -> int:
+    from cryo_train.fit import fit
+
+    cfg = resolve_config(args.recipe, args.set)
+    prj = project_from_args(args.project, args)
+    train = _known(prj, args.train_runs, "training run(s) (--train-runs)")
+    valid = _known(prj, args.valid_run, "validation run(s) (--valid-run)")
+    if args.train_runs is None:
+        train = [r for r in train if r not in valid]
+    cfg = _available_types(cfg, prj, [*train, *valid] or prj.runs())
+    out = Path(args.out or f"runs/{cfg.model.name}_{'_'.join(valid)}")
+    r = fit(
+        cfg,
+        prj,
+        valid,
+        out,
+        train_runs=train,
+        max_epochs=args.max_epochs,
+        resume=args.resume,
+        progress=not args.quiet,
+        init_weights=args.init_weights,
+        freeze_encoder=args.freeze_encoder,
+        overwrite=args.overwrite,
+    )
+    if r.best_checkpoint is None:  # e.g. a time budget that ended before the first validation: say so
+        print(
+            f"no validation epoch finished: no best checkpoint and no {r.out_dir / 'best.pt'}; resume with --resume "
+            "and more epochs or time",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"best validation F-beta {r.best_fbeta}; checkpoint {r.best_checkpoint}; model {r.out_dir / 'best.pt'}")
+    return 0
+
+
+def _cv(args: argparse.Namespace) -> int:
+    from cryo_train.fit import cross_validate
+
+    cfg = resolve_config(args.recipe, args.set)
+    prj = project_from_args(args.project, args)
+    pool = _known(prj, args.train_runs, "training run(s) (--train-runs)")
+    cfg = _available_types(cfg, prj, pool)
+    out = Path(args.out or f"runs/{cfg.model.name}_cv")
+    table = cross_validate(
+        cfg,
+        prj,
+        out,
+        folds=args.folds,
+        max_epochs=args.max_epochs,
+        resume=args.resume,
+        progress=not args.quiet,
+        runs=pool,
+        init_weights=args.init_weights,
+        freeze_encoder=args.freeze_encoder,
+        overwrite=args.overwrite,
+    )
+    print(table)
+    print(f"mean F-beta {table['best_fbeta'].mean():.4f}")
+    return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from cryo_train.fit import check_fold_checkpoints, tune_from_cv, write_thresholds
+
+    prj = project_from_args(args.project, args)
+    thr, sc = tune_from_cv(args.cv, prj)
+    if not Path(args.ensemble).exists():
+        from cryo_infer.ensemble import ensemble_from_checkpoints, save_ensemble
+
+        best = sorted(Path(args.cv).glob("fold_*/best.pt"))
+        if not best:
+            raise FileNotFoundError(
+                f"no such ensemble YAML {args.ensemble}, and no fold_*/best.pt under {args.cv} to create it from"
+            )
+        check_fold_checkpoints(best)  # an ensemble never names a checkpoint that cannot be loaded
+        save_ensemble(ensemble_from_checkpoints(best, post="full"), args.ensemble)
+        print(f"created {args.ensemble} from the folds' best.pt")
+    write_thresholds(args.ensemble, thr)
+    print(f"thresholds {thr}; out-of-fold F-beta with them {sc:.4f}; written to {args.ensemble}")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    "One subcommand; run names are checked before anything else (they become paths)."
+    if args.command == "configs":
+        for f in sorted(CONFIG_DIR.glob("*.yaml")):
+            print(f.stem, f)
+        return 0
+    for opt in ("valid_run", "train_runs", "folds"):
+        check_names(getattr(args, opt, None) or [], "run")
+    if getattr(args, "freeze_encoder", False) and not args.init_weights and not args.resume:
+        print("cryo-train: warning: --freeze-encoder without --init-weights freezes a random encoder", file=sys.stderr)
+    return {"fit": _fit, "cv": _cv, "tune-thresholds": _tune}[args.command](args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     "Entry point of `cryo-train`."
     show_legacy_warnings()
-    args = build_parser().parse_args(argv)
-    try:
-        if args.command == "configs":
-            for f in sorted(CONFIG_DIR.glob("*.yaml")):
-                print(f.stem, f)
-            return 0
-        prj = project_from_args(args.data, args)
-        if args.command == "fit":
-            from cryo_train.fit import fit
-
-            cfg = _available_types(resolve_config(args.config, args.set), prj, prj.runs())
-            out = Path(args.out or f"runs/{cfg.model.name}_{'_'.join(args.valid_run)}")
-            _prepare_out(out, args.resume, args.overwrite)
-            r = fit(
-                cfg, prj, args.valid_run, out, max_epochs=args.max_epochs, resume=args.resume, progress=not args.quiet
-            )
-            if r.best_checkpoint is None:  # e.g. a time budget that ended before the first validation: say so
-                print(
-                    f"no validation epoch finished: no best checkpoint and no {r.out_dir / 'best.pt'}; resume with --resume "
-                    "and more epochs or time",
-                    file=sys.stderr,
-                )
-                return 1
-            print(
-                f"best validation F-beta {r.best_fbeta}; checkpoint {r.best_checkpoint}; model {r.out_dir / 'best.pt'}"
-            )
-        elif args.command == "cv":
-            from cryo_train.fit import cross_validate
-
-            cfg = _available_types(resolve_config(args.config, args.set), prj, prj.runs())
-            out = Path(args.out or f"runs/{cfg.model.name}_cv")
-            _prepare_out(out, args.resume, args.overwrite)
-            table = cross_validate(cfg, prj, out, args.folds, args.max_epochs, args.resume, not args.quiet)
-            print(table)
-            print(f"mean F-beta {table['best_fbeta'].mean():.4f}")
-        elif args.command == "tune-thresholds":
-            from cryo_train.fit import tune_from_cv, write_thresholds
-
-            thr, sc = tune_from_cv(args.cv, prj)
-            if not Path(args.ensemble).exists():
-                from cryo_infer.ensemble import ensemble_from_checkpoints, save_ensemble
-
-                best = sorted(Path(args.cv).glob("fold_*/best.pt"))
-                if not best:
-                    raise FileNotFoundError(
-                        f"no such ensemble YAML {args.ensemble}, and no fold_*/best.pt under {args.cv} to create it from"
-                    )
-                save_ensemble(ensemble_from_checkpoints(best, post="full"), args.ensemble)
-                print(f"created {args.ensemble} from the folds' best.pt")
-            write_thresholds(args.ensemble, thr)
-            print(f"thresholds {thr}; out-of-fold F-beta with them {sc:.4f}; written to {args.ensemble}")
-    except USER_ERRORS as e:
-        return report("cryo-train", e)
-    return 0
+    return run_cli("cryo-train", _run, build_parser(), argv)
 
 # %% ../../nbs/04_cli.ipynb #b445e811
 if __name__ == "__main__":

@@ -9,31 +9,34 @@ import argparse
 import math
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
-
-from cryo_data.io import Project, open_project
 from cryo_data.domains import FAMILIES, RunSpec, simulate_families
+from cryo_data.io import Project, open_project
 from cryo_data.simulate import CZII_VOXEL_SIZE_A, SimConfig
 from cryo_infer.ensemble import EnsembleConfig, MemberSpec, save_ensemble
-from cryo_infer.run import run_batch
-from cryo_infer.tta import RECIPE_TTA
 from cryo_infer.evaluate import PostTuning, score_picks, tune_post
 from cryo_infer.membranes import MEMBRANE_MODES
 from cryo_infer.postprocess import PostConfig
+from cryo_infer.run import run_batch
+from cryo_infer.tta import RECIPE_TTA
 from cryo_infer.window import WindowConfig
 from cryo_metric import CZII_PARTICLES, ScoreResult
+from cryo_metric.cliargs import add_option, make_parser, run_cli
+from cryo_metric.guards import claim_out
 from cryo_models.checkpoint import NORMALIZATIONS, TRAINABLE_NORMALIZATIONS
+
+from . import __version__
 from .config import TrainConfig, apply_overrides
 from .fit import FitResult, fit
 
 # %% auto #0
-__all__ = ['DemoConfig', 'demo_layout', 'demo_project', 'demo_train_config', 'demo_train', 'demo_window', 'demo_ensemble',
-           'demo_tune', 'demo_predict', 'demo_report', 'main']
+__all__ = ['PROG', 'DemoConfig', 'demo_layout', 'demo_project', 'demo_train_config', 'demo_train', 'demo_window', 'demo_ensemble',
+           'demo_tune', 'demo_predict', 'demo_report', 'build_parser', 'main']
 
 # %% ../../nbs/05_demo.ipynb #7161611a
 @dataclass(frozen=True)
@@ -302,23 +305,27 @@ def _figure(project: Project, run: str, picks: pl.DataFrame, res: ScoreResult, p
     plt.close(fig)
 
 # %% ../../nbs/05_demo.ipynb #db158e53
-def main(argv: Sequence[str] | None = None) -> int:
-    "Run the demo: simulate, train for a fixed number of steps, tune the thresholds, predict with TTA, score, plot."
+PROG = "python -m cryo_train.demo"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    "The argument parser of the demo (the shared option vocabulary of `cryo_metric.cliargs`)."
     d = DemoConfig()
-    ap = argparse.ArgumentParser(
-        prog="python -m cryo_train.demo",
-        description="The cryo main job on simulated data (CPU): fixed work, the same score on every run.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        epilog="example: hatch run demo:run --out demo_out --steps 480",
+    ap = make_parser(
+        PROG,
+        "The cryo main job on simulated data (CPU): fixed work, the same score on every run.",
+        __version__,
+        epilog="example:\n  python -m cryo_train.demo --out demo_out --steps 480",
     )
-    ap.add_argument("--out", default="demo_out", help="output folder (must not hold an earlier demo)")
+    add_option(ap, "out", default="demo_out", help="output folder (new, empty, or an earlier demo's with --overwrite)")
+    add_option(ap, "overwrite", help="replace OUT when an earlier demo made it (its .cryo-made says so)")
     ap.add_argument(
         "--steps",
         type=int,
         default=d.steps,
         help=f"optimisation steps (rounded up to whole epochs of {d.steps_per_epoch} steps)",
     )
-    ap.add_argument("--seed", type=int, default=d.seed, help="seed of the simulation and the training")
+    add_option(ap, "seed", default=d.seed, help="seed of the simulation and the training")
     ap.add_argument(
         "--family",
         default=d.family,
@@ -340,8 +347,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="keep the `full` post-processing's 0.15 for every class instead of tuning them on the validation run "
         "(TS_<seed + runs + 1>; no thresholds.png)",
     )
-    ap.add_argument("--quiet", action="store_true", help="no progress bars")
-    args = ap.parse_args(argv)
+    add_option(ap, "quiet", help="no progress bars (training prints one line per epoch instead)")
+    return ap
+
+
+def _run(args: argparse.Namespace) -> int:
+    "The demo's stages, printed as they start (and, in a log, one line per training epoch)."
     out = Path(args.out)
     cfg = DemoConfig(
         steps=args.steps,
@@ -351,9 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         membranes=args.membranes,
         tune=not args.fixed_thresholds,
     )
-    if (out / "train").exists():
-        print(f"{out} holds an earlier demo; choose another --out or delete it", file=sys.stderr)
-        return 2
+    claim_out(out, "cryo-train demo", "demo", overwrite=args.overwrite)  # refused before anything is simulated
     t0 = time.time()
     print(
         f"[1/5] simulating {cfg.runs} runs from family '{cfg.family}' (and the validation run {cfg.valid}), "
@@ -400,6 +409,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         ratio = f"{far.score / res.score:.2f}x in-family" if res.score > 0 else "no ratio: the in-family score is 0"
         print(f"out-of-family F-beta ({cfg.foreign}, family '{cfg.test_family}'): {far.score:.4f} ({ratio})")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    "Run the demo: simulate, train for a fixed number of steps, tune the thresholds, predict with TTA, score, plot."
+    return run_cli(PROG, _run, build_parser(), argv)
 
 # %% ../../nbs/05_demo.ipynb #a13450aa
 if __name__ == "__main__":

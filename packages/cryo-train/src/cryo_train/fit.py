@@ -7,32 +7,42 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import math
+import sys
+import time
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import lightning.pytorch as pl_
 import polars as pl
 import torch
 import yaml
-from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
-from lightning.pytorch.loggers.csv_logs import ExperimentWriter
-
 from cryo_data.io import Project
 from cryo_data.picks import atomic_write_text, read_picks
 from cryo_infer.postprocess import PostConfig
 from cryo_metric import tune_thresholds
-from cryo_metric.guards import check_names
-from cryo_metric.particles import preset_name
+from cryo_metric.guards import check_names, claim_out, read_marker, write_marker
+from cryo_metric.particles import RECIPE, ParticleSet, preset_name
 from cryo_models import load_checkpoint, safe_load, save_checkpoint
 from cryo_models.checkpoint import _allowed_globals
+from cryo_models.registry import get_spec
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+
 from .config import TrainConfig, check_config, save_config, to_dict
 from .module import SegDataModule, SegModule, predict_run
 
+if TYPE_CHECKING:
+    from cryo_models.checkpoint import InitReport
+
 # %% auto #0
-__all__ = ['FitResult', 'epoch_metrics', 'plot_curves', 'fit', 'cross_validate', 'tune_from_cv', 'write_thresholds']
+__all__ = ['FitResult', 'epoch_metrics', 'match_classes', 'plot_curves', 'EpochLines', 'project_paths', 'fit', 'cross_validate',
+           'read_oof', 'tune_from_cv', 'check_fold_checkpoints', 'write_thresholds']
 
 # %% ../../nbs/03_fit.ipynb #061f431a
 @dataclass
@@ -44,6 +54,7 @@ class FitResult:
     best_fbeta: float | None
     metrics: pl.DataFrame  # per-epoch metrics from the CSV log
     oof_picks: pl.DataFrame  # the best model's picks of the held-out run(s), with scores
+    init: InitReport | None = None  # what `init_weights` kept and re-initialised (None: random start or resume)
 
 # %% ../../nbs/03_fit.ipynb #64d2b95e
 def _precision(cfg: TrainConfig) -> str:
@@ -60,6 +71,25 @@ def epoch_metrics(csv_dir: Path) -> pl.DataFrame:
     df = pl.concat([pl.read_csv(f, infer_schema_length=None) for f in files], how="diagonal_relaxed")
     cols = [c for c in df.columns if c == "epoch" or c.startswith("val_fbeta") or c == "train_loss_epoch"]
     return df.select(cols).group_by("epoch").agg(pl.all().drop_nulls().last()).sort("epoch")
+
+# %% ../../nbs/03_fit.ipynb #4f0ab18b
+def match_classes(
+    cfg: TrainConfig,  # a training configuration
+    particles: ParticleSet,  # the project's particle set
+) -> tuple[TrainConfig, str | None]:  # the config, and a note saying what changed (None: nothing)
+    "The config with one output per class of `particles` when its model's outputs fit neither of the set's layouts."
+    n = get_spec(cfg.model.name).out_channels(**cfg.model.overrides)
+    full, scored = particles.layout(True), particles.layout(False)
+    if n in (len(full), len(scored)):
+        return cfg, None
+    k = len(full)
+    model = dataclasses.replace(cfg.model, overrides={**cfg.model.overrides, "out_channels": k})
+    ratios = cfg.data.ratios if len(cfg.data.ratios) == k else (1.0,) * k
+    note = (
+        f"the project has {k} classes {list(full)} and {cfg.model.name} {n} outputs: training with "
+        f"model.overrides.out_channels={k}" + (f", data.ratios={list(ratios)}" if ratios != cfg.data.ratios else "")
+    )
+    return dataclasses.replace(cfg, model=model, data=dataclasses.replace(cfg.data, ratios=ratios)), note
 
 # %% ../../nbs/03_fit.ipynb #030b07bd
 def plot_curves(metrics: pl.DataFrame, path: str | Path) -> Path | None:
@@ -95,6 +125,55 @@ def plot_curves(metrics: pl.DataFrame, path: str | Path) -> Path | None:
     plt.close(fig)
     return Path(path)
 
+# %% ../../nbs/03_fit.ipynb #84806694
+def _hms(seconds: float) -> str:
+    return str(timedelta(seconds=round(seconds)))
+
+
+class EpochLines(Callback):
+    "One line per training epoch (epoch, steps, loss, validation F-beta per class, elapsed, ETA): progress a log keeps."
+
+    def __init__(self, say: Callable[[str], None] | None = None):  # where lines go (default: stdout, flushed)
+        self.say = say or (lambda s: print(s, flush=True))
+        self._losses: list[float] = []
+        self._val: dict[str, float] | None = None
+        self._t0, self._e0 = 0.0, 0
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self._t0, self._e0 = time.monotonic(), trainer.current_epoch  # a resumed run's ETA counts its own epochs
+
+    def on_train_epoch_start(self, trainer, pl_module) -> None:
+        self._losses, self._val = [], None
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx: int) -> None:
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        if isinstance(loss, torch.Tensor):
+            self._losses.append(float(loss.detach()))
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if not trainer.sanity_checking:
+            self._val = {k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val_fbeta")}
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        if trainer.is_global_zero:
+            self.say(self.line(trainer.current_epoch, trainer.max_epochs, trainer.global_step))
+
+    def line(self, epoch: int, max_epochs: int, steps: int) -> str:
+        "The line of (0-based) `epoch`."
+        done = epoch + 1 - self._e0
+        elapsed = time.monotonic() - self._t0
+        loss = f"{sum(self._losses) / len(self._losses):.4f}" if self._losses else "-"
+        if self._val is None:
+            val = "val F-beta -"
+        else:
+            per = ", ".join(f"{k.split('/', 1)[1]} {v:.3f}" for k, v in self._val.items() if "/" in k)
+            val = f"val F-beta {self._val.get('val_fbeta', math.nan):.4f}" + (f" ({per})" if per else "")
+        eta = elapsed / max(done, 1) * max(max_epochs - epoch - 1, 0)
+        return (
+            f"epoch {epoch + 1}/{max_epochs} | steps {steps} | loss {loss} | {val} | "
+            f"elapsed {_hms(elapsed)} | ETA {_hms(eta)}"
+        )
+
 # %% ../../nbs/03_fit.ipynb #fd6aa1d9
 class _AppendingWriter(ExperimentWriter):
     "Lightning's CSV writer, except that an existing metrics.csv is kept and appended to (a resumed run keeps its epochs)."
@@ -123,40 +202,95 @@ def _trim_metrics(path: Path, last_epoch: int) -> None:
     atomic_write_text(path, buf.getvalue(), overwrite=True)
 
 # %% ../../nbs/03_fit.ipynb #6c815ac1
+def project_paths(project: Project) -> list[Path]:
+    "The folders a project reads from (its config's folder, its local overlay and static roots): never an output."
+    paths = [Path(project.config_path).parent] if project.config_path else []
+    conf = getattr(project.root, "config", None)
+    for attr in ("overlay_root", "static_root"):
+        v = getattr(conf, attr, None)
+        if isinstance(v, str) and v.startswith("local://"):
+            paths.append(Path(v[len("local://") :]))
+    return paths
+
+
+def _claim(out: Path, tool: str, project: Project, overwrite: bool, resume: bool) -> None:
+    "The shared write rule (cryo_metric.guards.claim_out); a run of cryo-train 0.1 (no marker) may still be resumed."
+    if resume and out.is_dir() and read_marker(out) is None and (out / "checkpoints" / "last.ckpt").is_file():
+        write_marker(out, tool, "training")
+    claim_out(out, tool, "training", overwrite=overwrite, inputs=project_paths(project), resume=resume)
+
+
+def _init_model(
+    module: SegModule, cfg: TrainConfig, init_weights: str | Path | None, freeze: bool, say
+) -> InitReport | None:
+    "Start from `init_weights` (what matches by name and shape), and freeze the encoder if asked; say what happened."
+    from cryo_models.checkpoint import freeze_encoder, init_from_checkpoint
+
+    rep = None
+    if init_weights is not None:
+        rep = init_from_checkpoint(module.model, init_weights, arch=cfg.model.name)
+        names = rep.reinitialised[:20] + (["..."] if len(rep.reinitialised) > 20 else [])
+        say(
+            f"init from {init_weights} ({rep.checkpoint_arch or 'architecture unknown'}, {rep.source_format} format): "
+            f"kept {len(rep.kept)} of {len(rep.kept) + len(rep.reinitialised)} tensors, "
+            f"re-initialised {len(rep.reinitialised)}"
+            + (f" ({', '.join(names)})" if names else "")
+            + f", {len(rep.unused)} of the checkpoint's tensors unused"
+        )
+    if freeze:
+        n = freeze_encoder(module.model, cfg.model.name)
+        say(f"encoder frozen: {n} parameters are not trained")
+    return rep
+
+
 def fit(
     cfg: TrainConfig,  # the training configuration
     project: Project,  # an open project
     valid_runs: Sequence[str],  # held-out run(s)
     out_dir: str | Path,  # where everything goes
-    train_runs: Sequence[str] | None = None,  # default: every other run
+    train_runs: Sequence[str] | None = None,  # default: every run not validated on
     max_epochs: int | None = None,  # override cfg.trainer.max_epochs
     resume: bool = False,  # continue from out_dir/checkpoints/last.ckpt
-    progress: bool = True,
+    progress: bool = True,  # Lightning's progress bar
+    init_weights: str
+    | Path
+    | None = None,  # start from this checkpoint (ours or the 2nd place's): what matches by name and shape
+    freeze_encoder: bool = False,  # train the decoder only (the encoder keeps its initial weights)
+    overwrite: bool = False,  # replace an earlier output of `fit` in out_dir (only a folder cryo-train fit made)
+    epoch_lines: bool
+    | None = None,  # one line per epoch on stdout (default: when there is no bar or stdout is no terminal)
+    say: Callable[[str], None] | None = None,  # where notes and epoch lines go (default: stdout)
 ) -> FitResult:
     "Train one fold; validate with the official metric; keep the top-k checkpoints; resumable."
     out = Path(out_dir)
+    say = say or (lambda s: print(s, flush=True))
     if max_epochs is not None:
         cfg = dataclasses.replace(cfg, trainer=dataclasses.replace(cfg.trainer, max_epochs=max_epochs))
     check_config(cfg)
     valid_runs = check_names(list(valid_runs), "run")
+    if train_runs is not None:
+        train_runs = check_names(list(train_runs), "run")
     if not valid_runs:
         raise ValueError("no validation run given (--valid-run)")
     missing = [r for r in valid_runs if r not in project.require_runs()]
     if missing:
         raise KeyError(f"validation run(s) {missing} not found; runs: {project.runs()}")
-    train_runs = list(train_runs) if train_runs is not None else [r for r in project.runs() if r not in valid_runs]
+    if train_runs is None:
+        train_runs = [r for r in project.runs() if r not in valid_runs]
     if not train_runs:
         raise ValueError(f"every run of the project is used for validation ({valid_runs}): nothing is left to train on")
     missing = [r for r in train_runs if r not in project.runs()]
     if missing:
         raise KeyError(f"training run(s) {missing} not found; runs: {project.runs()}")
+    both = sorted(set(train_runs) & set(valid_runs))
+    if both:
+        raise ValueError(f"run(s) {both} are both training and validation runs (--train-runs, --valid-run)")
+    cfg, note = match_classes(cfg, project.particles)
+    if note:
+        say(note)
     last = out / "checkpoints" / "last.ckpt"
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"{out} is a file, not an output folder")
-    if out.exists() and any(out.iterdir()) and not resume:
-        raise FileExistsError(
-            f"{out} is not empty; pass resume=True (--resume) to continue, or choose another output folder"
-        )
     if resume and not last.exists():
         raise FileNotFoundError(f"cannot resume: {last} does not exist")
     if resume:  # a truncated or foreign last.ckpt is refused here, with its name, before Lightning touches it
@@ -165,11 +299,18 @@ def fit(
             raise ValueError(
                 f"cannot resume: {last} is not a Lightning training checkpoint (no epoch/state_dict/loops)"
             )
-        _trim_metrics(out / "csv" / "version_0" / "metrics.csv", int(ck["epoch"]))
-    out.mkdir(parents=True, exist_ok=True)
-    save_config(cfg, out / "config.yaml")
     pl_.seed_everything(cfg.trainer.seed, workers=True, verbose=False)
     dm, module = SegDataModule(cfg, project, train_runs, valid_runs), SegModule(cfg, project)
+    if resume and init_weights is not None:
+        say(f"resuming: the weights come from {last}, not from {init_weights}")
+        init_weights = None
+    rep = _init_model(
+        module, cfg, init_weights, freeze_encoder, say
+    )  # before anything is written: a refusal leaves out alone
+    _claim(out, "cryo-train fit", project, overwrite, resume)  # checked before anything is deleted or written
+    if resume:
+        _trim_metrics(out / "csv" / "version_0" / "metrics.csv", int(ck["epoch"]))
+    save_config(cfg, out / "config.yaml")
     best_cb = ModelCheckpoint(
         dirpath=out / "checkpoints",
         monitor="val_fbeta",
@@ -186,6 +327,9 @@ def fit(
         enable_version_counter=False,
         save_on_train_epoch_end=True,
     )  # every epoch, validated or not: what resume needs
+    callbacks = [best_cb, last_cb]
+    if epoch_lines if epoch_lines is not None else (not progress or not sys.stdout.isatty()):
+        callbacks.append(EpochLines(say))
     loggers = [CSVLogger(out, name="csv", version=0)]
     if resume:
         loggers[0]._experiment = _AppendingWriter(loggers[0].log_dir)  # metrics.csv appends: earlier epochs stay
@@ -203,7 +347,7 @@ def fit(
         strategy=t.strategy,
         deterministic=True,
         logger=loggers,
-        callbacks=[best_cb, last_cb],
+        callbacks=callbacks,
         check_val_every_n_epoch=cfg.val.every_n_epochs,
         num_sanity_val_steps=0,
         log_every_n_steps=t.log_every_n_steps,
@@ -228,28 +372,51 @@ def fit(
             out / "best.pt",
             normalization=cfg.data.normalization,
             overwrite=True,
-            extra={"config": to_dict(cfg), "val_fbeta": float(best_cb.best_model_score), "valid_runs": valid_runs},
+            extra={
+                "config": to_dict(cfg),
+                "val_fbeta": float(best_cb.best_model_score),
+                "valid_runs": valid_runs,
+                "train_runs": list(train_runs),
+                **({"init_weights": str(init_weights)} if init_weights is not None else {}),
+            },
         )
         low = dataclasses.replace(PostConfig(), thresholds={k: 0.05 for k in PostConfig().thresholds})
         oof = pl.concat([predict_run(model, project, r, cfg, post=low) for r in valid_runs])
         atomic_write_text(out / "oof_picks.csv", oof.write_csv(), overwrite=True)
     return FitResult(
-        out, best, float(best_cb.best_model_score) if best_cb.best_model_score is not None else None, metrics, oof
+        out, best, float(best_cb.best_model_score) if best_cb.best_model_score is not None else None, metrics, oof, rep
     )
 
 # %% ../../nbs/03_fit.ipynb #275310b5
 def cross_validate(
-    cfg: TrainConfig,
-    project: Project,
-    out_dir: str | Path,
-    folds: Sequence[str] | None = None,
-    max_epochs: int | None = None,
-    resume: bool = False,
-    progress: bool = True,
+    cfg: TrainConfig,  # the training configuration
+    project: Project,  # an open project
+    out_dir: str | Path,  # one fold_<run>/ per fold, and cv_summary.csv
+    folds: Sequence[str] | None = None,  # runs to hold out, one fold each (default: every run of `runs`)
+    max_epochs: int | None = None,  # override cfg.trainer.max_epochs
+    resume: bool = False,  # skip finished folds, continue an interrupted one
+    overwrite: bool = False,  # replace an earlier output of `cross_validate` in out_dir (only one cryo-train cv made)
+    progress: bool = True,  # Lightning's progress bar
+    runs: Sequence[str] | None = None,  # the runs folds are drawn from and trained on (default: every run)
+    init_weights: str | Path | None = None,  # each fold starts from this checkpoint (see `fit`)
+    freeze_encoder: bool = False,  # train the decoder only
+    epoch_lines: bool | None = None,  # one line per epoch (see `fit`)
+    say: Callable[[str], None] | None = None,  # where notes and epoch lines go (default: stdout)
 ) -> pl.DataFrame:  # one row per fold: valid_run, best_fbeta, checkpoint
     "Leave-one-run-out: one `fit` per run (or per listed run); a summary table written to out_dir/cv_summary.csv."
     out, rows = Path(out_dir), []
-    for run in folds or project.runs():
+    pool = check_names(list(runs), "run") if runs is not None else project.runs()
+    unknown = [r for r in pool if r not in project.require_runs()]
+    if unknown:
+        raise KeyError(f"training run(s) {unknown} not found; runs: {project.runs()}")
+    folds = check_names(list(folds), "run") if folds else pool
+    outside = [r for r in folds if r not in pool]
+    if outside:
+        raise ValueError(f"fold run(s) {outside} are not among the training runs {pool} (--folds, --train-runs)")
+    if len(pool) < 2:
+        raise ValueError(f"cross-validation needs at least 2 runs to draw folds from, got {pool}")
+    _claim(out, "cryo-train cv", project, overwrite, resume)
+    for run in folds:
         fold_dir = out / f"fold_{run}"
         done = (fold_dir / "best.pt").exists()
         if done and not resume:
@@ -263,9 +430,15 @@ def cross_validate(
             project,
             [run],
             fold_dir,
+            train_runs=[x for x in pool if x != run],
             max_epochs=max_epochs,
             resume=resume and (fold_dir / "checkpoints" / "last.ckpt").exists(),
+            overwrite=resume and not (fold_dir / "checkpoints" / "last.ckpt").exists(),  # killed before its first epoch
             progress=progress,
+            init_weights=init_weights,
+            freeze_encoder=freeze_encoder,
+            epoch_lines=epoch_lines,
+            say=say,
         )
         rows.append((run, r.best_fbeta, str(fold_dir / "best.pt")))
     table = pl.DataFrame(
@@ -275,18 +448,71 @@ def cross_validate(
     return table
 
 # %% ../../nbs/03_fit.ipynb #1c599894
-def tune_from_cv(cv_dir: str | Path, project: Project) -> tuple[dict[str, float], float]:
+_OOF_COLUMNS = {
+    "run": pl.String,
+    "particle_type": pl.String,
+    "x": pl.Float64,
+    "y": pl.Float64,
+    "z": pl.Float64,
+    "score": pl.Float64,
+}
+
+
+def read_oof(path: str | Path) -> pl.DataFrame:
+    "One fold's out-of-fold picks (run, particle_type, x, y, z, score), refused with the file's name unless every value is there and finite."
+    p = Path(path)
+    try:
+        df = pl.read_csv(p, schema_overrides=_OOF_COLUMNS)
+    except (pl.exceptions.PolarsError, UnicodeDecodeError) as e:
+        raise ValueError(f"{p}: not an out-of-fold picks CSV ({str(e).splitlines()[0][:120]})") from None
+    missing = [c for c in _OOF_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{p}: not an out-of-fold picks CSV: columns {missing} missing (needs {list(_OOF_COLUMNS)})")
+    df = df.select(list(_OOF_COLUMNS)).cast(_OOF_COLUMNS)
+    bad = df.with_row_index("row").filter(
+        pl.any_horizontal(pl.col(list(_OOF_COLUMNS)).is_null())
+        | pl.any_horizontal(~pl.col("x", "y", "z", "score").is_finite())
+    )
+    if len(bad):
+        raise ValueError(
+            f"{p}: {len(bad)} row(s) with a missing, NaN or infinite value (first: data row {bad['row'][0] + 1}); "
+            "rerun the fold or delete the file"
+        )
+    return df
+
+
+def tune_from_cv(
+    cv_dir: str | Path,  # a cross-validation folder (fold_*/oof_picks.csv)
+    project: Project,  # the project the folds were trained on: its ground truth scores the picks
+) -> tuple[dict[str, float], float]:  # per-class thresholds, and the pooled out-of-fold score with them
     "Per-class thresholds that maximise the metric on the pooled out-of-fold picks of a cross-validation folder."
     files = sorted(Path(cv_dir).glob("fold_*/oof_picks.csv"))
     if not files:
         raise FileNotFoundError(f"no fold_*/oof_picks.csv under {cv_dir}; run cross-validation first")
-    oof = pl.concat([pl.read_csv(f) for f in files])
+    oof = pl.concat([read_oof(f) for f in files])
     runs = oof["run"].unique().to_list()
     res = tune_thresholds(read_picks(project, runs), oof)
     return res.thresholds, res.score
 
 
-def write_thresholds(ensemble_yaml: str | Path, thresholds: dict[str, float]) -> None:
+def check_fold_checkpoints(paths: Sequence[str | Path]) -> list[Path]:
+    "Load each checkpoint (weights only) before an ensemble names it: the first one that cannot be loaded is refused by name."
+    out = []
+    for p in map(Path, paths):
+        try:
+            load_checkpoint(p)
+        except Exception as e:  # noqa: BLE001 - any failure means the ensemble could not use it
+            raise ValueError(
+                f"{p} cannot be loaded ({' '.join(str(e).split())[:200]}): no ensemble was written; rerun that fold"
+            ) from None
+        out.append(p)
+    return out
+
+
+def write_thresholds(
+    ensemble_yaml: str | Path,  # an ensemble YAML (cryo-infer)
+    thresholds: dict[str, float],  # particle -> probability threshold
+) -> None:
     "Store per-class thresholds in an ensemble YAML's post-processing section (other settings kept)."
     from cryo_infer.ensemble import ensemble_from_dict
 
@@ -302,15 +528,12 @@ def write_thresholds(ensemble_yaml: str | Path, thresholds: dict[str, float]) ->
             f"{p} is not an ensemble (a YAML mapping with members, tta, window, post); "
             f"it holds a {type(d).__name__}: nothing was written"
         )
-    post = preset_name(d.get("post", "2nd-place"), "post-processing preset")
-    if (
-        isinstance(post, str)
-        and post not in __import__("cryo_infer.postprocess", fromlist=["POST_PRESETS"]).POST_PRESETS
-    ):
-        raise ValueError(f"{p}: unknown post preset {post!r}")
-    if isinstance(post, str):
-        from cryo_infer.postprocess import POST_PRESETS
+    from cryo_infer.postprocess import POST_PRESETS
 
+    post = preset_name(d.get("post", RECIPE), "post-processing preset")
+    if isinstance(post, str) and post not in POST_PRESETS:
+        raise ValueError(f"{p}: unknown post preset {post!r}; choose one of {sorted(POST_PRESETS)}")
+    if isinstance(post, str):
         post = {
             k: (list(v) if isinstance(v, tuple) else dict(v) if isinstance(v, dict) else v)
             for k, v in dataclasses.asdict(POST_PRESETS[post]).items()

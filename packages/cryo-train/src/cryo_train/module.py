@@ -10,16 +10,16 @@ from collections.abc import Sequence
 import lightning.pytorch as pl_
 import polars as pl
 import torch
-from torch.utils.data import DataLoader
-
-from .dataset import DOMAIN_AUGMENT, AugmentConfig, EpochSampler, PatchDataset
 from cryo_data.io import Project
 from cryo_infer.evaluate import predict_picks, score_picks
 from cryo_infer.predict import Member
 from cryo_infer.window import WindowConfig
-from cryo_metric.particles import class_layout
+from cryo_metric.particles import RECIPE, class_layout
 from cryo_models import create_model
+from torch.utils.data import DataLoader
+
 from .config import TrainConfig, to_dict
+from .dataset import DOMAIN_AUGMENT, AugmentConfig, EpochSampler, PatchDataset
 from .loss import make_loss
 
 # %% auto #0
@@ -155,7 +155,7 @@ def _window(cfg: TrainConfig) -> WindowConfig:
     return WindowConfig(
         roi_size=cfg.data.roi_size,
         overlap_vox=cfg.val.overlap_vox,
-        blend="2nd-place",
+        blend=RECIPE,
         normalization=cfg.data.normalization,  # validation tiles normalised as the training patches
     )
 
