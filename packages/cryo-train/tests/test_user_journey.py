@@ -197,10 +197,11 @@ def test_picks_read_back_with_copicks_own_api(journey):
     ours = [p for p in run.picks if p.user_id == "cryo" and p.session_id == "1"]
     assert sorted(p.pickable_object_name for p in ours) == ["barrel", "spindle"]
     n = sum(len(p.numpy()[0]) for p in ours)
-    assert n == len(sub.filter(pl.col("experiment") == "TS_6")) if "experiment" in sub.columns else len(sub)
+    assert n == len(sub) > 0  # every pick of the one predicted run, and there are some
     segs = [s for s in run.segmentations if s.user_id == "cryo" and s.session_id == "1"]
     assert segs, "no copick segmentation written"
-    assert {s.voxel_size for s in segs} == {pytest.approx(7.84)}
+    assert all(s.voxel_size == pytest.approx(7.84) for s in segs)
+    assert sorted(s.name for s in segs) == ["barrel", "spindle"]  # one probability map per class
     # the ground truth is untouched
     assert [p for p in run.picks if p.user_id == "lab" and p.session_id == "1"]
 

@@ -18,14 +18,14 @@ from . import __version__
 from .cliargs import HelpFormatter as HelpFormatter  # re-exported (cryo-infer imports it from here)
 from .cliargs import add_option, add_subparsers, deprecated_positional, make_parser, run_cli
 from .guards import check_name, check_names, error_text
-from .particles import PICK_COLUMNS, PICK_SCHEMA, ParticleSet, load_particles
+from .particles import CZII_PARTICLES, PICK_COLUMNS, PICK_SCHEMA, ParticleSet, load_particles
 from .score import picks_table, score
 
 _all_ = ["HelpFormatter"]  # kept here for the command lines that imported it from cryo_metric.cli
 
 # %% auto #0
-__all__ = ['picks_from_copick', 'is_kaggle', 'picks_from_kaggle', 'load_table', 'select_runs', 'build_parser', 'main',
-           'HelpFormatter']
+__all__ = ['picks_from_copick', 'is_kaggle', 'picks_from_kaggle', 'load_table', 'select_runs', 'build_parser', 'truth_identity',
+           'main', 'HelpFormatter']
 
 # %% ../../nbs/03_cli.ipynb #81a17816
 def _first_line(e: BaseException) -> str:
@@ -259,8 +259,20 @@ def build_parser() -> argparse.ArgumentParser:
     add_option(s, "runs", help="score only these runs (default: every run of the ground truth)")
     add_option(s, "user", help="copick user_id of the predicted picks (default: any)")
     add_option(s, "session", help="copick session_id of the predicted picks (default: any)")
-    add_option(s, "truth_user", deprecated=["--solution-user"])
-    add_option(s, "truth_session", deprecated=["--solution-session"])
+    add_option(
+        s,
+        "truth_user",
+        deprecated=["--solution-user"],
+        default=None,
+        help="copick user_id of the ground-truth picks (default: the config's cryo block, else curation)",
+    )
+    add_option(
+        s,
+        "truth_session",
+        deprecated=["--solution-session"],
+        default=None,
+        help="their session_id ('*': any; default: the config's cryo block, else 0)",
+    )
     s.add_argument("--json", action="store_true", help="print the result as JSON instead of a table")
     s.add_argument(
         "--beta", type=float, default=4.0, help="beta of the F-beta (4: recall weighs 16 times as much as precision)"
@@ -280,27 +292,68 @@ def build_parser() -> argparse.ArgumentParser:
     add_option(
         s,
         "particles",
-        default="czii",
-        help="'czii' (the competition's radii and weights), 'copick' (radii from the ground truth's copick project), "
+        default="auto",
+        help="'auto' (the default: the ground truth's copick particle set when its names are not the competition's, "
+        "else czii), 'czii' (the competition's radii and weights), 'copick' (radii from the ground truth's copick project), "
         "a YAML particle set, a copick config or project folder, or a CSV particle_type,radius_A[,weight] (radius in "
         "Angstrom)",
     )
     return ap
 
 # %% ../../nbs/03_cli.ipynb #f7b51ffb
+def _copick_config(path: str | Path) -> Path | None:
+    "The copick config a ground truth names (a config JSON or a folder holding copick.json), else None."
+    p = Path(path)
+    if p.is_dir() and (p / "copick.json").is_file():
+        return p / "copick.json"
+    return p if p.suffix.lower() == ".json" and p.is_file() else None
+
+
+def truth_identity(
+    truth: str | Path,  # the ground truth: a copick config or folder, a Kaggle folder or a CSV
+    user: str | None = None,  # --truth-user (None: the config's, else "curation")
+    session: str | None = None,  # --truth-session (None: the config's, else "0"; "*": any)
+) -> tuple[str | None, str | None]:  # user and session to read (None: any)
+    "The ground truth's copick user and session: given ones first, then the config's `cryo` block (as cryo-data reads it), then curation/0."
+    cfg = _copick_config(truth)
+    block: dict = {}
+    if cfg is not None and (user is None or session is None):
+        try:
+            d = json.loads(cfg.read_text())
+        except (OSError, ValueError) as e:
+            raise ValueError(f"cannot read copick config {cfg}: {_first_line(e)}") from None
+        block = d.get("cryo") or {} if isinstance(d, dict) else {}
+        block = block if isinstance(block, dict) else {}
+    user = user if user is not None else str(block.get("truth_user", "curation"))
+    session = session if session is not None else str(block.get("truth_session", "0"))
+    return user, None if session == "*" else session
+
+
+def _auto_particles(spec: str, truth: str | Path) -> str:
+    "`--particles auto`: a copick ground truth with particle names of its own is scored with its own set, else czii."
+    if spec != "auto":
+        return spec
+    cfg = _copick_config(truth)
+    if cfg is None:
+        return "czii"
+    names = {p.name for p in ParticleSet.from_copick_config(cfg)}
+    return "czii" if names <= set(CZII_PARTICLES.names) else "copick"
+
+
 def _score(args: argparse.Namespace) -> int:
     "`cryo-metric score`."
     truth_src = deprecated_positional(args, "PROJECT", args.legacy_project, "--project", "cryo-metric")
-    truth = load_table(truth_src, args.truth_user, args.truth_session)
+    user, session = truth_identity(truth_src, args.truth_user, args.truth_session)
+    truth = load_table(truth_src, user, session)
     truth = picks_table(truth, "ground truth")
     if len(truth) == 0:  # everything would score 0: almost surely the wrong user/session/file
         raise ValueError(
-            f"ground truth {truth_src} holds no picks (user {args.truth_user!r}, session {args.truth_session!r} for "
-            "a copick project); nothing to score against"
+            f"ground truth {truth_src} holds no picks (user {user!r}, session {session or '*'!r} for a copick "
+            "project); nothing to score against: pass --truth-user/--truth-session"
         )
     pred = picks_table(load_table(args.prediction, args.user, args.session), "predictions")
     truth, pred, missing = select_runs(truth, pred, args.runs)
-    particles = _particles(args.particles, truth_src)
+    particles = _particles(_auto_particles(args.particles, truth_src), truth_src)
     res = score(
         truth,
         pred,

@@ -7,6 +7,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'cryo_train.cli._known': ('cli.html#_known', 'cryo_train/cli.py'),
                                 'cryo_train.cli._run': ('cli.html#_run', 'cryo_train/cli.py'),
                                 'cryo_train.cli._tune': ('cli.html#_tune', 'cryo_train/cli.py'),
+                                'cryo_train.cli._with_types': ('cli.html#_with_types', 'cryo_train/cli.py'),
                                 'cryo_train.cli.build_parser': ('cli.html#build_parser', 'cryo_train/cli.py'),
                                 'cryo_train.cli.main': ('cli.html#main', 'cryo_train/cli.py'),
                                 'cryo_train.cli.resolve_config': ('cli.html#resolve_config', 'cryo_train/cli.py')},

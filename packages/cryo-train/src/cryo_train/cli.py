@@ -19,7 +19,7 @@ from cryo_metric.guards import check_names
 from cryo_metric.particles import show_legacy_warnings
 
 from . import __version__
-from .config import TrainConfig, load_config
+from .config import TrainConfig, check_config, load_config
 
 # %% auto #0
 __all__ = ['CONFIG_DIR', 'resolve_config', 'build_parser', 'main']
@@ -106,6 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="KEY=VALUE",
             help="recipe override, repeatable, e.g. --set optim.lr=0.002 --set data.roi_size=[64,128,128]",
         )
+        add_option(
+            s,
+            "tomo_type",
+            nargs="+",
+            default=None,
+            help="tomogram type(s) to train on; the first is also validated on (default: the recipe's "
+            "data.tomo_types that every run has, and val.tomo_type)",
+        )
         add_option(s, "quiet", help="no progress bars (one line per epoch instead)")
         add_project_options(s)
     add_option(sub.choices["fit"], "out", default=None, help="output folder (default: runs/<model>_<valid runs>)")
@@ -155,7 +163,7 @@ def _available_types(cfg: TrainConfig, prj: Project, runs: Sequence[str]) -> Tra
     if not have:
         raise ValueError(
             f"no run has all of the recipe's tomogram types {list(cfg.data.tomo_types)}; "
-            f"{runs[0]} has {prj.tomo_types(runs[0])}: pass --set data.tomo_types=[...]"
+            f"{runs[0]} has {prj.tomo_types(runs[0])}: pass --tomo-type TYPE"
         )
     if len(have) < len(cfg.data.tomo_types):
         print(
@@ -163,6 +171,18 @@ def _available_types(cfg: TrainConfig, prj: Project, runs: Sequence[str]) -> Tra
             file=sys.stderr,
         )
     return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, tomo_types=tuple(have)))
+
+
+def _with_types(cfg: TrainConfig, types: Sequence[str] | None) -> TrainConfig:
+    "The recipe with `--tomo-type`: train on `types`, validate on the first (unchanged when None)."
+    if not types:
+        return cfg
+    cfg = dataclasses.replace(
+        cfg,
+        data=dataclasses.replace(cfg.data, tomo_types=tuple(types)),
+        val=dataclasses.replace(cfg.val, tomo_type=types[0]),
+    )
+    return check_config(cfg)
 
 
 def _known(prj: Project, runs: Sequence[str] | None, what: str) -> list[str]:
@@ -178,7 +198,7 @@ def _known(prj: Project, runs: Sequence[str] | None, what: str) -> list[str]:
 def _fit(args: argparse.Namespace) -> int:
     from cryo_train.fit import fit
 
-    cfg = resolve_config(args.recipe, args.set)
+    cfg = _with_types(resolve_config(args.recipe, args.set), args.tomo_type)
     prj = project_from_args(args.project, args)
     train = _known(prj, args.train_runs, "training run(s) (--train-runs)")
     valid = _known(prj, args.valid_run, "validation run(s) (--valid-run)")
@@ -213,7 +233,7 @@ def _fit(args: argparse.Namespace) -> int:
 def _cv(args: argparse.Namespace) -> int:
     from cryo_train.fit import cross_validate
 
-    cfg = resolve_config(args.recipe, args.set)
+    cfg = _with_types(resolve_config(args.recipe, args.set), args.tomo_type)
     prj = project_from_args(args.project, args)
     pool = _known(prj, args.train_runs, "training run(s) (--train-runs)")
     cfg = _available_types(cfg, prj, pool)
