@@ -4,11 +4,14 @@ The project is not shaped like the competition's: voxel size 7.84 A, a portal-st
 classes with names and radii of their own, ground truth under `lab/1` instead of `curation/0`. The road: simulate it
 -> fine-tune from the weights of another model (a 7-class model trained on a competition-shaped project) on chosen
 training runs -> infer one run with copick write-back (picks and segmentations) -> score that run only -> read the
-picks back with copick's own API. Sizes are tiny (one epoch of a few steps, 32x64x64 volumes): this checks the road,
+picks back with copick's own API. Sizes are tiny (one epoch of a few steps, 48x96x96 volumes): this checks the road,
 not the score.
 """
 
 import json
+import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +21,7 @@ import polars as pl
 import pytest
 import torch
 
+README = Path(__file__).resolve().parents[3] / "README.md"
 TOMO_TYPE = "wbp-denoised-denoiset-ctfdeconv"
 TINY = [  # a tiny model and one short epoch: the road, not the score
     "--set",
@@ -36,6 +40,11 @@ TINY = [  # a tiny model and one short epoch: the road, not the score
     "1",
     "--quiet",
 ]
+SMALL = {  # appended per command (argparse keeps the last value of a repeated option)
+    ("cryo-data", "simulate"): ["--shape", "48", "96", "96", "--crowding", "40", "--quiet"],
+    ("cryo-train", "fit"): TINY,
+    ("cryo-infer", "run"): ["--quiet"],
+}
 CLI = {
     "cryo-data": "cryo_data.cli",
     "cryo-train": "cryo_train.cli",
@@ -44,27 +53,51 @@ CLI = {
 }
 
 
-def cli(cwd: Path, prog: str, *args: str, ok: bool = True) -> subprocess.CompletedProcess:
+def readme_commands() -> list[list[str]]:
+    "The README's 'Your own project' command lines, as written."
+    block = re.search(r"<!-- own-project-commands -->\s*```bash\n(.*?)```", README.read_text(), re.S)
+    assert block, "README.md lost its <!-- own-project-commands --> block"
+    lines = [ln.split("#")[0].strip() for ln in block.group(1).splitlines()]
+    return [shlex.split(ln) for ln in lines if ln]
+
+
+def cli(cwd: Path, prog: str, *args: str) -> subprocess.CompletedProcess:
     "Run `prog args` as a user would (the installed command's module), in `cwd`; fail with its stderr."
     r = subprocess.run(
         [sys.executable, "-m", CLI[prog], *args],
         cwd=cwd,
         capture_output=True,
         text=True,
-        env={**__import__("os").environ, "MPLBACKEND": "Agg"},
+        env={**os.environ, "MPLBACKEND": "Agg"},
     )
-    if ok:
-        assert r.returncode == 0, f"{prog} {' '.join(args)}\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}"
+    assert r.returncode == 0, f"{prog} {' '.join(args)}\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}"
+    assert "deprecated and will be removed" not in r.stderr, r.stderr  # the README speaks the current vocabulary
     return r
 
 
 @pytest.fixture(scope="module")
 def journey(tmp_path_factory):
-    "Walk the whole road once; the tests below check what each step left behind."
+    "Walk the README's road once; the tests below check what each step left behind."
     w = tmp_path_factory.mktemp("journey")
     (w / "mine.csv").write_text("particle_type,radius_A,weight\nspindle,70,1\nbarrel,120,2\n")
-    # 1. a competition-shaped project and a 7-class model trained on it: "the weights of another model"
-    cli(w, "cryo-data", "simulate", "--out", "CZII", "--n-runs", "2", "--shape", "32", "64", "64", "--crowding", "10")
+    # the published checkpoint of the README: here, the weights of another model, a 7-class one trained on a
+    # competition-shaped project
+    cli(
+        w,
+        "cryo-data",
+        "simulate",
+        "--out",
+        "CZII",
+        "--n-runs",
+        "2",
+        "--shape",
+        "32",
+        "64",
+        "64",
+        "--crowding",
+        "10",
+        "--quiet",
+    )
     cli(
         w,
         "cryo-train",
@@ -79,91 +112,25 @@ def journey(tmp_path_factory):
         "base",
         *TINY,
     )
-    # 2. the lab's own project
-    cli(
-        w,
-        "cryo-data",
-        "simulate",
-        "--out",
-        "MINE",
-        "--n-runs",
-        "4",
-        "--shape",
-        "32",
-        "64",
-        "64",
-        "--voxel-size",
-        "7.84",
-        "--particles",
-        "mine.csv",
-        "--tomo-type",
-        TOMO_TYPE,
-        "--truth-user",
-        "lab",
-        "--truth-session",
-        "1",
-        "--crowding",
-        "40",
-        "--seed",
-        "3",
-    )
-    # 3. fine-tune from the other model on two chosen runs, validate on a third, keep the fourth for testing
-    fit = cli(
-        w,
-        "cryo-train",
-        "fit",
-        "--recipe",
-        "unet_v1",
-        "--project",
-        "MINE",
-        "--init-weights",
-        "base/best.pt",
-        "--train-runs",
-        "TS_3",
-        "TS_4",
-        "--valid-run",
-        "TS_5",
-        "--out",
-        "fit_mine",
-        "--tomo-type",
-        TOMO_TYPE,
-        *TINY,
-    )
-    # 4. pick the held-out run, write the picks and the probability maps back into the project
-    cli(
-        w,
-        "cryo-infer",
-        "run",
-        "--project",
-        "MINE",
-        "--checkpoint",
-        "fit_mine/best.pt",
-        "--runs",
-        "TS_6",
-        "--format",
-        "copick",
-        "--user",
-        "cryo",
-        "--session",
-        "1",
-        "--segmentation",
-        "probabilities",
-        "--tomo-type",
-        TOMO_TYPE,
-        "--out",
-        "pred_mine",
-        "--quiet",
-    )
-    # 5. score that run only, and once without --runs (the warning)
-    score = cli(w, "cryo-metric", "score", "--project", "MINE", "pred_mine/submission.csv", "--runs", "TS_6", "--json")
-    unrestricted = cli(w, "cryo-metric", "score", "--project", "MINE", "pred_mine/submission.csv", "--json")
-    return {"dir": w, "fit": fit, "score": score, "unrestricted": unrestricted}
+    (w / "CKPT_DIR").mkdir()
+    (w / "CKPT_DIR" / "unet_v1.ckpt").write_bytes((w / "base" / "best.pt").read_bytes())
+    out = {"dir": w}
+    for argv in readme_commands():
+        prog, args = argv[0], argv[1:]
+        step = f"{prog} {args[0]}"
+        out[step] = cli(w, prog, *args, *SMALL.get((prog, args[0]), []))
+    # scoring without --runs: the warning that names the unpredicted runs
+    i = readme_commands()[-1]
+    j = i.index("--runs")
+    out["unrestricted"] = cli(w, i[0], *(i[1:j] + i[j + 2 :]), "--json")
+    out["one"] = cli(w, *i, "--json")
+    return out
 
 
 def test_project_is_not_shaped_like_the_competition(journey):
     root = copick.from_file(str(journey["dir"] / "MINE" / "copick.json"))
     assert sorted(o.name for o in root.pickable_objects if o.is_particle) == ["barrel", "spindle"]
-    run = root.get_run("TS_3")
+    run = root.get_run("TS_0")
     (vs,) = run.voxel_spacings
     assert vs.voxel_size == pytest.approx(7.84)
     assert [t.tomo_type for t in vs.tomograms] == [TOMO_TYPE]
@@ -172,7 +139,7 @@ def test_project_is_not_shaped_like_the_competition(journey):
 
 
 def test_fine_tuning_kept_the_encoder_and_replaced_the_head(journey):
-    text = journey["fit"].stdout + journey["fit"].stderr
+    text = journey["cryo-train fit"].stdout + journey["cryo-train fit"].stderr
     assert "kept" in text and "re-initialised" in text, text[-2000:]
     ckpt = torch.load(journey["dir"] / "fit_mine" / "best.pt", weights_only=True, map_location="cpu")
     base = torch.load(journey["dir"] / "base" / "best.pt", weights_only=True, map_location="cpu")
@@ -184,16 +151,16 @@ def test_fine_tuning_kept_the_encoder_and_replaced_the_head(journey):
 
 
 def test_training_used_only_the_chosen_runs(journey):
-    text = journey["fit"].stdout + journey["fit"].stderr
+    text = journey["cryo-train fit"].stdout + journey["cryo-train fit"].stderr
     assert "epoch 1" in text.lower(), text[-2000:]  # a log shows one line per epoch
-    assert "TS_6" not in text  # the test run is neither trained nor validated on
+    assert "TS_3" not in text  # the test run is neither trained nor validated on
 
 
 def test_picks_read_back_with_copicks_own_api(journey):
     w = journey["dir"]
     sub = pl.read_csv(w / "pred_mine" / "submission.csv")
     assert set(sub["particle_type"]) <= {"spindle", "barrel"}
-    run = copick.from_file(str(w / "MINE" / "copick.json")).get_run("TS_6")
+    run = copick.from_file(str(w / "MINE" / "copick.json")).get_run("TS_3")
     ours = [p for p in run.picks if p.user_id == "cryo" and p.session_id == "1"]
     assert sorted(p.pickable_object_name for p in ours) == ["barrel", "spindle"]
     n = sum(len(p.numpy()[0]) for p in ours)
@@ -207,9 +174,9 @@ def test_picks_read_back_with_copicks_own_api(journey):
 
 
 def test_scoring_one_run_and_the_warning(journey):
-    one = json.loads(journey["score"].stdout)
+    one = json.loads(journey["one"].stdout)
     assert sorted(one["per_class"]) == ["barrel", "spindle"] and 0.0 <= one["score"] <= 1.0
-    assert "TS_3" not in journey["score"].stderr  # no warning when --runs names what was predicted
+    assert "TS_0" not in journey["one"].stderr  # no warning when --runs names what was predicted
     err = journey["unrestricted"].stderr
-    assert "TS_3" in err and "--runs" in err, err  # the unpredicted runs named, and how to restrict
+    assert "TS_0" in err and "--runs" in err, err  # the unpredicted runs named, and how to restrict
     assert json.loads(journey["unrestricted"].stdout)["score"] <= one["score"]
