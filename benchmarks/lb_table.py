@@ -1,7 +1,7 @@
 """The 12-model table of the 2nd place, reproduced: each row with 7 TTA and the 2nd place's post-processing, plus the three
 final ensembles (2nd-place-7, submit7, 2nd-place-10), scored on a public and a private split, beside the reported leaderboard scores.
 
-    python benchmarks/lb_table.py --checkpoints DIR --public P --private Q [--device cuda] [--amp fp16] [--work DIR]
+    python benchmarks/lb_table.py --checkpoint-dir DIR --public P --private Q [--device cuda] [--amp fp16] [--work DIR]
 
 DIR holds the 12 published checkpoints under their original names (Kaggle dataset sjtuwangshuo/czii2024-best-ckpts); it
 is checked first (every file present, each loads strictly; size and sha256 go into the results). P and Q are each a
@@ -42,7 +42,7 @@ To reproduce the real table you need:
   2. the scored test data with annotations: CZ cryoET Data Portal datasets 10445 (public split) and 10446 (private
      split), e.g. `cryo-data portal --datasets 10445 --overlay pub_overlay --out public.json` (needs network);
   3. a GPU: 12 models x 7 TTA on ~500 tomograms (about 650 TFLOP per tomogram for the 10-model ensemble).
-Then: python benchmarks/lb_table.py --device cuda --amp fp16 --checkpoints DIR --public public.json --private private.json
+Then: python benchmarks/lb_table.py --device cuda --amp fp16 --checkpoint-dir DIR --public public.json --private private.json
 """
 
 
@@ -357,7 +357,12 @@ def simulated_fallback(work: Path, epochs_per_model: int, log=print):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoints")
+    ap.add_argument(
+        "--checkpoint-dir",
+        dest="checkpoints",
+        help="folder of the 2nd place's published checkpoints (old spelling --checkpoints: deprecated)",
+    )
+    ap.add_argument("--checkpoints", dest="legacy_checkpoints", help=argparse.SUPPRESS)
     ap.add_argument("--public")
     ap.add_argument("--private")
     ap.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N (default: cpu)")
@@ -403,6 +408,13 @@ def main(argv=None) -> int:
         "while the GPU does something else), then stop; a later --fake run with the same --work reuses them",
     )
     args = ap.parse_args(argv)
+    if args.legacy_checkpoints is not None:
+        print(
+            "lb_table.py: warning: --checkpoints is deprecated and will be removed in the next release; "
+            "use --checkpoint-dir",
+            file=sys.stderr,
+        )
+        args.checkpoints = args.checkpoints or args.legacy_checkpoints
     from cryo_infer.predict import SPEED_PRESETS
 
     if args.speed not in SPEED_PRESETS:

@@ -36,7 +36,7 @@ def test_lb_table_cli_on_fake_checkpoints(tmp_path, capsys):
     argv = [
         "--device",
         "cpu",
-        "--checkpoints",
+        "--checkpoint-dir",
         str(ck),
         "--public",
         str(pub),
