@@ -359,6 +359,9 @@ def fit(
     )
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+        warnings.filterwarnings(
+            "ignore", message=".*isinstance\\(treespec, LeafSpec\\)` is deprecated.*"
+        )  # Lightning's own
         with torch.serialization.safe_globals(_allowed_globals()):  # the checkpoint's contents never run
             trainer.fit(module, datamodule=dm, ckpt_path=str(last) if resume else None, weights_only=True)
     metrics = epoch_metrics(out / "csv")
