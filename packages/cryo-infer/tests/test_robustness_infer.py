@@ -197,6 +197,80 @@ def test_dataloss_copick_overwrite_replaces_every_class(world, capsys):
     assert len(back) == len(csv)
 
 
+# ---- data loss: predictions never replace the project's ground truth (its truth user/session) ----
+def _truth_bytes(project: Path, user: str, session: str) -> dict[str, bytes]:
+    files = sorted(project.rglob(f"{user}_{session}_*.json"))
+    assert files  # the project has ground-truth picks to protect
+    return {str(f.relative_to(project)): f.read_bytes() for f in files}
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_dataloss_truth_user_session_refused(world, overwrite, capsys):
+    "The default truth curation/0 is refused with or without --overwrite, before anything is written."
+    truth = _truth_bytes(world / "p", "curation", "0")
+    argv = run_args(world, "--format", "copick", "--user", "curation", "--session", "0", *overwrite)
+    expect_error(world, argv, "--user curation --session 0 is the ground truth of", capsys)
+    assert _truth_bytes(world / "p", "curation", "0") == truth
+    assert not (world / "out").exists()
+
+
+def test_dataloss_truth_message_is_not_the_overwrite_hint(world, capsys):
+    code, _, err = cli(run_args(world, "--format", "copick", "--user", "curation"), capsys)
+    assert_clean_error(code, err, "predictions never replace annotations")
+    assert "--overwrite" not in err and "already exist" not in err
+
+
+@pytest.fixture(scope="module")
+def lab_pristine(tmp_path_factory):
+    "A project whose copick config's cryo block names the ground truth lab/1."
+    d = tmp_path_factory.mktemp("lab")
+    simulate_project(
+        d / "p", runs=1, shape=(32, 64, 64), seed=0, crowding=4.0, truth_user="lab", truth_session="1", progress=False
+    )
+    assert json.loads((d / "p" / "copick.json").read_text())["cryo"] == {"truth_user": "lab", "truth_session": "1"}
+    assert len(read_picks(open_project(d / "p"))) > 0  # read_picks' default: the configured truth lab/1
+    return d
+
+
+@pytest.fixture()
+def lab(lab_pristine, pristine, tmp_path):
+    copy_project(lab_pristine / "p", tmp_path / "p")
+    shutil.copy(pristine / "m.pt", tmp_path / "m.pt")
+    write_ens(tmp_path / "ens.yaml")
+    return tmp_path
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_dataloss_truth_from_cryo_block_refused(lab, overwrite, capsys):
+    truth = _truth_bytes(lab / "p", "lab", "1")
+    argv = run_args(lab, "--format", "copick", "--user", "lab", "--session", "1", *overwrite)
+    expect_error(lab, argv, "--user lab --session 1 is the ground truth of", capsys)
+    assert _truth_bytes(lab / "p", "lab", "1") == truth
+
+
+def test_truth_other_user_or_session_still_written(lab, capsys):
+    "curation/0 is no truth in a lab/1 project, nor is lab/2: both are written; the truth stays byte for byte."
+    truth = _truth_bytes(lab / "p", "lab", "1")
+    ok(lab, capsys, "--format", "copick", "--user", "curation", "--session", "0")
+    ok(lab, capsys, "--format", "copick", "--user", "lab", "--session", "2", out="out2")
+    prj = open_project(lab / "p")
+    assert len(read_picks(prj, user="curation", session="0")) == len(pl.read_csv(lab / "out" / "submission.csv"))
+    assert len(read_picks(prj, user="lab", session="2")) == len(pl.read_csv(lab / "out2" / "submission.csv"))
+    assert _truth_bytes(lab / "p", "lab", "1") == truth
+
+
+@pytest.mark.parametrize("session", ["1", "2", "7"])
+def test_dataloss_truth_any_session_refused(lab, session, capsys):
+    "A truth session '*' in the cryo block: every session of the truth user is refused."
+    cfg = json.loads((lab / "p" / "copick.json").read_text())
+    cfg["cryo"]["truth_session"] = "*"
+    (lab / "p" / "copick.json").write_text(json.dumps(cfg))
+    truth = _truth_bytes(lab / "p", "lab", "1")
+    argv = run_args(lab, "--format", "copick", "--user", "lab", "--session", session, "--overwrite")
+    expect_error(lab, argv, f"--user lab --session {session} is the ground truth of", capsys)
+    assert _truth_bytes(lab / "p", "lab", "1") == truth
+
+
 # ---- stale results: a rerun with other inputs is refused, naming them ----
 @pytest.mark.parametrize(
     "change,field",

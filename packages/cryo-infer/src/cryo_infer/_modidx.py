@@ -105,6 +105,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                 'cryo_infer.run._write_text': ('run.html#_write_text', 'cryo_infer/run.py'),
                                 'cryo_infer.run.build_manifest': ('run.html#build_manifest', 'cryo_infer/run.py'),
                                 'cryo_infer.run.check_device': ('run.html#check_device', 'cryo_infer/run.py'),
+                                'cryo_infer.run.check_not_truth': ('run.html#check_not_truth', 'cryo_infer/run.py'),
                                 'cryo_infer.run.check_out': ('run.html#check_out', 'cryo_infer/run.py'),
                                 'cryo_infer.run.data_fingerprint': ('run.html#data_fingerprint', 'cryo_infer/run.py'),
                                 'cryo_infer.run.dist_info': ('run.html#dist_info', 'cryo_infer/run.py'),

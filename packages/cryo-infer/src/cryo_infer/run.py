@@ -35,7 +35,7 @@ from .window import WindowConfig, fit_roi
 __all__ = ['TOOL', 'KIND', 'SAMPLED_CHUNKS', 'ACTIVATION_BYTES', 'BASE_MB', 'POST_BYTES', 'HEADROOM', 'TILE_LADDER',
            'CPU_BUDGET_GB', 'MEMORY_RULE', 'OUT_FILES', 'SEGMENTATIONS', 'PICKS_SEGMENTATION', 'dist_info',
            'data_fingerprint', 'predicted_peak_mb', 'memory_window', 'check_device', 'build_manifest', 'check_out',
-           'write_segmentations', 'log_line', 'run_batch']
+           'write_segmentations', 'log_line', 'check_not_truth', 'run_batch']
 
 # %% ../../nbs/05_run.ipynb #5fc7c6f0
 TOOL, KIND = "cryo-infer run", "predictions"
@@ -459,6 +459,18 @@ def _budget_window(ensemble: EnsembleConfig, members: Sequence[Member], tomos: d
     )
 
 
+def check_not_truth(project: Project, user: str, session: str) -> None:
+    "Refuse copick output under the project's ground-truth user/session (a truth session None: any session of that user)."
+    t_user, t_session = getattr(project, "truth_user", "curation"), getattr(project, "truth_session", "0")
+    if user == t_user and (t_session is None or session == t_session):
+        where = project.config_path or "the project"
+        raise ValueError(
+            f"--user {user} --session {session} is the ground truth of {where} (its truth user/session "
+            f"{t_user}/{'*' if t_session is None else t_session}): predictions never replace annotations; "
+            "choose another --user/--session"
+        )
+
+
 def run_batch(
     project: Project,  # an open project
     ensemble: EnsembleConfig,  # models, TTA, window, post-processing
@@ -490,6 +502,7 @@ def run_batch(
     if user is not None:
         check_name(user, "user")
         check_name(session, "session")
+        check_not_truth(project, user, session)
     runs = list(runs) if runs is not None else project.require_runs()
     if not runs:
         raise ValueError("no runs to process (--runs given without names)")

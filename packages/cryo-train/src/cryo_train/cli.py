@@ -162,7 +162,7 @@ def _available_types(cfg: TrainConfig, prj: Project, runs: Sequence[str]) -> Tra
     have = [t for t in cfg.data.tomo_types if all(t in prj.tomo_types(r) for r in runs)]
     if not have:
         raise ValueError(
-            f"no run has all of the recipe's tomogram types {list(cfg.data.tomo_types)}; "
+            f"no run has all of the recipe's tomogram types (data.tomo_types) {list(cfg.data.tomo_types)}; "
             f"{runs[0]} has {prj.tomo_types(runs[0])}: pass --tomo-type TYPE"
         )
     if len(have) < len(cfg.data.tomo_types):

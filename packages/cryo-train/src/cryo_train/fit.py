@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 import math
 import sys
 import time
@@ -41,8 +42,9 @@ if TYPE_CHECKING:
     from cryo_models.checkpoint import InitReport
 
 # %% auto #0
-__all__ = ['FitResult', 'epoch_metrics', 'match_classes', 'plot_curves', 'EpochLines', 'project_paths', 'fit', 'cross_validate',
-           'read_oof', 'tune_from_cv', 'check_fold_checkpoints', 'write_thresholds']
+__all__ = ['RESUMABLE_KEYS', 'FitResult', 'epoch_metrics', 'match_classes', 'plot_curves', 'EpochLines', 'project_paths',
+           'fit_inputs', 'check_resume_inputs', 'fit', 'cross_validate', 'read_oof', 'tune_from_cv',
+           'check_fold_checkpoints', 'write_thresholds']
 
 # %% ../../nbs/03_fit.ipynb #061f431a
 @dataclass
@@ -220,6 +222,46 @@ def _claim(out: Path, tool: str, project: Project, overwrite: bool, resume: bool
     claim_out(out, tool, "training", overwrite=overwrite, inputs=project_paths(project), resume=resume)
 
 
+RESUMABLE_KEYS = ("trainer.max_epochs", "trainer.max_time")
+"Settings a resumed fit may change (to train longer); any other change of its inputs is refused."
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    "A nested dict as {'a.b': value}."
+    out = {}
+    for k, v in d.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
+    return out
+
+
+def fit_inputs(cfg: TrainConfig, project: Project, train_runs: Sequence[str], valid_runs: Sequence[str]) -> dict:
+    "What a fit's result depends on: the project, the runs and the recipe (less what a resume may change)."
+    conf = {k: v for k, v in _flat(to_dict(cfg)).items() if k not in RESUMABLE_KEYS}
+    where = str(Path(project.config_path).resolve()) if project.config_path else None
+    return {"project": where, "train_runs": list(train_runs), "valid_runs": list(valid_runs), "config": conf}
+
+
+def check_resume_inputs(out: Path, now: dict) -> None:
+    "Refuse to resume `out` with inputs other than those it started with, listing each difference."
+    f = out / "inputs.json"
+    if not f.is_file():  # a run of cryo-train 0.1: nothing recorded
+        return
+    try:
+        then = json.loads(f.read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"cannot resume: {f} is unreadable ({e}); start a new --out") from None
+    diffs = [
+        f"{k}: {then.get(k)!r} -> {now[k]!r}" for k in ("project", "train_runs", "valid_runs") if then.get(k) != now[k]
+    ]
+    a, b = then.get("config", {}), now["config"]
+    diffs += [f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    if diffs:
+        raise ValueError(
+            f"cannot resume {out}: its inputs changed ({'; '.join(diffs)}); only {', '.join(RESUMABLE_KEYS)} may "
+            "change on --resume: restore them or train into a new --out"
+        )
+
+
 def _init_model(
     module: SegModule, cfg: TrainConfig, init_weights: str | Path | None, freeze: bool, say
 ) -> InitReport | None:
@@ -307,7 +349,11 @@ def fit(
     rep = _init_model(
         module, cfg, init_weights, freeze_encoder, say
     )  # before anything is written: a refusal leaves out alone
+    inputs = fit_inputs(cfg, project, train_runs, valid_runs)
+    if resume:
+        check_resume_inputs(out, inputs)
     _claim(out, "cryo-train fit", project, overwrite, resume)  # checked before anything is deleted or written
+    atomic_write_text(out / "inputs.json", json.dumps(inputs, indent=1, default=str) + "\n", overwrite=True)
     if resume:
         _trim_metrics(out / "csv" / "version_0" / "metrics.csv", int(ck["epoch"]))
     save_config(cfg, out / "config.yaml")
