@@ -561,3 +561,21 @@ def test_library_message_over_several_lines_is_one_line(world, capsys):
     assert error_text(ValueError("cannot read p.yaml: mapping values\n  in line 3:\n    ^")) == (
         "cannot read p.yaml: mapping values in line 3:"
     )
+
+
+def test_silent_copick_predictions_never_include_the_truth(world, capsys):
+    "A project scored against itself: the predictions of any user leave out the ground truth's own picks."
+    cfg = world / "proj" / "copick.json"
+    assert main(["score", "--project", str(cfg), str(cfg), "--runs", "TS_1", "--json"]) == 0
+    mixed = json.loads(capsys.readouterr().out)
+    # the only other user is cura-tion, whose one ribosome pick matches the truth's: the same as naming that user
+    assert main(["score", "--project", str(cfg), str(cfg), "--runs", "TS_1", "--user", "cura-tion", "--json"]) == 0
+    assert mixed == json.loads(capsys.readouterr().out)
+    # naming the truth's user explicitly still reads it (a deliberate check of a project against itself)
+    assert main(["score", "--project", str(cfg), str(cfg), "--runs", "TS_1", "--user", "curation", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["score"] == mixed["score"] > 0
+    # with the truth excluded and no other user's picks, nothing is predicted: a miss, not a perfect score
+    for f in (world / "proj" / "overlay").rglob("cura-tion_0_*.json"):
+        f.unlink()
+    assert main(["score", "--project", str(cfg), str(cfg), "--runs", "TS_1", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["score"] == 0.0

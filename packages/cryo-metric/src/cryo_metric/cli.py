@@ -53,6 +53,7 @@ def picks_from_copick(
     config: str | Path,  # path to a copick JSON config
     user: str | None,  # user_id of the picks to read (None: any)
     session: str | None,  # session_id of the picks to read (None: any)
+    exclude: tuple[str, str | None] | None = None,  # a user and session (None: any) whose picks are left out
 ) -> pl.DataFrame:
     "Read picks of a copick project into the picks schema `run, particle_type, x, y, z` (Angstrom)."
     try:
@@ -86,6 +87,8 @@ def picks_from_copick(
             raise ValueError(f"copick config {config}: run {run.name}: cannot list picks: {_first_line(e)}") from None
         for pk in sets:
             if pk.pickable_object_name not in particles:
+                continue
+            if exclude and pk.user_id == exclude[0] and exclude[1] in (None, pk.session_id):
                 continue
             where = getattr(pk, "path", None) or f"{run.name} {pk.user_id}_{pk.session_id}_{pk.pickable_object_name}"
             try:  # a picks file is read here: a broken one is named
@@ -154,17 +157,18 @@ def load_table(
     path: str | Path,  # a CSV, a copick config (`.json`) or its folder, or a Kaggle train/ folder
     user: str | None = None,  # copick user_id
     session: str | None = None,  # copick session_id
+    exclude: tuple[str, str | None] | None = None,  # copick: a user and session whose picks are left out
 ) -> pl.DataFrame | Path:
     "A project's picks as a table, or the CSV path itself (read and validated by `score`)."
     path = Path(path)
     if path.is_dir():
         if (path / "copick.json").is_file():
-            return picks_from_copick(path / "copick.json", user, session)
+            return picks_from_copick(path / "copick.json", user, session, exclude)
         if is_kaggle(path):
             return picks_from_kaggle(path, user, session)
         raise FileNotFoundError(f"{path} holds neither copick.json nor a Kaggle layout (static/ExperimentRuns)")
     if path.suffix.lower() == ".json":
-        return picks_from_copick(path, user, session)
+        return picks_from_copick(path, user, session, exclude)
     return path
 
 # %% ../../nbs/03_cli.ipynb #0635e441
@@ -257,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
         "CSV (experiment or run, particle_type, x, y, z in Angstrom)",
     )
     add_option(s, "runs", help="score only these runs (default: every run of the ground truth)")
-    add_option(s, "user", help="copick user_id of the predicted picks (default: any)")
+    add_option(s, "user", help="copick user_id of the predicted picks (default: any user but the ground truth's)")
     add_option(s, "session", help="copick session_id of the predicted picks (default: any)")
     add_option(
         s,
@@ -351,7 +355,9 @@ def _score(args: argparse.Namespace) -> int:
             f"ground truth {truth_src} holds no picks (user {user!r}, session {session or '*'!r} for a copick "
             "project); nothing to score against: pass --truth-user/--truth-session"
         )
-    pred = picks_table(load_table(args.prediction, args.user, args.session), "predictions")
+    # copick predictions of any user never include the ground truth's own picks (a project scored against itself)
+    exclude = (user, session) if args.user is None else None
+    pred = picks_table(load_table(args.prediction, args.user, args.session, exclude), "predictions")
     truth, pred, missing = select_runs(truth, pred, args.runs)
     particles = _particles(_auto_particles(args.particles, truth_src), truth_src)
     res = score(
