@@ -271,6 +271,15 @@ def test_tune_thresholds_valid_yaml_updated(world, cv, capsys):
     assert (world / "unrelated.txt").read_text() == "keep me"
 
 
+@pytest.mark.parametrize("where", ["p/ens.yaml", "p/overlay/ens.yaml"])
+def test_dataloss_tune_thresholds_never_writes_into_the_project(world, cv, where, capsys):
+    "An --ensemble inside the input project is refused before anything is read or written there."
+    (world / where).write_text("members: [m.pt]\n")
+    before = (world / where).read_text()
+    expect_error(world, tune_args(world, world / where), "is inside the project", capsys)
+    assert (world / where).read_text() == before
+
+
 # ---- resume: continues from last.ckpt (loaded with weights_only=True) and appends to metrics.csv ----
 def test_stale_resume_appends_metrics(world, capsys):
     from cryo_data.io import open_project

@@ -257,9 +257,13 @@ def _cv(args: argparse.Namespace) -> int:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from cryo_train.fit import check_fold_checkpoints, tune_from_cv, write_thresholds
+    from cryo_train.fit import check_fold_checkpoints, project_paths, tune_from_cv, write_thresholds
 
     prj = project_from_args(args.project, args)
+    ens = Path(args.ensemble).resolve()
+    for root in project_paths(prj):  # nothing is written under an input
+        if ens.is_relative_to(root.resolve()):
+            raise ValueError(f"--ensemble {args.ensemble} is inside the project ({root}): choose a path outside it")
     thr, sc = tune_from_cv(args.cv, prj)
     if not Path(args.ensemble).exists():
         from cryo_infer.ensemble import ensemble_from_checkpoints, save_ensemble
