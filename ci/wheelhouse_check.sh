@@ -16,6 +16,7 @@
 #   IMAGE_PKGS, LEAVE_OUT, SKIP, CONSTRAINTS, PYVER, PLATFORMS: passed on to benchmarks/gpu_wheels.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
+unset PIP_CONSTRAINT  # ci/check.sh pins the CPU torch 2.13.0 for this machine; the GPU machine has its own torch
 PY="${PYTHON:-python3}"
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT

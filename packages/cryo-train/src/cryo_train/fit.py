@@ -27,7 +27,7 @@ from cryo_data.picks import atomic_write_text, read_picks
 from cryo_infer.postprocess import PostConfig
 from cryo_metric import tune_thresholds
 from cryo_metric.guards import check_names, claim_out, read_marker, write_marker
-from cryo_metric.particles import RECIPE, ParticleSet, preset_name
+from cryo_metric.particles import PICK_SCHEMA, RECIPE, ParticleSet, preset_name
 from cryo_models import load_checkpoint, safe_load, save_checkpoint
 from cryo_models.checkpoint import _allowed_globals
 from cryo_models.registry import get_spec
@@ -497,14 +497,7 @@ def cross_validate(
     return table
 
 # %% ../../nbs/03_fit.ipynb #1c599894
-_OOF_COLUMNS = {
-    "run": pl.String,
-    "particle_type": pl.String,
-    "x": pl.Float64,
-    "y": pl.Float64,
-    "z": pl.Float64,
-    "score": pl.Float64,
-}
+_OOF_COLUMNS = dict(PICK_SCHEMA)  # run, particle_type, x, y, z, score: the one picks schema
 
 
 def read_oof(path: str | Path) -> pl.DataFrame:
